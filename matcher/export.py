@@ -1,0 +1,106 @@
+"""Write tables and records: CSV (UTF-8 with BOM, for Excel on Chinese Windows),
+XLSX, JSON and JSON Lines, chosen by the file's suffix.
+
+Every write goes to a temporary file in the same folder that is renamed over the
+target at the end, so an interrupted run never leaves a half-written file that looks
+complete.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from matcher.ingest import REPORT_COLUMNS, Report
+
+__all__ = ["write_table", "write_records", "write_report"]
+
+
+def write_table(path: str | os.PathLike[str], headers: Sequence[str],
+                rows: Iterable[Sequence[Any]], *, sheet: str = "Sheet1") -> Path:
+    """Write rows under ``headers`` to ``path``; the suffix picks the format.
+
+    Parameters
+    ----------
+    path : path-like
+        ``.csv`` (UTF-8 with BOM), ``.xlsx``, ``.json`` (array of objects) or
+        ``.jsonl``.
+    headers : sequence of str
+    rows : iterable of sequences, each of ``len(headers)`` values
+    sheet : str
+        Worksheet title for XLSX.
+
+    Returns
+    -------
+    pathlib.Path
+        The file written.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    writer = _WRITERS.get(suffix)
+    if writer is None:
+        raise ValueError(f"cannot write {suffix!r} files; use .csv, .xlsx, .json or .jsonl")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    try:
+        writer(Path(tmp), list(headers), rows, sheet)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _csv(tmp: Path, headers: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> None:
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(headers)
+        w.writerows(rows)
+
+
+def _xlsx(tmp: Path, headers: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet(sheet)
+    ws.append(headers)
+    for r in rows:
+        ws.append(list(r))
+    wb.save(tmp)
+
+
+def _json(tmp: Path, headers: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> None:
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump([dict(zip(headers, r)) for r in rows], fh, ensure_ascii=False, indent=1)
+        fh.write("\n")
+
+
+def _jsonl(tmp: Path, headers: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> None:
+    with open(tmp, "w", encoding="utf-8") as fh:
+        for r in rows:
+            fh.write(json.dumps(dict(zip(headers, r)), ensure_ascii=False) + "\n")
+
+
+_WRITERS = {".csv": _csv, ".xlsx": _xlsx, ".json": _json, ".jsonl": _jsonl}
+
+
+def write_records(records: Any, path: str | os.PathLike[str]) -> Path:
+    """Write :class:`~matcher.records.Listings` or :class:`~matcher.records.Demands`
+    with canonical headers and canonical text (see :func:`matcher.records.to_text`):
+    list fields joined with ``|``, booleans ``true``/``false``, empty for unknown,
+    unknown input columns last. Reading the file back gives the same records.
+    """
+    cols: Mapping[str, list[str]] = records.text_columns()
+    headers = list(cols)
+    return write_table(path, headers, zip(*cols.values()) if headers else [], sheet=type(records).__name__)
+
+
+def write_report(report: Report, path: str | os.PathLike[str]) -> Path:
+    """Write an ingestion report with the columns of :data:`REPORT_COLUMNS`."""
+    return write_table(path, REPORT_COLUMNS,
+                       ([getattr(p, c) for c in REPORT_COLUMNS] for p in report.problems), sheet="rejects")
