@@ -118,10 +118,10 @@ class Report:
 
 def _reason_kind(reason: str) -> str:
     """A reason without the value it quotes, to count alike problems together."""
-    for sep in (": ", " from ", " got "):
+    for sep in (": ", " from ", " got ", " '"):
         if sep in reason:
-            return reason.split(sep)[0]
-    return reason.split("'")[0].strip()
+            reason = reason.split(sep)[0]
+    return reason.rstrip(" ,;")
 
 
 R = TypeVar("R", Listings, Demands)

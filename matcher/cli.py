@@ -1,0 +1,150 @@
+"""The ``changfang`` command.
+
+Sub-commands
+------------
+``changfang validate listings|demands FILE --out DIR [--sheet NAME]``
+    Read one file, print counts and the most common problems, write
+    ``DIR/listings.csv`` (or ``DIR/demands.csv``) with canonical field names and
+    ``DIR/rejects.csv`` (file, row, id, field, value, severity, reason_zh, reason_en).
+``changfang generate --listings N --demands M --seed S --out DIR [--format csv|xlsx|json|jsonl]``
+    Write a synthetic market as ``DIR/listings.<fmt>`` and ``DIR/demands.<fmt>``.
+
+Exit codes
+----------
+0 success (also when some rows were rejected); 2 usage error or an input that
+cannot be read (one line on stderr); 3 an output that cannot be written; 1 an
+unexpected internal error. ``--debug`` shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from matcher.errors import ChangfangError, InputFileError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
+
+
+class OutputError(ChangfangError, OSError):
+    """An output folder or file cannot be written."""
+
+
+def _out_dir(path: str) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
+    if not out.is_dir():
+        raise OutputError(f"output path {out} is not a folder")
+    return out
+
+
+def _write(fn: Callable[..., Path], *args: object) -> Path:
+    try:
+        return fn(*args)
+    except OSError as exc:
+        raise OutputError(f"cannot write {args[-1]}: {exc.strerror or exc}") from None
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from matcher.export import write_records, write_report
+    from matcher.ingest import read_demands, read_listings
+
+    reader = read_listings if args.side == "listings" else read_demands
+    result = reader(args.file, sheet=args.sheet)
+    out = _out_dir(args.out)
+    records_path = _write(write_records, result.records, out / f"{args.side}.csv")
+    rejects_path = _write(write_report, result.report, out / "rejects.csv")
+    rep = result.report
+    warnings = len(rep.by_severity("warning"))
+    print(f"{args.file}: {rep.n_rows} rows read, {rep.n_accepted} accepted, {rep.n_rejected} rejected, "
+          f"{warnings} warnings")
+    if result.unknown_columns:
+        print(f"unknown columns carried through: {', '.join(result.unknown_columns)}")
+    common = rep.most_common(5)
+    if common:
+        print("most common problems:")
+        for (severity, field, reason), count in common:
+            print(f"  {count:5d}  {severity:7s}  {field}: {reason}")
+    print(f"wrote {records_path} and {rejects_path}")
+    return EXIT_OK
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from matcher.export import write_records
+    from matcher.generate import generate_market
+
+    if args.listings < 0 or args.demands < 0:
+        raise _Usage("--listings and --demands must be >= 0")
+    market = generate_market(args.listings, args.demands, seed=args.seed)
+    out = _out_dir(args.out)
+    lp = _write(write_records, market.listings, out / f"listings.{args.format}")
+    dp = _write(write_records, market.demands, out / f"demands.{args.format}")
+    print(f"wrote {len(market.listings)} listings to {lp} and {len(market.demands)} demands to {dp}")
+    return EXIT_OK
+
+
+class _Usage(ChangfangError, ValueError):
+    """A command-line argument is invalid."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    from matcher import __version__
+
+    p = argparse.ArgumentParser(prog="changfang", description="Match factory space (厂房) with the firms that need it.")
+    p.add_argument("--version", action="version", version=f"changfang {__version__}")
+    p.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    v = sub.add_parser("validate", help="read one listings or demands file and report every problem")
+    v.add_argument("side", choices=["listings", "demands"])
+    v.add_argument("file", help="CSV (UTF-8 or GB18030), XLSX, JSON or JSON Lines")
+    v.add_argument("--out", required=True, help="output folder")
+    v.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    v.set_defaults(func=_cmd_validate)
+
+    g = sub.add_parser("generate", help="write a seeded synthetic market")
+    g.add_argument("--listings", type=int, required=True, metavar="N")
+    g.add_argument("--demands", type=int, required=True, metavar="M")
+    g.add_argument("--seed", type=int, default=0, metavar="S")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--format", choices=["csv", "xlsx", "json", "jsonl"], default="csv")
+    g.set_defaults(func=_cmd_generate)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see the module docstring)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except (InputFileError, _Usage) as exc:
+        if args.debug:
+            raise
+        print(f"changfang: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except OutputError as exc:
+        if args.debug:
+            raise
+        print(f"changfang: error: {exc}", file=sys.stderr)
+        return EXIT_OUTPUT
+    except KeyboardInterrupt:
+        print("changfang: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+        if args.debug:
+            raise
+        print(f"changfang: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
+              file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())
