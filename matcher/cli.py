@@ -6,6 +6,11 @@ Sub-commands
     Read one file, print counts and the most common problems, write
     ``DIR/listings.csv`` (or ``DIR/demands.csv``) with canonical field names and
     ``DIR/rejects.csv`` (file, row, id, field, value, severity, reason_zh, reason_en).
+``changfang demo [--out DIR]``
+    Read the bundled Cixi sample (``datasets/cixi-sample/``) into ``DIR``
+    (default ``./changfang-demo/``): canonical ``listings.csv`` and ``demands.csv``,
+    and ``rejects.csv`` for both, and print a short summary. (Scoring and
+    allocation join the demo as they are built.)
 ``changfang generate --listings N --demands M --seed S --out DIR [--format csv|xlsx|json|jsonl]``
     Write a synthetic market as ``DIR/listings.<fmt>`` and ``DIR/demands.<fmt>``.
 
@@ -45,11 +50,12 @@ def _out_dir(path: str) -> Path:
     return out
 
 
-def _write(fn: Callable[..., Path], *args: object) -> Path:
+def _write(path: Path, fn: Callable[..., Path], *args: object) -> Path:
+    """Call ``fn(*args)`` that writes ``path``; an OS error becomes an OutputError."""
     try:
         return fn(*args)
     except OSError as exc:
-        raise OutputError(f"cannot write {args[-1]}: {exc.strerror or exc}") from None
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -59,8 +65,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     reader = read_listings if args.side == "listings" else read_demands
     result = reader(args.file, sheet=args.sheet)
     out = _out_dir(args.out)
-    records_path = _write(write_records, result.records, out / f"{args.side}.csv")
-    rejects_path = _write(write_report, result.report, out / "rejects.csv")
+    records_path = _write(out / f"{args.side}.csv", write_records, result.records, out / f"{args.side}.csv")
+    rejects_path = _write(out / "rejects.csv", write_report, result.report, out / "rejects.csv")
     rep = result.report
     warnings = len(rep.by_severity("warning"))
     print(f"{args.file}: {rep.n_rows} rows read, {rep.n_accepted} accepted, {rep.n_rejected} rejected, "
@@ -76,6 +82,34 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from matcher.export import write_records, write_table
+    from matcher.ingest import REPORT_COLUMNS, read_demands, read_listings
+    from matcher.sample import sample_paths
+
+    lpath, dpath = sample_paths()
+    listings = read_listings(lpath)
+    demands = read_demands(dpath)
+    out = _out_dir(args.out)
+    _write(out / "listings.csv", write_records, listings.records, out / "listings.csv")
+    _write(out / "demands.csv", write_records, demands.records, out / "demands.csv")
+    problems = [*listings.report, *demands.report]
+    rows = [[getattr(p, c) for c in REPORT_COLUMNS] for p in problems]
+    for r in rows:
+        r[0] = Path(r[0]).name
+    _write(out / "rejects.csv", write_table, out / "rejects.csv", REPORT_COLUMNS, rows)
+    for name, res in (("listings", listings), ("demands", demands)):
+        rep = res.report
+        print(f"{name}: {rep.n_rows} read, {rep.n_accepted} accepted, {rep.n_rejected} rejected, "
+              f"{len(rep.by_severity('warning'))} warnings")
+    print("rejected rows:")
+    for p in problems:
+        if p.severity == "error":
+            print(f"  {Path(p.file).name} row {p.row} {p.id or '-'} {p.field}: {p.reason_zh}")
+    print(f"wrote {out / 'listings.csv'}, {out / 'demands.csv'} and {out / 'rejects.csv'}")
+    return EXIT_OK
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from matcher.export import write_records
     from matcher.generate import generate_market
@@ -84,8 +118,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         raise _Usage("--listings and --demands must be >= 0")
     market = generate_market(args.listings, args.demands, seed=args.seed)
     out = _out_dir(args.out)
-    lp = _write(write_records, market.listings, out / f"listings.{args.format}")
-    dp = _write(write_records, market.demands, out / f"demands.{args.format}")
+    lp = _write(out / f"listings.{args.format}", write_records, market.listings, out / f"listings.{args.format}")
+    dp = _write(out / f"demands.{args.format}", write_records, market.demands, out / f"demands.{args.format}")
     print(f"wrote {len(market.listings)} listings to {lp} and {len(market.demands)} demands to {dp}")
     return EXIT_OK
 
@@ -108,6 +142,10 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--out", required=True, help="output folder")
     v.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
     v.set_defaults(func=_cmd_validate)
+
+    d = sub.add_parser("demo", help="run on the bundled Cixi sample")
+    d.add_argument("--out", default="changfang-demo", help="output folder (default: ./changfang-demo)")
+    d.set_defaults(func=_cmd_demo)
 
     g = sub.add_parser("generate", help="write a seeded synthetic market")
     g.add_argument("--listings", type=int, required=True, metavar="N")

@@ -104,6 +104,10 @@ def _pick_industry(rng: np.random.Generator, cluster: np.ndarray, inds: list[tup
     return table[cluster, which]
 
 
+def _ids(prefix: str, n: int) -> np.ndarray:
+    return np.array([f"{prefix}{k:07d}" for k in range(1, n + 1)], dtype=str)
+
+
 def _maybe(rng: np.random.Generator, p: float, values: np.ndarray, empty: float = np.nan) -> np.ndarray:
     out = values.astype(np.float64)
     out[rng.random(len(values)) >= p] = empty
@@ -182,12 +186,12 @@ def _listings(rng: np.random.Generator, n: int, towns: np.ndarray, p_town: np.nd
         tenant_lists.append(c[:2] if micro[k] and u[k, 2] < 0.5 else ())
     tax = np.where(micro & (rng.random(n) < 0.5), rng.choice([10.0, 20.0, 30.0], n), np.nan)
     rating = np.where(micro & (rng.random(n) < 0.5), rng.choice(np.array([2, 3], dtype=np.int8), n), 0)
-    ids = np.char.add("L", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
-    parks = np.where(micro, np.char.add(g.names[town], "小微企业园"), "")
+    ids = _ids("L", n)
+    short = [str(name)[:2] for name in g.names]
+    parks = np.array([f"{g.names[t]}小微企业园" if m else "" for t, m in zip(town, micro)], dtype=str)
     return Listings.from_columns({
         "listing_id": ids,
-        "owner": np.char.add(np.char.add("慈溪市", np.array([str(x)[:2] for x in g.names[town]], dtype=str)),
-                             np.char.add(np.char.zfill((np.arange(n) % 997).astype(str), 3), "实业有限公司")),
+        "owner": np.array([f"慈溪市{short[t]}{k % 997:03d}实业有限公司" for k, t in enumerate(town)], dtype=str),
         "deal": deal,
         "town": town,
         "lat": lat,
@@ -245,14 +249,13 @@ def _demands(rng: np.random.Generator, n: int, towns: np.ndarray, p_town: np.nda
     anchor_k = rng.integers(0, len(_ANCHORS), n)
     anchor_town = np.array([g.find(t) for _, t in _ANCHORS], dtype=np.int16)[anchor_k]
     anchor_name = np.array([a for a, _ in _ANCHORS], dtype=str)[anchor_k]
-    ids = np.char.add("D", np.char.zfill(np.arange(1, n + 1).astype(str), 7))
+    ids = _ids("D", n)
     industry = _pick_industry(rng, cluster, inds)
     with np.errstate(invalid="ignore"):
         needs_cert = np.where(deal & DEAL_SALE, np.int8(1), _tri(rng, n, 0.3, 0.5)).astype(np.int8)
     return Demands.from_columns({
         "demand_id": ids,
-        "company": np.char.add(np.char.add("慈溪", np.char.zfill((np.arange(n) % 9973).astype(str), 4)),
-                               "制造有限公司"),
+        "company": np.array([f"慈溪{k % 9973:04d}制造有限公司" for k in range(n)], dtype=str),
         "deal": deal,
         "area_min_m2": lo,
         "area_max_m2": hi,

@@ -283,6 +283,9 @@ def parse_quantity(raw: Any, q: Quantity) -> float:
     values = scan.values
     if len(values) == 1:
         v = values[0]
+    elif len(values) > 2 and q.pick != "max" or not scan.ranged and q.pick != "max":
+        raise CellError(f"{q.what_zh}应为一个数值或一个范围：{raw}",
+                        f"{q.what_en} must be one value or one range, got {str(raw)!r}")
     elif q.pick == "lo":
         v = min(values)
     elif q.pick in ("hi", "max"):
@@ -477,7 +480,7 @@ def parse_price(raw: Any, kind: str) -> Price:
     return Price(lo, hi, total, negotiable)
 
 
-_PRICE_BOUNDS = {"rent": (0.5, 500.0), "sale": (100.0, 300000.0)}
+_PRICE_BOUNDS = {"rent": (2.0, 500.0), "sale": (100.0, 300000.0)}
 
 
 def _check_price(v: float, kind: str, total: bool, raw: Any) -> None:

@@ -1,0 +1,37 @@
+"""The public face: exported names, a light import, the fixed layout."""
+
+import importlib.util
+import subprocess
+import sys
+
+import matcher
+
+
+def test_all_is_exactly_the_public_names():
+    public = {n for n in dir(matcher) if not n.startswith("_")} - {
+        "errors", "export", "generate", "ingest", "records", "normalise", "cli"}
+    assert set(matcher.__all__) - {"__version__"} == public
+    for name in matcher.__all__:
+        assert hasattr(matcher, name)
+
+
+def test_import_is_light_and_side_effect_free():
+    code = ("import sys, warnings, numpy; f = list(warnings.filters); import matcher, scoring; "
+            "heavy = [m for m in ('openpyxl', 'cn2an', 'pandas', 'geopy', 'scipy') if m in sys.modules]; "
+            "assert not heavy, heavy; assert warnings.filters == f; "
+            "from scoring import reference; assert reference.gazetteer.cache_info().currsize == 0")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_datasets_is_not_an_importable_package():
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[1]
+    assert not (root / "datasets" / "__init__.py").exists()
+    spec = importlib.util.find_spec("datasets")
+    assert spec is None or "changfang" not in str(spec.origin or "")
+
+
+def test_scoring_does_not_import_matcher():
+    code = "import sys, scoring, scoring.reference, scoring.errors; assert 'matcher' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
