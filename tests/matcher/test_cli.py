@@ -77,3 +77,15 @@ def test_generate_writes_readable_files(tmp_path):
     m = generate_market(40, 50, seed=7)
     assert read_listings(tmp_path / "listings.xlsx").records.equals(m.listings)
     assert read_demands(tmp_path / "demands.xlsx").records.equals(m.demands)
+
+
+def test_demo_runs_on_the_bundled_sample(tmp_path):
+    p = run("demo", cwd=tmp_path)
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "changfang-demo"
+    assert "listings: 44 read, 39 accepted, 5 rejected" in p.stdout
+    assert "demands: 64 read, 60 accepted, 4 rejected" in p.stdout
+    assert len(_read_csv(out / "listings.csv")) == 39 and len(_read_csv(out / "demands.csv")) == 60
+    rejects = _read_csv(out / "rejects.csv")
+    assert {r["file"] for r in rejects} == {"listings.csv", "demands.xlsx"}
+    assert sum(r["severity"] == "error" for r in rejects) == 10

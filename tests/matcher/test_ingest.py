@@ -294,3 +294,31 @@ def test_empty_in_memory_tables_raise():
         read_listings({"编号": [1], "面积": [1, 2]})
     with pytest.raises(InputFileError):
         read_listings(42)
+
+
+ISSUE_ALIASES = """编号 业主 企业名称 租售类型 需求类型 镇街 意向镇街 地址 经度 纬度 面积 需求面积 最小分割面积 租金 售价
+    租金预算 购买预算 楼层 层高 层高要求 承重 承重要求 配电 用电需求 行车 行车需求 需一楼 火灾危险性 可环评 需环评 产权证
+    可入驻日期 入驻时间 行业 行业代码 准入行业 禁入行业 亩均税收 亩均评价 联系电话""".split()
+
+
+def test_every_header_alias_named_in_the_issue_is_recognised():
+    from matcher._schema import DEMAND_COLUMNS, LISTING_COLUMNS, column_lookup, fold_header
+
+    known = set(column_lookup(LISTING_COLUMNS)) | set(column_lookup(DEMAND_COLUMNS))
+    assert [a for a in ISSUE_ALIASES if fold_header(a) not in known] == []
+
+
+def test_demand_sheet_with_chinese_headers():
+    row = {"编号": "D9", "企业名称": "甲", "需求类型": "求购", "需求面积": "3亩", "意向镇街": "周巷", "地址": "长河镇",
+           "购买预算": "单价4000", "层高要求": "8米", "承重要求": "2吨", "用电需求": "500KVA", "行车需求": "5吨行车",
+           "需一楼": "是", "火灾危险性": "丁", "需环评": "否", "入驻时间": "2027年1月", "行业代码": "C3451",
+           "亩均税收": "30", "亩均评价": "A", "联系电话": "13900000000"}
+    r = read_demands([row])
+    rec = r.records.record(0)
+    assert not list(r.report)
+    assert rec["area_min_m2"] == pytest.approx(2000) and rec["max_sale_price"] == 4000
+    assert rec["min_clear_height_m"] == 8 and rec["min_floor_load_kg_m2"] == 2000 and rec["min_power_kva"] == 500
+    assert rec["crane_t"] == 5 and rec["ground_floor"] is True and rec["fire_class"] == "丁"
+    assert rec["needs_eia"] is False and str(rec["move_in_by"]) == "2027-01-01" and rec["industry_code"] == "3451"
+    assert rec["tax_per_mu"] == 30 and rec["rating"] == "A" and rec["needs_certificate"] is True
+    assert rec["origin"] == "长河镇" and rec["origin_lat"] == gazetteer().lat[gazetteer().find("长河镇")]
