@@ -206,7 +206,7 @@ class _Reader:
         self.cls = cls
         self.geocoder = geocoder
         self.problems: list[Problem] = []
-        self.cache: dict[tuple[str, Any], Any] = {}
+        self.cache: dict[tuple[str, type, Any], Any] = {}
         self.geo_cache: dict[str, tuple[float, float] | None] = {}
         self.mapped: list[tuple[int, Column]] = []
         self.extra: list[tuple[int, str]] = []
@@ -233,7 +233,7 @@ class _Reader:
     # -- one cell ---------------------------------------------------------
     def _parse(self, col: Column, raw: Any) -> Any:
         try:
-            key = (col.field, raw)
+            key = (col.field, type(raw), raw)  # the type too: True == 1 but they read differently
             hit = self.cache.get(key)
         except TypeError:  # unhashable cell (a JSON list): parse uncached
             key, hit = None, None

@@ -322,3 +322,9 @@ def test_demand_sheet_with_chinese_headers():
     assert rec["needs_eia"] is False and str(rec["move_in_by"]) == "2027-01-01" and rec["industry_code"] == "3451"
     assert rec["tax_per_mu"] == 30 and rec["rating"] == "A" and rec["needs_certificate"] is True
     assert rec["origin"] == "长河镇" and rec["origin_lat"] == gazetteer().lat[gazetteer().find("长河镇")]
+
+
+def test_cell_cache_tells_true_from_one():
+    rows = [{**GOOD_LISTING, "编号": "L1", "行车": True}, {**GOOD_LISTING, "编号": "L2", "行车": 1}]
+    r = read_listings(rows)
+    assert _problems(r) == [(2, "crane_t", "warning")] and r.records.crane_t[1] == 1
