@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 
 from matcher.errors import ChangfangError, InputFileError
@@ -50,10 +51,11 @@ def _out_dir(path: str) -> Path:
     return out
 
 
-def _write(path: Path, fn: Callable[..., Path], *args: object) -> Path:
-    """Call ``fn(*args)`` that writes ``path``; an OS error becomes an OutputError."""
+@contextmanager
+def _writing(path: Path) -> Iterator[Path]:
+    """Around the code that writes ``path``: an OS error becomes an OutputError."""
     try:
-        return fn(*args)
+        yield path
     except OSError as exc:
         raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
 
@@ -65,8 +67,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     reader = read_listings if args.side == "listings" else read_demands
     result = reader(args.file, sheet=args.sheet)
     out = _out_dir(args.out)
-    records_path = _write(out / f"{args.side}.csv", write_records, result.records, out / f"{args.side}.csv")
-    rejects_path = _write(out / "rejects.csv", write_report, result.report, out / "rejects.csv")
+    with _writing(out / f"{args.side}.csv") as records_path:
+        write_records(result.records, records_path)
+    with _writing(out / "rejects.csv") as rejects_path:
+        write_report(result.report, rejects_path)
     rep = result.report
     warnings = len(rep.by_severity("warning"))
     print(f"{args.file}: {rep.n_rows} rows read, {rep.n_accepted} accepted, {rep.n_rejected} rejected, "
@@ -83,21 +87,22 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from matcher.export import write_records, write_table
-    from matcher.ingest import REPORT_COLUMNS, read_demands, read_listings
+    from dataclasses import replace
+
+    from matcher.export import write_records, write_report
+    from matcher.ingest import read_demands, read_listings
     from matcher.sample import sample_paths
 
     lpath, dpath = sample_paths()
     listings = read_listings(lpath)
     demands = read_demands(dpath)
     out = _out_dir(args.out)
-    _write(out / "listings.csv", write_records, listings.records, out / "listings.csv")
-    _write(out / "demands.csv", write_records, demands.records, out / "demands.csv")
-    problems = [*listings.report, *demands.report]
-    rows = [[getattr(p, c) for c in REPORT_COLUMNS] for p in problems]
-    for r in rows:
-        r[0] = Path(r[0]).name
-    _write(out / "rejects.csv", write_table, out / "rejects.csv", REPORT_COLUMNS, rows)
+    for name, res in (("listings", listings), ("demands", demands)):
+        with _writing(out / f"{name}.csv") as path:
+            write_records(res.records, path)
+    problems = [replace(p, file=Path(p.file).name) for p in (*listings.report, *demands.report)]
+    with _writing(out / "rejects.csv") as path:
+        write_report(problems, path)
     for name, res in (("listings", listings), ("demands", demands)):
         rep = res.report
         print(f"{name}: {rep.n_rows} read, {rep.n_accepted} accepted, {rep.n_rejected} rejected, "
@@ -105,7 +110,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     print("rejected rows:")
     for p in problems:
         if p.severity == "error":
-            print(f"  {Path(p.file).name} row {p.row} {p.id or '-'} {p.field}: {p.reason_zh}")
+            print(f"  {p.file} row {p.row} {p.id or '-'} {p.field}: {p.reason_zh}")
     print(f"wrote {out / 'listings.csv'}, {out / 'demands.csv'} and {out / 'rejects.csv'}")
     return EXIT_OK
 
@@ -118,8 +123,10 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         raise _Usage("--listings and --demands must be >= 0")
     market = generate_market(args.listings, args.demands, seed=args.seed)
     out = _out_dir(args.out)
-    lp = _write(out / f"listings.{args.format}", write_records, market.listings, out / f"listings.{args.format}")
-    dp = _write(out / f"demands.{args.format}", write_records, market.demands, out / f"demands.{args.format}")
+    with _writing(out / f"listings.{args.format}") as lp:
+        write_records(market.listings, lp)
+    with _writing(out / f"demands.{args.format}") as dp:
+        write_records(market.demands, dp)
     print(f"wrote {len(market.listings)} listings to {lp} and {len(market.demands)} demands to {dp}")
     return EXIT_OK
 

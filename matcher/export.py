@@ -16,7 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from matcher.ingest import REPORT_COLUMNS, Report
+from matcher.ingest import REPORT_COLUMNS, Problem, Report
 
 __all__ = ["write_table", "write_records", "write_report"]
 
@@ -100,7 +100,7 @@ def write_records(records: Any, path: str | os.PathLike[str]) -> Path:
     return write_table(path, headers, zip(*cols.values()) if headers else [], sheet=type(records).__name__)
 
 
-def write_report(report: Report, path: str | os.PathLike[str]) -> Path:
-    """Write an ingestion report with the columns of :data:`REPORT_COLUMNS`."""
+def write_report(problems: Report | Iterable[Problem], path: str | os.PathLike[str]) -> Path:
+    """Write an ingestion report (or any problems) with the columns of :data:`REPORT_COLUMNS`."""
     return write_table(path, REPORT_COLUMNS,
-                       ([getattr(p, c) for c in REPORT_COLUMNS] for p in report.problems), sheet="rejects")
+                       ([getattr(p, c) for c in REPORT_COLUMNS] for p in problems), sheet="rejects")
