@@ -38,6 +38,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
+from scoring.conventions import AVAILABLE_NOW, DEAL_BOTH, DEAL_LEASE, DEAL_SALE, FIRE_CLASSES, RATINGS
 from scoring.reference import gazetteer
 
 __all__ = [
@@ -51,14 +52,6 @@ __all__ = [
     "Listings",
     "Ragged",
 ]
-
-DEAL_LEASE = 1
-DEAL_SALE = 2  # a listing for sale, or a demand to buy
-DEAL_BOTH = DEAL_LEASE | DEAL_SALE
-FIRE_CLASSES = "甲乙丙丁戊"  # codes 1..5, 甲 the most hazardous
-RATINGS = "DCBA"  # codes 1..4, A the best 亩均评价 class
-AVAILABLE_NOW = np.datetime64("1900-01-01", "D")
-"""Sentinel date for "现房 / 即可入驻": available (or wanted) now, whatever the day."""
 
 _LISTING_DEALS = {DEAL_LEASE: "lease", DEAL_SALE: "sale", DEAL_BOTH: "lease_or_sale"}
 _DEMAND_DEALS = {DEAL_LEASE: "lease", DEAL_SALE: "buy", DEAL_BOTH: "either"}

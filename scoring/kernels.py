@@ -48,43 +48,53 @@ def _check(offset: float, scale: float, q: float) -> None:
         raise ValueError(f"decay == {q!r}, must be strictly between 0 and 1")
 
 
-def _step(d: np.ndarray, q: float) -> np.ndarray:
-    return np.where(np.isnan(d), np.float32(np.nan), (d <= 1).astype(np.float32))
+# Each kernel takes the clipped gap max(x - offset, 0) in place and folds 1 / scale
+# into its first multiplication.
+def _step(d: np.ndarray, q: float, scale: float) -> np.ndarray:
+    nan = np.isnan(d)
+    out = np.less_equal(d, np.float32(scale), out=np.empty(d.shape, dtype=bool))
+    d[...] = out
+    if nan.any():
+        d[nan] = np.nan
+    return d
 
 
-def _linear(d: np.ndarray, q: float) -> np.ndarray:
-    d *= np.float32(1 - q)
-    np.subtract(np.float32(1), d, out=d)
+def _linear(d: np.ndarray, q: float, scale: float) -> np.ndarray:
+    d *= np.float32(-(1 - q) / scale)
+    d += np.float32(1)
     return np.maximum(d, np.float32(0), out=d)
 
 
-def _exp(d: np.ndarray, q: float) -> np.ndarray:
-    d *= np.float32(math.log(q))
+def _exp(d: np.ndarray, q: float, scale: float) -> np.ndarray:
+    d *= np.float32(math.log(q) / scale)
     return np.exp(d, out=d)
 
 
-def _gauss(d: np.ndarray, q: float) -> np.ndarray:
+def _gauss(d: np.ndarray, q: float, scale: float) -> np.ndarray:
+    d *= np.float32(1 / scale)
     np.square(d, out=d)
-    return _exp(d, q)
+    return _exp(d, q, 1.0)
 
 
-def _rational(d: np.ndarray, q: float) -> np.ndarray:
-    d *= np.float32(1 / q - 1)
+def _rational(d: np.ndarray, q: float, scale: float) -> np.ndarray:
+    d *= np.float32((1 / q - 1) / scale)
     d += np.float32(1)
     return np.reciprocal(d, out=d)
 
 
-def _cauchy(d: np.ndarray, q: float) -> np.ndarray:
+def _cauchy(d: np.ndarray, q: float, scale: float) -> np.ndarray:
+    d *= np.float32(1 / scale)
     np.square(d, out=d)
-    return _rational(d, q)
+    return _rational(d, q, 1.0)
 
 
-KERNELS: dict[str, Callable[[np.ndarray, float], np.ndarray]] = {
+KERNELS: dict[str, Callable[[np.ndarray, float, float], np.ndarray]] = {
     "step": _step, "linear": _linear, "exp": _exp, "gauss": _gauss, "rational": _rational, "cauchy": _cauchy,
 }
 
 
-def decay(x: np.ndarray, kind: str, offset: float, scale: float, q: float = 0.5) -> np.ndarray:
+def decay(x: np.ndarray, kind: str, offset: float, scale: float, q: float = 0.5,
+          inplace: bool = False) -> np.ndarray:
     """Score gaps with a decay kernel.
 
     Parameters
@@ -98,6 +108,8 @@ def decay(x: np.ndarray, kind: str, offset: float, scale: float, q: float = 0.5)
         Distance past ``offset`` at which the score is ``q``; > 0.
     q : float
         Score at ``offset + scale``, strictly between 0 and 1 (default 0.5).
+    inplace : bool
+        Overwrite ``x`` (a float32 ndarray) with the scores, saving a copy.
 
     Returns
     -------
@@ -113,11 +125,14 @@ def decay(x: np.ndarray, kind: str, offset: float, scale: float, q: float = 0.5)
     if fn is None:
         raise ValueError(f"kind == {kind!r}, must be one of {', '.join(KERNELS)}")
     _check(offset, scale, q)
-    d = np.array(x, dtype=np.float32)  # a fresh array: the kernels work in place
-    d -= np.float32(offset)
+    if inplace and isinstance(x, np.ndarray) and x.dtype == np.float32:
+        d = x
+    else:
+        d = np.array(x, dtype=np.float32)  # a fresh array: the kernels work in place
+    if offset:
+        d -= np.float32(offset)
     np.maximum(d, np.float32(0), out=d)
-    d *= np.float32(1 / scale)
-    return fn(d, q)
+    return fn(d, q, scale)
 
 
 _SCALAR: dict[str, Callable[[float, float], float]] = {

@@ -1,0 +1,68 @@
+"""Area fit: how well the offered area meets the demand's range, asymmetric.
+
+With ``a`` the offered area (the whole listing, or whole units of a divisible one:
+:attr:`scoring.block.Block.offered`), ``lo = area_min`` and ``hi = area_max``::
+
+    short = max(lo - a, 0) / lo          (0 when lo = 0)
+    over  = max(a - hi, 0) / hi          (0 when hi = inf)
+    score = K_short(short) * K_over(over)
+
+with the profile's kernels ``area.short`` (default: half score 5 % short) and
+``area.over`` (half score 25 % over): too small hurts more than too large. A demand
+that gives no area scores ``area.neutral`` everywhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring.block import Block
+from scoring.criteria.base import Detail, fmt, neutral_fill, value
+
+name, zh, en = "area", "面积", "area"
+
+
+def score(b: Block) -> np.ndarray:
+    d, p = b.d, b.profile
+    out = neutral_fill(b.shape, p["area"]["neutral"])
+    rows = np.flatnonzero(d.has_area)
+    if rows.size == 0:
+        return out
+    a = b.offered.astype(np.float32)
+    if a.shape[0] > 1:
+        a = a[rows]
+    lo, hi = d.area_min[rows], d.area_max[rows]
+    inv_lo = np.where(lo > 0, 1.0 / np.where(lo > 0, lo, 1.0), 0.0).astype(np.float32)
+    inv_hi = np.where(np.isfinite(hi) & (hi > 0), 1.0 / np.where(hi > 0, hi, 1.0), 0.0).astype(np.float32)
+    short = a * -inv_lo[:, None]
+    short += (lo > 0).astype(np.float32)[:, None]
+    over = a * inv_hi[:, None]
+    over -= (inv_hi > 0).astype(np.float32)[:, None]
+    s = p.kernel("area", "short")(short)
+    s *= p.kernel("area", "over")(over)
+    out[rows] = s
+    return out
+
+
+def describe(b: Block) -> Detail:
+    d = b.d
+    a = value(b.offered[:, :1] if b.offered.shape[0] == 1 else b.offered)
+    lo, hi = float(d.area_min[0]), float(d.area_max[0])
+    unit = float(b.l.unit[0])
+    inputs = {"offered_m2": a, "area_min_m2": lo, "area_max_m2": hi if np.isfinite(hi) else None,
+              "unit_m2": unit or None}
+    if not d.has_area[0]:
+        return Detail(inputs, "需求未填面积", "the demand gives no area")
+    rng = f"{fmt(lo, 0)}–{fmt(hi, 0)}㎡" if np.isfinite(hi) else f"{fmt(lo, 0)}㎡以上"
+    rng_en = f"{fmt(lo, 0)}–{fmt(hi, 0)} m²" if np.isfinite(hi) else f"at least {fmt(lo, 0)} m²"
+    what = f"{int(round(a / unit))} 个单元共 {fmt(a, 0)}㎡" if unit and a is not None else f"面积 {fmt(a, 0)}㎡"
+    what_en = f"{int(round(a / unit))} units, {fmt(a, 0)} m²" if unit and a is not None else f"area {fmt(a, 0)} m²"
+    if a is None:
+        return Detail(inputs, "房源面积未知", "listing area unknown")
+    if a < lo:
+        pct = (lo - a) / lo * 100
+        return Detail(inputs, f"{what}，比需求 {rng} 少 {fmt(pct)}%", f"{what_en}, {fmt(pct)}% below the wanted {rng_en}")
+    if a > hi:
+        pct = (a - hi) / hi * 100
+        return Detail(inputs, f"{what}，比需求 {rng} 多 {fmt(pct)}%", f"{what_en}, {fmt(pct)}% above the wanted {rng_en}")
+    return Detail(inputs, f"{what} 在需求 {rng} 内", f"{what_en} within the wanted {rng_en}")

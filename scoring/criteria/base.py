@@ -1,0 +1,65 @@
+"""The contract every criterion keeps, and helpers they share.
+
+A criterion is an object with
+
+* ``name`` (the key of its weight in the profile), ``zh`` and ``en`` labels;
+* ``score(block)`` -> float32 array of the block's shape (or broadcastable to it),
+  every value in [0, 1], never NaN: missing data gives the criterion's documented
+  neutral score;
+* ``describe(block)`` -> :class:`Detail` for a 1 × 1 block: the inputs compared and
+  one sentence in Chinese and in English.
+
+The tests hold every registered criterion to this contract.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from scoring.block import Block
+
+__all__ = ["Criterion", "Detail", "fmt", "neutral_fill"]
+
+
+@dataclass
+class Detail:
+    """What a criterion compared for one pair, and what it says about it."""
+
+    inputs: dict[str, Any] = field(default_factory=dict)
+    zh: str = ""
+    en: str = ""
+
+
+class Criterion(Protocol):
+    name: str
+    zh: str
+    en: str
+
+    def score(self, b: Block) -> np.ndarray: ...
+
+    def describe(self, b: Block) -> Detail: ...
+
+
+def neutral_fill(shape: tuple[int, int], value: float) -> np.ndarray:
+    """A float32 block filled with ``value``."""
+    return np.full(shape, value, dtype=np.float32)
+
+
+def fmt(x: float, digits: int = 1) -> str:
+    """A number for a sentence: ``800``, ``3.2``, ``'?'`` when unknown."""
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "?"
+    if math.isinf(x):
+        return "∞"
+    r = round(float(x), digits)
+    return str(int(r)) if r == int(r) else f"{r:.{digits}f}"
+
+
+def value(a: np.ndarray) -> float | None:
+    """The one value of a 1 × 1 (or length-1) array as a float, None when NaN."""
+    v = float(np.asarray(a).reshape(-1)[0])
+    return None if math.isnan(v) else v

@@ -1,0 +1,88 @@
+"""Facility margins: clear height, floor load and power above the demand's minimums.
+
+For each of the three the demand asks a minimum ``need`` of (> 0), with the
+listing's ``have``::
+
+    have < need:  0
+    otherwise:    at_minimum + (1 - at_minimum) * min(1, (have - need) / (need * full_margin))
+
+(defaults: 0.5 at the minimum, 1 with 50 % to spare); a ``have`` the listing does not
+state scores ``facilities.neutral``. The criterion is the mean over the facilities
+the demand asks for; a demand asking for none scores ``facilities.neutral``. (The
+floor load minimum is also a hard rule; height and power are preferences only.)
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring.block import Block, keep_known
+from scoring.criteria.base import Detail, fmt, neutral_fill
+
+name, zh, en = "facilities", "设施余量", "facilities"
+
+_FACILITIES = (
+    ("height", "净高", "clear height", "m"),
+    ("load", "承重", "floor load", "kg/㎡"),
+    ("power", "电力", "power", "kVA"),
+)
+
+
+def _needs(b: Block) -> list[tuple[str, np.ndarray]]:
+    return [(f, getattr(b.d, f) > 0) for f, *_ in _FACILITIES]
+
+
+def score(b: Block) -> np.ndarray:
+    p = b.profile["facilities"]
+    at_min, full, neutral = p["at_minimum"], p["full_margin"], p["neutral"]
+    needs = _needs(b)
+    count = sum(m.astype(np.int64) for _, m in needs)
+    out = neutral_fill(b.shape, neutral)
+    rows = np.flatnonzero(count > 0)
+    if rows.size == 0:
+        return out
+    acc = np.zeros((rows.size, b.shape[1]), dtype=np.float32)
+    for f, asked in needs:
+        sub = np.flatnonzero(asked[rows])
+        if sub.size == 0:
+            continue
+        need = getattr(b.d, f)[rows[sub]]
+        have = getattr(b.l, f)
+        known = ~np.isnan(have)
+        have = np.where(known, have, 0.0)
+        if full > 0:
+            t = have.astype(np.float32)[None, :] * (1.0 / (need * full)).astype(np.float32)[:, None]
+            t -= np.float32(1.0 / full)
+            np.clip(t, 0, 1, out=t)
+        else:  # any margin at all is full marks
+            t = np.ones((sub.size, b.shape[1]), dtype=np.float32)
+        t *= np.float32(1 - at_min)
+        t += np.float32(at_min)
+        t *= have[None, :] >= need[:, None]
+        acc[sub] += keep_known(t, known, neutral)
+    acc /= count[rows].astype(np.float32)[:, None]
+    out[rows] = acc
+    return out
+
+
+def describe(b: Block) -> Detail:
+    inputs, zh_parts, en_parts = {}, [], []
+    for f, zh_w, en_w, unit in _FACILITIES:
+        need = float(getattr(b.d, f)[0])
+        have = float(getattr(b.l, f)[0])
+        if not need > 0:
+            continue
+        inputs[f] = {"need": need, "have": None if np.isnan(have) else have}
+        if np.isnan(have):
+            zh_parts.append(f"{zh_w}未知（需 {fmt(need)}{unit}）")
+            en_parts.append(f"{en_w} unknown (needs {fmt(need)} {unit})")
+        elif have < need:
+            zh_parts.append(f"{zh_w} {fmt(have)}{unit}，低于要求 {fmt(need)}{unit}")
+            en_parts.append(f"{en_w} {fmt(have)} {unit}, below the {fmt(need)} {unit} needed")
+        else:
+            pct = (have - need) / need * 100
+            zh_parts.append(f"{zh_w} {fmt(have)}{unit}，高于要求 {fmt(pct)}%")
+            en_parts.append(f"{en_w} {fmt(have)} {unit}, {fmt(pct)}% above the {fmt(need)} {unit} needed")
+    if not zh_parts:
+        return Detail(inputs, "需求未提设施要求", "no facility needs given")
+    return Detail(inputs, "；".join(zh_parts), "; ".join(en_parts))

@@ -1,0 +1,65 @@
+"""Industry synergy: how well the demand's industry fits the listing's park.
+
+The listing's industries are its park's admitted industries plus its present
+tenants'. The score of one pair of codes is the deepest GB/T 4754 level they share
+(``industry.same_class`` for the same 小类, ``same_group`` 中类, ``same_division``
+大类, ``same_section`` 门类, else 0), or ``industry.chain`` when the supply-chain
+graph links them in either direction, whichever is higher
+(:func:`scoring.industry.similarity_table`); the criterion is the best over the
+listing's industries. A demand without an industry code, or a listing without
+industries, scores ``industry.neutral``.
+
+The table is built once per scorer on unique codes and unique lists; the block
+only gathers from it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring.block import Block, gather
+from scoring.criteria.base import Detail, value
+from scoring.industry import similarity_table
+from scoring.reference import industries
+
+name, zh, en = "industry", "产业协同", "industry fit"
+
+
+def score(b: Block) -> np.ndarray:
+    return gather(b.tables.synergy, b.code_rows, b.l.related)
+
+
+def _label(code: str) -> str:
+    i = industries().index(code)
+    return f"{code} {industries().names[i]}" if i is not None else code
+
+
+def describe(b: Block) -> Detail:
+    row = int(b.code_rows[0])
+    code = b.d.codes[row] if row >= 0 else ""
+    related = b.l.related_lists[int(b.l.related[0])]
+    inputs = {"industry_code": code or None, "listing_industries": list(related)}
+    if not code:
+        return Detail(inputs, "需求未填行业", "the demand gives no industry")
+    if not related:
+        return Detail(inputs, "房源未注明产业方向", "the listing names no industries")
+    sims = similarity_table([code], list(related), b.profile["industry"])[0]
+    best = related[int(np.argmax(sims))]
+    s = value(sims.max())
+    lv = b.profile["industry"]
+    from scoring.industry import chain_links
+
+    if chain_links([code], [best])[0, 0] and s == lv["chain"]:
+        zh_, en_ = f"与园区 {_label(best)} 有产业链上下游关系", f"supply-chain link with {best} in the park"
+    elif s == lv["same_class"]:
+        zh_, en_ = f"与园区 {_label(best)} 同小类", f"same class as {best} in the park"
+    elif s == lv["same_group"]:
+        zh_, en_ = f"与园区 {_label(best)} 同中类", f"same group as {best} in the park"
+    elif s == lv["same_division"]:
+        zh_, en_ = f"与园区 {_label(best)} 同大类", f"same division as {best} in the park"
+    elif s == lv["same_section"]:
+        zh_, en_ = f"与园区 {_label(best)} 同门类", f"same section as {best} in the park"
+    else:
+        zh_, en_ = "与园区产业无关联", "unrelated to the park's industries"
+    inputs["best_match"] = best
+    return Detail(inputs, zh_, en_)

@@ -1,0 +1,84 @@
+"""Location: distance from the listing to the nearest place the demand names.
+
+The places are the demand's wanted towns (their centroids), its present site
+(``origin``) and its chain anchor (``anchor``). A listing inside a wanted town is at
+distance 0; otherwise the distance is the great-circle distance to the nearest
+place, computed for the whole block with one BLAS product of unit vectors
+(:mod:`scoring.geo`)::
+
+    score = K_distance(distance_km)
+
+with the profile's kernel ``location.distance`` (default: 1 km free, half score at
+6 km). A demand that names no place, or a listing without a location, scores
+``location.neutral``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from scoring.block import Block, keep_known
+from scoring.criteria.base import Detail, fmt, neutral_fill
+from scoring.geo import haversine_km
+from scoring.prepare import POINT_ANCHOR, POINT_ORIGIN
+from scoring.reference import gazetteer
+
+name, zh, en = "location", "区位", "location"
+
+
+def score(b: Block) -> np.ndarray:
+    p = b.profile
+    neutral = p["location"]["neutral"]
+    out = neutral_fill(b.shape, neutral)
+    if b.located.size == 0:
+        return out
+    s = keep_known(p.kernel("location", "distance")(b.distance), b.l.has_loc, neutral)
+    out[b.located] = s
+    return out
+
+
+def nearest_place(b: Block) -> tuple[float | None, int, int]:
+    """For a 1 × 1 block: (km, point kind, town) of the nearest place, exactly.
+
+    Returns ``(None, -1, -1)`` when the demand names no place or the listing has no
+    location.
+    """
+    d, l = b.d, b.l  # noqa: E741
+    if d.points.shape[0] == 0 or not l.has_loc[0]:
+        return None, -1, -1
+    best = (math.inf, -1, -1)
+    for k in range(d.points.shape[0]):
+        town = int(d.point_town[k])
+        if town >= 0 and town == int(l.town[0]):
+            km = 0.0
+        else:
+            km = float(haversine_km(d.point_lat[k], d.point_lon[k], l.lat[0], l.lon[0]))
+        if km < best[0]:
+            best = (km, int(d.point_kind[k]), town)
+    return best
+
+
+def place_name(kind: int, town: int) -> tuple[str, str]:
+    """Chinese and English name of a place."""
+    if kind == POINT_ORIGIN:
+        return "现址", "the present site"
+    if kind == POINT_ANCHOR:
+        return "配套龙头企业", "the chain anchor"
+    name_ = str(gazetteer().names[town])
+    return name_, name_
+
+
+def describe(b: Block) -> Detail:
+    km, kind, town = nearest_place(b)
+    if km is None:
+        why = ("需求未指定区位", "the demand names no place") if b.d.points.shape[0] == 0 else (
+            "房源位置未知", "listing location unknown")
+        return Detail({"distance_km": None}, *why)
+    zh_name, en_name = place_name(kind, town)
+    inputs = {"distance_km": km, "nearest": zh_name, "max_distance_km": None if math.isinf(b.d.max_distance[0])
+              else float(b.d.max_distance[0])}
+    if km == 0 and town >= 0:
+        return Detail(inputs, f"位于{zh_name}", f"in {en_name}")
+    return Detail(inputs, f"距{zh_name} {fmt(km)} km", f"{fmt(km)} km from {en_name}")

@@ -1,0 +1,99 @@
+"""Price against budget, asymmetric: cheaper than budget is never worse.
+
+For each deal type the pair allows (:attr:`scoring.block.Block.modes`)::
+
+    price = rent (lease) or sale_price (sale), times (1 - negotiable_discount) when 面议
+    over  = max(price - budget, 0) / budget
+    score = K_over(over)
+
+with the budget ``max_rent`` or ``max_sale_price`` and the profile's kernel
+``price.over`` (default: half score 10 % over budget). A missing budget or a missing
+price scores ``price.neutral`` for that deal type. A demand that would lease or buy
+("either") gets the better of the deal types the pair allows; an infeasible pair
+is scored on the types both sides name (or, when they share none, the demand's).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from scoring.block import Block, keep_known
+from scoring.conventions import DEAL_LEASE, DEAL_SALE
+from scoring.criteria.base import Detail, fmt
+
+name, zh, en = "price", "价格", "price"
+
+
+def _effective(b: Block, prices: np.ndarray) -> np.ndarray:
+    disc = b.profile["price"]["negotiable_discount"]
+    return np.where(b.l.negotiable, prices * (1.0 - disc), prices)
+
+
+def _one(b: Block, rows: np.ndarray, budget: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """float32 (len(rows), n_l): the score of one deal type for the demand rows ``rows``."""
+    neutral = b.profile["price"]["neutral"]
+    known = ~np.isnan(price)
+    eff = _effective(b, np.where(known, price, 0.0)).astype(np.float32)
+    budget = budget[rows]
+    has = ~np.isnan(budget)
+    inv = np.where(has, 1.0 / np.where(has, budget, 1.0), 0.0).astype(np.float32)
+    x = eff[None, :] * inv[:, None]
+    x -= np.float32(1)
+    s = keep_known(b.profile.kernel("price", "over")(x), known, neutral)
+    s[~has] = neutral
+    return s
+
+
+def score(b: Block) -> np.ndarray:
+    d = b.d
+    out = np.empty(b.shape, dtype=np.float32)
+    for deal, budget, price in ((DEAL_LEASE, d.max_rent, b.l.rent), (DEAL_SALE, d.max_sale, b.l.sale)):
+        rows = np.flatnonzero(d.deal == deal)
+        if rows.size:
+            out[rows] = _one(b, rows, budget, price)
+    rows = np.flatnonzero(d.deal == DEAL_LEASE | DEAL_SALE)
+    if rows.size:
+        # the better of the deal types the pair allows (or, infeasible, both sides name)
+        modes = b.modes[rows]
+        modes = modes + (modes == 0) * b.shared[rows]
+        modes += (modes == 0) * np.int8(DEAL_LEASE | DEAL_SALE)
+        best = None
+        for deal, budget, price in ((DEAL_LEASE, d.max_rent, b.l.rent), (DEAL_SALE, d.max_sale, b.l.sale)):
+            s = _one(b, rows, budget, price)
+            s -= np.float32(2) * ((modes & deal) == 0)  # a type the pair does not allow drops below 0
+            best = s if best is None else np.maximum(best, s, out=best)
+        out[rows] = best
+    return out
+
+
+def describe(b: Block) -> Detail:
+    d, l = b.d, b.l  # noqa: E741
+    modes = int(b.modes[0, 0]) or int(b.shared[0, 0]) or int(d.deal[0])
+    parts_zh, parts_en, inputs = [], [], {}
+    for mode, budget, price, zh_w, en_w, unit_zh, unit_en in (
+        (DEAL_LEASE, d.max_rent[0], l.rent[0], "租金", "rent", "元/㎡/月", "yuan/m²/month"),
+        (DEAL_SALE, d.max_sale[0], l.sale[0], "售价", "price", "元/㎡", "yuan/m²"),
+    ):
+        if not modes & mode:
+            continue
+        key = "rent" if mode == DEAL_LEASE else "sale_price"
+        inputs[key] = None if np.isnan(price) else float(price)
+        inputs["budget_" + key] = None if np.isnan(budget) else float(budget)
+        neg = "（面议）" if l.negotiable[0] else ""
+        neg_en = " (negotiable)" if l.negotiable[0] else ""
+        if np.isnan(price):
+            parts_zh.append(f"{zh_w}面议" if l.negotiable[0] else f"{zh_w}未知")
+            parts_en.append(f"{en_w} negotiable" if l.negotiable[0] else f"{en_w} unknown")
+        elif np.isnan(budget):
+            parts_zh.append(f"{zh_w} {fmt(price)} {unit_zh}{neg}，需求未填预算")
+            parts_en.append(f"{en_w} {fmt(price)} {unit_en}{neg_en}, no budget given")
+        else:
+            eff = float(_effective(b, l.rent[:1] if mode == DEAL_LEASE else l.sale[:1])[0])
+            pct = (eff - budget) / budget * 100
+            if pct > 0:
+                parts_zh.append(f"{zh_w} {fmt(price)} {unit_zh}{neg}，超预算 {fmt(pct)}%")
+                parts_en.append(f"{en_w} {fmt(price)} {unit_en}{neg_en}, {fmt(pct)}% over budget")
+            else:
+                parts_zh.append(f"{zh_w} {fmt(price)} {unit_zh}{neg}，在预算 {fmt(budget)} 内")
+                parts_en.append(f"{en_w} {fmt(price)} {unit_en}{neg_en}, within the budget of {fmt(budget)}")
+    return Detail(inputs, "；".join(parts_zh), "; ".join(parts_en))

@@ -1,0 +1,501 @@
+"""The score matrix: every demand against every listing, in cache-sized blocks.
+
+:class:`Scorer` prepares both sides once (:mod:`scoring.prepare`) and the industry
+tables (:class:`scoring.block.Tables`), then evaluates blocks of demands × listings:
+every rule of :mod:`scoring.rules` into a ``failed`` bitmask, every criterion of
+:mod:`scoring.criteria` with a positive weight, and the weighted total::
+
+    total[i, j] = sum_c w_c * s_c[i, j] / sum_c w_c      (NaN when failed[i, j] != 0)
+
+Blocks run on a small thread pool (numpy releases the GIL inside its loops); each
+block writes its own slice of the outputs, so the result does not depend on the
+number of threads.
+
+Entry points: :func:`score` (the full matrices), :func:`top_k` (the k best partners
+of every record, block by block under a memory budget, never holding the matrix),
+and :meth:`Scorer.for_demand` / :meth:`Scorer.for_listing` (one record against the
+other side, for the portal).
+
+Ties are broken by the partner's id, so results do not depend on row order.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import os
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from scoring.block import Block, Tables
+from scoring.criteria import CRITERIA
+from scoring.explain import CriterionPart, Explanation, RuleCheck, rule_sentences, rule_values
+from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
+from scoring.profile import Profile, load_profile
+from scoring.rules import RULES
+
+__all__ = ["Ranking", "ScoreResult", "Scorer", "TopK", "score", "top_k"]
+
+ProfileLike = Profile | Mapping[str, Any] | str | Path | None
+
+BLOCK_PAIRS = 1 << 18
+"""Pairs per block when computing the full matrix (about 1 MB per float32 array)."""
+
+BYTES_PER_PAIR = 96
+"""Rough peak of temporaries per pair of a block, for the memory budget of top_k."""
+
+
+def _workers(workers: int | None) -> int:
+    return max(1, workers if workers is not None else min(2, os.cpu_count() or 1))
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """The best partners of one record.
+
+    Attributes
+    ----------
+    index : ndarray of int64, shape (k,)
+        Partner rows, best first.
+    ids : ndarray of str, shape (k,)
+    scores : ndarray of float32, shape (k,)
+    """
+
+    index: np.ndarray
+    ids: np.ndarray
+    scores: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+
+@dataclass(frozen=True, eq=False)
+class TopK:
+    """The k best feasible partners of every record of one side.
+
+    Attributes
+    ----------
+    index : ndarray of int64, shape (n, k)
+        Partner rows, best first; -1 pads rows with fewer than k feasible partners.
+    scores : ndarray of float32, shape (n, k)
+        Their totals; NaN in the padding.
+    count : ndarray of int64, shape (n,)
+        Feasible partners listed per row (<= k).
+    by : {"demand", "listing"}
+        The side the rows belong to.
+    """
+
+    index: np.ndarray
+    scores: np.ndarray
+    count: np.ndarray
+    by: str
+
+
+class CriterionArrays(Mapping[str, np.ndarray]):
+    """Each weighted criterion's full score matrix, computed on first access and kept.
+
+    Computing them with the total would write one more full float32 matrix per
+    criterion; most callers only need the total and a few explanations.
+    """
+
+    def __init__(self, scorer: Scorer, kept: dict[str, np.ndarray] | None = None) -> None:
+        self._scorer = scorer
+        self._kept = dict(kept or {})
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        if name not in self._scorer.weights:
+            raise KeyError(name)
+        if name not in self._kept:
+            self._kept[name] = self._scorer.criterion_matrix(name)
+        return self._kept[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._scorer.weights)
+
+    def __len__(self) -> int:
+        return len(self._scorer.weights)
+
+
+@dataclass(eq=False)
+class ScoreResult:
+    """The score matrix and its parts.
+
+    Attributes
+    ----------
+    total : ndarray of float32, shape (n_demands, n_listings)
+        Weighted score in [0, 1]; NaN where a hard rule fails.
+    feasible : ndarray of bool, shape (n_demands, n_listings)
+    failed : ndarray of uint16, shape (n_demands, n_listings)
+        Bitmask of the failed rules: bit ``rule.bit`` of :data:`scoring.rules.RULES`.
+    criteria : mapping of str to ndarray of float32, shape (n_demands, n_listings)
+        Each weighted criterion's score in [0, 1] (defined on every pair, feasible or
+        not), computed on first access unless ``score(..., criteria=True)``.
+    scorer : Scorer
+    """
+
+    total: np.ndarray
+    failed: np.ndarray
+    criteria: Mapping[str, np.ndarray]
+    scorer: Scorer
+
+    @functools.cached_property
+    def feasible(self) -> np.ndarray:
+        """bool (n_demands, n_listings): no rule fails."""
+        return self.failed == 0
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.criteria[name]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.total.shape
+
+    def explain(self, i: int, j: int) -> Explanation:
+        """Explain pair (demand ``i``, listing ``j``); see :meth:`Scorer.explain`."""
+        return self.scorer.explain(i, j)
+
+    def rule_counts(self, i: int | None = None, axis: int = 1) -> dict[str, int]:
+        """How many pairs each rule excludes.
+
+        Parameters
+        ----------
+        i : int, optional
+            A demand row (``axis=1``) or listing column (``axis=0``); all pairs when None.
+
+        Returns
+        -------
+        dict of rule name to count, largest first, rules that exclude nothing left out.
+        """
+        f = self.failed if i is None else (self.failed[i] if axis == 1 else self.failed[:, i])
+        counts = {r.name: int(np.count_nonzero(f & np.uint16(r.flag))) for r in RULES}
+        return dict(sorted(((k, v) for k, v in counts.items() if v), key=lambda kv: -kv[1]))
+
+
+class Scorer:
+    """Both sides prepared once, scored block by block.
+
+    Parameters
+    ----------
+    demands, listings : records
+        Objects with the canonical fields of DESIGN.md as arrays
+        (``matcher.Demands`` / ``matcher.Listings``).
+    profile : Profile, mapping, path or None
+        The scoring profile (default: :func:`scoring.profile.default_profile`).
+    workers : int, optional
+        Threads for the full matrix (default: up to 2).
+    """
+
+    def __init__(self, demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
+                 *, _prepared: tuple[DemandSide, ListingSide] | None = None) -> None:
+        self.profile = load_profile(profile)
+        self.demands, self.listings = demands, listings
+        if _prepared is None:
+            self.d = prepare_demands(demands, self.profile)
+            self.l = prepare_listings(listings, self.profile)
+        else:
+            self.d, self.l = _prepared
+        self.tables = Tables.build(self.d, self.l, self.profile)
+        self.workers = _workers(workers)
+        w = self.profile.weights
+        wsum = sum(w.values())
+        self.weights = {name: w[name] / wsum for name in CRITERIA if w[name] > 0}
+        self._rank_d: np.ndarray | None = None
+        self._rank_l: np.ndarray | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.d.n, self.l.n)
+
+    def with_demands(self, demands: Any) -> Scorer:
+        """A scorer of other demands against the same (already prepared) listings."""
+        return Scorer(demands, self.listings, self.profile, self.workers,
+                      _prepared=(prepare_demands(demands, self.profile), self.l))
+
+    def with_listings(self, listings: Any) -> Scorer:
+        """A scorer of the same demands against other listings."""
+        return Scorer(self.demands, listings, self.profile, self.workers,
+                      _prepared=(self.d, prepare_listings(listings, self.profile)))
+
+    def block(self, r0: int, r1: int, c0: int, c1: int) -> Block:
+        """Demands ``r0:r1`` against listings ``c0:c1``."""
+        return Block(self.d.slice(r0, r1), self.l.slice(c0, c1), self.tables, self.profile)
+
+    # ---- evaluation -------------------------------------------------------------
+    def evaluate(self, b: Block, failed: np.ndarray | None = None, total: np.ndarray | None = None,
+                 criteria: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Rules, criteria and total of one block, written into the given outputs.
+
+        Parameters
+        ----------
+        b : Block
+        failed : ndarray of uint16, shape b.shape, optional
+        total : ndarray of float32, shape b.shape, optional
+        criteria : dict of name to float32 ndarray of shape b.shape, optional
+            Where to keep each criterion's scores (not kept when None).
+
+        Returns
+        -------
+        failed, total : the outputs (new arrays where none were given)
+        """
+        if failed is None:
+            failed = np.zeros(b.shape, dtype=np.uint16)
+        else:
+            failed[...] = 0
+        for rule in RULES:
+            mask = rule.fails(b)
+            if mask is not None:  # (a where= mask is several times slower than a shift)
+                np.bitwise_or(failed, np.left_shift(mask, rule.bit, dtype=np.uint16), out=failed)
+        if total is None:
+            total = np.zeros(b.shape, dtype=np.float32)
+        else:
+            total[...] = 0
+        for name, w in self.weights.items():
+            s = CRITERIA[name].score(b)
+            if criteria is not None:
+                criteria[name][...] = s
+            total += np.float32(w) * s
+        # NaN where infeasible: OR-ing a quiet-NaN bit pattern makes any float a NaN,
+        # and is a plain SIMD pass (boolean assignment is not)
+        nan_bits = np.multiply(failed != 0, np.uint32(0x7FC00000), dtype=np.uint32)
+        bits = total.view(np.uint32)
+        np.bitwise_or(bits, nan_bits, out=bits)
+        return failed, total
+
+    def _row_blocks(self, pairs: int) -> Iterator[tuple[int, int]]:
+        n_d, n_l = self.shape
+        step = max(1, pairs // max(n_l, 1))
+        for r0 in range(0, n_d, step):
+            yield r0, min(r0 + step, n_d)
+
+    def score(self, criteria: bool = False) -> ScoreResult:
+        """The full matrices (see :class:`ScoreResult`).
+
+        Parameters
+        ----------
+        criteria : bool
+            Keep every criterion's matrix now (default: on first access).
+        """
+        n_d, n_l = self.shape
+        failed = np.empty((n_d, n_l), dtype=np.uint16)
+        total = np.empty((n_d, n_l), dtype=np.float32)
+        crit = {name: np.empty((n_d, n_l), dtype=np.float32) for name in self.weights} if criteria else None
+
+        def run(rows: tuple[int, int]) -> None:
+            r0, r1 = rows
+            self.evaluate(self.block(r0, r1, 0, n_l), failed[r0:r1], total[r0:r1],
+                          None if crit is None else {k: v[r0:r1] for k, v in crit.items()})
+
+        self._map(run, list(self._row_blocks(BLOCK_PAIRS)))
+        return ScoreResult(total=total, failed=failed, criteria=CriterionArrays(self, crit), scorer=self)
+
+    def criterion_matrix(self, name: str) -> np.ndarray:
+        """float32 (n_demands, n_listings): one criterion's scores on every pair."""
+        mod = CRITERIA[name]
+        n_d, n_l = self.shape
+        out = np.empty((n_d, n_l), dtype=np.float32)
+
+        def run(rows: tuple[int, int]) -> None:
+            r0, r1 = rows
+            out[r0:r1] = mod.score(self.block(r0, r1, 0, n_l))
+
+        self._map(run, list(self._row_blocks(BLOCK_PAIRS)))
+        return out
+
+    def _map(self, fn: Any, items: list) -> list:
+        if self.workers == 1 or len(items) < 2:
+            return [fn(x) for x in items]
+        with ThreadPoolExecutor(self.workers) as pool:
+            return list(pool.map(fn, items))
+
+    # ---- rankings ---------------------------------------------------------------
+    def _ranks(self, side: str) -> np.ndarray:
+        """Rank of every record's id on one side (the tie-break)."""
+        if side == "demand":
+            if self._rank_d is None:
+                self._rank_d = _rank(self.d.ids)
+            return self._rank_d
+        if self._rank_l is None:
+            self._rank_l = _rank(self.l.ids)
+        return self._rank_l
+
+    def top_k(self, k: int, by: Literal["demand", "listing"] = "demand",
+              memory_bytes: int = 256 << 20) -> TopK:
+        """The k best feasible partners of every demand (``by="demand"``) or listing.
+
+        Blocks are sized so their temporaries stay within ``memory_bytes`` (about
+        :data:`BYTES_PER_PAIR` per pair, per worker); the full matrix is never held.
+
+        Returns
+        -------
+        TopK
+        """
+        if by not in ("demand", "listing"):
+            raise ValueError(f"by == {by!r}, must be 'demand' or 'listing'")
+        if k < 1:
+            raise ValueError(f"k == {k}, must be >= 1")
+        n_d, n_l = self.shape
+        n_self, n_other = (n_d, n_l) if by == "demand" else (n_l, n_d)
+        kk = min(k, n_other)
+        index = np.full((n_self, k), -1, dtype=np.int64)
+        scores = np.full((n_self, k), np.nan, dtype=np.float32)
+        count = np.zeros(n_self, dtype=np.int64)
+        tie = self._ranks("listing" if by == "demand" else "demand")
+        step = max(1, memory_bytes // (BYTES_PER_PAIR * self.workers * max(n_other, 1)))
+        ranges = [(a, min(a + step, n_self)) for a in range(0, n_self, step)]
+
+        def run(rng: tuple[int, int]) -> None:
+            a, b = rng
+            blk = self.block(a, b, 0, n_l) if by == "demand" else self.block(0, n_d, a, b)
+            _, total = self.evaluate(blk)
+            t = total if by == "demand" else total.T
+            idx, sc, cnt = select_top(t, kk, tie)
+            index[a:b, :kk], scores[a:b, :kk], count[a:b] = idx, sc, cnt
+
+        if kk > 0:
+            self._map(run, ranges)
+        return TopK(index=index, scores=scores, count=count, by=by)
+
+    def for_demand(self, i: int, k: int | None = None) -> Ranking:
+        """The best feasible listings for demand row ``i`` (all of them when k is None)."""
+        _, total = self.evaluate(self.block(i, i + 1, 0, self.l.n))
+        return self._ranking(total, k, self.l.ids, self._ranks("listing"))
+
+    def for_listing(self, j: int, k: int | None = None) -> Ranking:
+        """The best feasible demands for listing column ``j``."""
+        _, total = self.evaluate(self.block(0, self.d.n, j, j + 1))
+        return self._ranking(total.T, k, self.d.ids, self._ranks("demand"))
+
+    @staticmethod
+    def _ranking(t: np.ndarray, k: int | None, ids: np.ndarray, tie: np.ndarray) -> Ranking:
+        n = t.shape[1]
+        kk = n if k is None else min(k, n)
+        if kk == 0:
+            return Ranking(np.zeros(0, np.int64), ids[:0], np.zeros(0, np.float32))
+        idx, sc, cnt = select_top(t, kk, tie)
+        c = int(cnt[0])
+        return Ranking(idx[0, :c], ids[idx[0, :c]], sc[0, :c])
+
+    # ---- explanations -----------------------------------------------------------
+    def explain(self, i: int, j: int) -> Explanation:
+        """Every rule and criterion for demand row ``i`` and listing row ``j``."""
+        from scoring.criteria.location import nearest_place
+
+        b = self.block(i, i + 1, j, j + 1)
+        failed, total = self.evaluate(b)
+        km = nearest_place(b)[0]
+        rules = []
+        for r in RULES:
+            mask = r.fails(b)
+            passed = mask is None or not bool(np.asarray(mask).reshape(-1)[0])
+            dv, lv = rule_values(b, r.name, km)
+            zh, en = rule_sentences(r.zh, r.en, passed, dv, lv)
+            rules.append(RuleCheck(r.name, r.zh, r.en, passed, dv, lv, zh, en))
+        parts = []
+        for name, w in self.weights.items():
+            mod = CRITERIA[name]
+            s = float(np.broadcast_to(mod.score(b), (1, 1))[0, 0])
+            det = mod.describe(b)
+            parts.append(CriterionPart(name, mod.zh, mod.en, s, w, w * s, det.inputs, det.zh, det.en))
+        f = int(failed[0, 0])
+        return Explanation(
+            demand_id=str(self.d.ids[i]), listing_id=str(self.l.ids[j]), feasible=f == 0, failed=f,
+            total=math.fsum(p.contribution for p in parts) if f == 0 else None, rules=rules, criteria=parts,
+        )
+
+
+def _rank(ids: np.ndarray) -> np.ndarray:
+    order = np.argsort(ids, kind="stable")
+    rank = np.empty(len(ids), dtype=np.int64)
+    rank[order] = np.arange(len(ids))
+    return rank
+
+
+def select_top(t: np.ndarray, k: int, tie: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The k highest finite values of every row, ties broken by ``tie`` (ascending).
+
+    Parameters
+    ----------
+    t : ndarray of float32, shape (n, m)
+        NaN for excluded entries.
+    k : int
+        1 <= k <= m.
+    tie : ndarray of int64, shape (m,)
+        Distinct ranks of the columns.
+
+    Returns
+    -------
+    index : int64 (n, k), -1 padded
+    scores : float32 (n, k), NaN padded
+    count : int64 (n,)
+    """
+    n, m = t.shape
+    s = np.where(np.isnan(t), -np.inf, t)
+    if k < m:
+        kth = -np.partition(-s, k - 1, axis=1)[:, k - 1]
+        cand = (s >= kth[:, None]) & (s > -np.inf)
+    else:
+        cand = s > -np.inf
+    rows, cols = np.nonzero(cand)
+    vals = s[rows, cols]
+    order = np.lexsort((tie[cols], -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    starts = np.searchsorted(rows, np.arange(n))
+    pos = np.arange(len(rows)) - starts[rows]
+    keep = pos < k
+    index = np.full((n, k), -1, dtype=np.int64)
+    scores = np.full((n, k), np.nan, dtype=np.float32)
+    index[rows[keep], pos[keep]] = cols[keep]
+    scores[rows[keep], pos[keep]] = vals[keep]
+    count = np.minimum(np.bincount(rows, minlength=n), k).astype(np.int64)
+    return index, scores, count
+
+
+def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
+          criteria: bool = False) -> ScoreResult:
+    """Score every demand against every listing.
+
+    Parameters
+    ----------
+    demands, listings : records
+        ``matcher.Demands`` and ``matcher.Listings`` (or objects with the same fields).
+    profile : Profile, mapping, path or None
+    workers : int, optional
+        Threads (default up to 2).
+    criteria : bool
+        Compute every criterion's matrix now rather than on first access.
+
+    Returns
+    -------
+    ScoreResult
+        ``total`` float32 (n_demands, n_listings) with NaN where infeasible,
+        ``feasible``, ``failed`` (rule bitmask), ``criteria`` and ``explain(i, j)``.
+    """
+    return Scorer(demands, listings, profile, workers).score(criteria=criteria)
+
+
+def top_k(demands: Any, listings: Any, k: int, profile: ProfileLike = None,
+          by: Literal["demand", "listing"] = "demand", memory_bytes: int = 256 << 20,
+          workers: int | None = None) -> TopK:
+    """The k best feasible partners of every demand (or listing), block by block.
+
+    Parameters
+    ----------
+    demands, listings : records
+    k : int
+    profile : Profile, mapping, path or None
+    by : {"demand", "listing"}
+        Whose partners: listings for each demand, or demands for each listing.
+    memory_bytes : int
+        Budget for the temporaries of the blocks in flight.
+
+    Returns
+    -------
+    TopK
+        ``index`` (n, k) partner rows best first (-1 padded), ``scores``, ``count``.
+    """
+    return Scorer(demands, listings, profile, workers).top_k(k, by=by, memory_bytes=memory_bytes)

@@ -1,0 +1,183 @@
+"""Explanations of one pair: every rule with the values it compared, every criterion
+with its inputs, score, weight and contribution, and sentences in Chinese and English.
+
+An :class:`Explanation` is built from a 1 × 1 block by the same rule and criterion
+code as the matrix, so ``explanation.total`` equals ``total[i, j]`` (to float32
+rounding of the weighted sum, far below 1e-6).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from scoring.block import Block
+from scoring.conventions import DEAL_BOTH, DEAL_LEASE, DEAL_SALE, FIRE_CLASSES, RATINGS
+from scoring.criteria.base import fmt
+
+__all__ = ["CriterionPart", "Explanation", "RuleCheck", "rule_values"]
+
+_DEMAND_DEAL = {DEAL_LEASE: ("求租", "lease"), DEAL_SALE: ("求购", "buy"), DEAL_BOTH: ("租购均可", "either")}
+_LISTING_DEAL = {DEAL_LEASE: ("出租", "lease"), DEAL_SALE: ("出售", "sale"), DEAL_BOTH: ("租售均可", "lease or sale")}
+
+
+@dataclass
+class RuleCheck:
+    """One hard rule for one pair."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    passed: bool
+    demand: Any
+    listing: Any
+    zh: str
+    en: str
+
+
+@dataclass
+class CriterionPart:
+    """One criterion for one pair: ``contribution = weight * score``."""
+
+    name: str
+    label_zh: str
+    label_en: str
+    score: float
+    weight: float
+    contribution: float
+    inputs: dict[str, Any] = field(default_factory=dict)
+    zh: str = ""
+    en: str = ""
+
+
+@dataclass
+class Explanation:
+    """Why a pair scores what it scores.
+
+    Attributes
+    ----------
+    total : float or None
+        Sum of the contributions (weights are normalised to sum to 1); None when a
+        rule fails.
+    failed : int
+        Bitmask of the failed rules (see :mod:`scoring.rules`).
+    """
+
+    demand_id: str
+    listing_id: str
+    feasible: bool
+    failed: int
+    total: float | None
+    rules: list[RuleCheck]
+    criteria: list[CriterionPart]
+
+    @property
+    def failed_rules(self) -> list[str]:
+        return [r.name for r in self.rules if not r.passed]
+
+    def sentences(self, lang: str = "zh") -> list[str]:
+        """The failed rules' sentences when infeasible, else each criterion's, best first."""
+        if not self.feasible:
+            return [getattr(r, lang) for r in self.rules if not r.passed]
+        parts = sorted(self.criteria, key=lambda c: -c.contribution)
+        return [getattr(c, lang) for c in parts if getattr(c, lang)]
+
+    def summary(self, lang: str = "zh") -> str:
+        """One line: the sentences joined."""
+        return ("；" if lang == "zh" else "; ").join(self.sentences(lang))
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-ready values."""
+        out = asdict(self)
+        out["failed_rules"] = self.failed_rules
+        out["reasons_zh"] = self.summary("zh")
+        out["reasons_en"] = self.summary("en")
+        return out
+
+
+def _f(x: float) -> float | None:
+    x = float(x)
+    return None if math.isnan(x) else x
+
+
+def _tri(v: int) -> bool | None:
+    return None if v < 0 else bool(v)
+
+
+def _fire(v: int) -> str | None:
+    return FIRE_CLASSES[v - 1] if v > 0 else None
+
+
+def _rating(v: int) -> str | None:
+    return RATINGS[v - 1] if v > 0 else None
+
+
+def _day(v: float) -> str | None:
+    if math.isnan(v):
+        return None
+    if v == -math.inf:
+        return "now"
+    return str(np.datetime64(int(v), "D"))
+
+
+def rule_values(b: Block, name: str, distance_km: float | None) -> tuple[Any, Any]:
+    """The demand's and the listing's values a rule compares, for a 1 × 1 block."""
+    d, l = b.d, b.l  # noqa: E741
+    code = d.codes[int(d.code[0])] if d.code[0] >= 0 else None
+    table: dict[str, tuple[Any, Any]] = {
+        "deal": (_DEMAND_DEAL[int(d.deal[0])][1], _LISTING_DEAL[int(l.deal[0])][1]),
+        "area": ({"min": _f(d.lo[0]), "max": _f(d.hi[0]) if math.isfinite(d.hi[0]) else None},
+                 _f(b.offered.reshape(-1)[0])),
+        "fire_class": (_fire(int(d.fire[0])), _fire(int(l.fire[0]))),
+        "eia": (_tri(int(d.eia[0])), _tri(int(l.eia[0]))),
+        "industry_allowed": (code, list(l.allowed_lists[int(l.allowed[0])])),
+        "industry_banned": (code, list(l.banned_lists[int(l.banned[0])])),
+        "crane": (_f(d.crane[0]), _f(l.crane[0])),
+        "ground_floor": (_tri(int(d.ground[0])), _f(l.floor[0])),
+        "floor_load": (_f(d.load[0]), _f(l.load[0])),
+        "title_certificate": (_tri(int(d.certificate[0])), _tri(int(l.title[0]))),
+        "park_tax": (_f(d.tax[0]), _f(l.min_tax[0])),
+        "park_rating": (_rating(int(d.rating[0])), _rating(int(l.min_rating[0]))),
+        "max_distance": (_f(d.max_distance[0]) if math.isfinite(d.max_distance[0]) else None, distance_km),
+        "available": (_day(d.move_in[0]), _day(l.available[0])),
+        "lease_term": (_f(d.lease_months[0]), _f(l.min_lease[0])),
+    }
+    return table[name]
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "未知"
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, float):
+        return fmt(v)
+    if isinstance(v, dict):
+        return f"{_show(v['min'])}–{_show(v['max']) if v['max'] is not None else '∞'}"
+    if isinstance(v, list):
+        return "、".join(v) if v else "不限"
+    return str(v)
+
+
+def _show_en(v: Any) -> str:
+    if v is None:
+        return "unknown"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return fmt(v)
+    if isinstance(v, dict):
+        return f"{_show_en(v['min'])}–{_show_en(v['max']) if v['max'] is not None else 'inf'}"
+    if isinstance(v, list):
+        return ", ".join(v) if v else "any"
+    return str(v)
+
+
+def rule_sentences(label_zh: str, label_en: str, passed: bool, dv: Any, lv: Any) -> tuple[str, str]:
+    """Sentences for one rule: the verdict and both values."""
+    zh = f"{label_zh}{'符合' if passed else '不符'}（需求 {_show(dv)}，房源 {_show(lv)}）"
+    en = f"{label_en} {'ok' if passed else 'fails'} (demand {_show_en(dv)}, listing {_show_en(lv)})"
+    return zh, en

@@ -1,0 +1,292 @@
+"""Records turned into the arrays the engine reads: one pass per side, done once.
+
+:func:`prepare_demands` and :func:`prepare_listings` read any object with the
+canonical field names of DESIGN.md as numpy arrays (``matcher.Demands`` and
+``matcher.Listings``; the engine never imports :mod:`matcher`). They resolve what
+missing values mean once, so the hot loop has no special cases:
+
+* an unknown deal matches every deal;
+* a demand without an area has ``[0, inf)``; a listing without ``min_unit_m2`` is
+  indivisible (unit 0);
+* places become unit vectors (:mod:`scoring.geo`), so one BLAS product gives the
+  angle between every demand place and every listing; a demand's wanted towns
+  also form a row of a small (n, n_towns + 1) table, looked up by the listing's town;
+* a listing without a fire rating gets the profile's ``unknown_fire_class``; a
+  listing without crane data has no crane;
+* dates become day numbers (float64, NaN unknown); "now" becomes the profile's
+  ``timing.as_of`` when set, else -inf for a listing (always on time) and NaN for a
+  demand (no date);
+* industry codes and code lists become indices into small tables of unique values.
+
+Sides slice by contiguous ranges (:meth:`DemandSide.slice`), which is how blocks of
+the score matrix are cut.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+import numpy as np
+
+from scoring.conventions import AVAILABLE_NOW, DEAL_BOTH
+from scoring.geo import unit_vectors
+from scoring.profile import Profile
+from scoring.reference import gazetteer
+
+__all__ = ["DemandSide", "ListingSide", "prepare_demands", "prepare_listings"]
+
+POINT_TOWN, POINT_ORIGIN, POINT_ANCHOR = 0, 1, 2
+_POINT_FIELDS = ("points", "point_kind", "point_town", "point_lat", "point_lon", "point_offsets")
+
+
+def _f(x: Any) -> np.ndarray:
+    return np.asarray(x, dtype=np.float64)
+
+
+def _days(dates: Any, now: float) -> np.ndarray:
+    d = np.asarray(dates, dtype="datetime64[D]")
+    out = d.astype(np.int64).astype(np.float64)
+    out[np.isnat(d)] = np.nan
+    out[d == AVAILABLE_NOW] = now
+    return out
+
+
+def _deal(deal: Any) -> np.ndarray:
+    d = np.asarray(deal, dtype=np.int8)
+    return np.where(d == 0, np.int8(DEAL_BOTH), d).astype(np.int8)
+
+
+def _index_lists(lists: Any) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """Index of every row's list among the unique lists; row -> (0 = the empty list)."""
+    uniq: dict[tuple[str, ...], int] = {(): 0}
+    idx = np.empty(len(lists), dtype=np.int32)
+    for i, row in enumerate(lists):
+        key = tuple(sorted(str(v) for v in row))
+        idx[i] = uniq.setdefault(key, len(uniq))
+    return idx, list(uniq)
+
+
+def _slice_fields(obj: Any, sl: slice, n: int, skip: tuple[str, ...]) -> dict[str, Any]:
+    out = {}
+    for f in fields(obj):
+        v = getattr(obj, f.name)
+        if f.name not in skip and isinstance(v, np.ndarray) and v.ndim >= 1 and len(v) == n:
+            out[f.name] = v[sl]
+    return out
+
+
+@dataclass(frozen=True, eq=False)
+class DemandSide:
+    """Demands as the engine reads them; every array has shape (n,) unless noted.
+
+    Attributes
+    ----------
+    points : ndarray of float64, shape (n_points, 3)
+        Every demand's places (wanted towns, origin, anchor) as unit vectors.
+    point_offsets : ndarray of int64, shape (n + 1,)
+        Points of demand i are ``points[point_offsets[i]:point_offsets[i + 1]]``.
+    point_kind, point_town, point_lat, point_lon : ndarray, shape (n_points,)
+        ``POINT_TOWN`` / ``POINT_ORIGIN`` / ``POINT_ANCHOR``, the town (or -1), and
+        the place in degrees.
+    wanted : ndarray of bool, shape (n, n_towns + 1)
+        The demand's wanted towns (the last column, "no town", is always false).
+    codes : list of str
+        Unique industry codes; ``code`` indexes it (-1: none).
+    """
+
+    n: int
+    ids: np.ndarray
+    deal: np.ndarray
+    has_area: np.ndarray
+    area_min: np.ndarray
+    area_max: np.ndarray
+    lo: np.ndarray
+    hi: np.ndarray
+    points: np.ndarray
+    point_offsets: np.ndarray
+    point_kind: np.ndarray
+    point_town: np.ndarray
+    point_lat: np.ndarray
+    point_lon: np.ndarray
+    wanted: np.ndarray
+    max_distance: np.ndarray
+    max_rent: np.ndarray
+    max_sale: np.ndarray
+    code: np.ndarray
+    codes: list
+    height: np.ndarray
+    load: np.ndarray
+    power: np.ndarray
+    crane: np.ndarray
+    ground: np.ndarray
+    fire: np.ndarray
+    eia: np.ndarray
+    certificate: np.ndarray
+    move_in: np.ndarray
+    lease_months: np.ndarray
+    tax: np.ndarray
+    rating: np.ndarray
+
+    @property
+    def has_place(self) -> np.ndarray:
+        """Bool (n,): the demand names at least one place."""
+        return np.diff(self.point_offsets) > 0
+
+    def slice(self, start: int, stop: int) -> DemandSide:
+        """Demands ``start:stop`` (views, no copies of the big arrays)."""
+        start, stop, _ = slice(start, stop).indices(self.n)
+        sl = slice(start, stop)
+        kw = _slice_fields(self, sl, self.n, skip=_POINT_FIELDS)
+        a, b = self.point_offsets[start], self.point_offsets[stop]
+        kw.update({f: getattr(self, f)[a:b] for f in _POINT_FIELDS if f != "point_offsets"})
+        return replace(self, n=stop - start, point_offsets=self.point_offsets[start:stop + 1] - a, **kw)
+
+
+@dataclass(frozen=True, eq=False)
+class ListingSide:
+    """Listings as the engine reads them; every array has shape (n,) unless noted.
+
+    Attributes
+    ----------
+    vectors : ndarray of float64, shape (n, 3)
+        Unit vector of the location; zeros without one.
+    town : ndarray of int64
+        Gazetteer row of the town; ``n_towns`` when unknown (a column of
+        ``DemandSide.wanted`` that is always false).
+    allowed, banned, related : ndarray of int32
+        Index of the listing's admitted, banned and related (admitted + tenants)
+        industry lists in ``allowed_lists`` ..., 0 being the empty list.
+    """
+
+    n: int
+    ids: np.ndarray
+    deal: np.ndarray
+    area: np.ndarray
+    unit: np.ndarray
+    has_loc: np.ndarray
+    vectors: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    town: np.ndarray
+    approx: np.ndarray
+    rent: np.ndarray
+    sale: np.ndarray
+    negotiable: np.ndarray
+    floor: np.ndarray
+    height: np.ndarray
+    load: np.ndarray
+    power: np.ndarray
+    crane: np.ndarray
+    fire: np.ndarray
+    eia: np.ndarray
+    title: np.ndarray
+    available: np.ndarray
+    min_lease: np.ndarray
+    min_tax: np.ndarray
+    min_rating: np.ndarray
+    allowed: np.ndarray
+    banned: np.ndarray
+    related: np.ndarray
+    allowed_lists: list
+    banned_lists: list
+    related_lists: list
+
+    def slice(self, start: int, stop: int) -> ListingSide:
+        """Listings ``start:stop`` (views)."""
+        start, stop, _ = slice(start, stop).indices(self.n)
+        return replace(self, n=stop - start, **_slice_fields(self, slice(start, stop), self.n, skip=()))
+
+
+def _now(profile: Profile, default: float) -> float:
+    as_of = profile.as_of
+    return default if np.isnat(as_of) else float(as_of.astype(np.int64))
+
+
+def prepare_demands(d: Any, profile: Profile) -> DemandSide:
+    """Read demand records (see the module docstring for what missing values become)."""
+    n = len(d.demand_id)
+    g = gazetteer()
+    n_towns = len(g)
+    rules = profile["rules"]
+    amin, amax = _f(d.area_min_m2), _f(d.area_max_m2)
+    has_area = ~(np.isnan(amin) & np.isnan(amax))
+    amin = np.where(np.isnan(amin), 0.0, amin)
+    amax = np.where(np.isnan(amax), np.inf, amax)
+
+    # places: wanted towns, then origin, then anchor, per demand
+    town_vals = np.asarray(d.towns.values, dtype=np.int64)
+    town_rows = np.repeat(np.arange(n), np.diff(d.towns.offsets))
+    olat, olon, alat, alon = _f(d.origin_lat), _f(d.origin_lon), _f(d.anchor_lat), _f(d.anchor_lon)
+    has_o = ~(np.isnan(olat) | np.isnan(olon))
+    has_a = ~(np.isnan(alat) | np.isnan(alon))
+    rows = np.concatenate([town_rows, np.flatnonzero(has_o), np.flatnonzero(has_a)])
+    kind = np.concatenate([np.full(len(town_vals), POINT_TOWN), np.full(has_o.sum(), POINT_ORIGIN),
+                           np.full(has_a.sum(), POINT_ANCHOR)]).astype(np.int8)
+    ptown = np.concatenate([town_vals, np.full(has_o.sum() + has_a.sum(), -1)]).astype(np.int16)
+    lat = np.concatenate([g.lat[town_vals], olat[has_o], alat[has_a]])
+    lon = np.concatenate([g.lon[town_vals], olon[has_o], alon[has_a]])
+    order = np.argsort(rows, kind="stable")
+    rows, kind, ptown, lat, lon = rows[order], kind[order], ptown[order], lat[order], lon[order]
+    points = unit_vectors(lat, lon).reshape(-1, 3)
+    wanted = np.zeros((n, n_towns + 1), dtype=bool)
+    wanted[town_rows, town_vals] = True
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
+
+    code_idx, code_lists = _index_lists([(c,) if c else () for c in np.asarray(d.industry_code)])
+    codes = [c[0] for c in code_lists[1:]]
+    crane = _f(d.crane_t)
+    return DemandSide(
+        n=n, ids=np.asarray(d.demand_id), deal=_deal(d.deal), has_area=has_area,
+        area_min=amin, area_max=amax,
+        lo=amin * (1.0 - rules["area_below"]), hi=amax * (1.0 + rules["area_above"]),
+        points=points, point_offsets=offsets, point_kind=kind, point_town=ptown, point_lat=lat, point_lon=lon, wanted=wanted,
+        max_distance=np.where(np.isnan(_f(d.max_distance_km)), np.inf, _f(d.max_distance_km)),
+        max_rent=_f(d.max_rent), max_sale=_f(d.max_sale_price),
+        code=(code_idx - 1).astype(np.int32), codes=codes,
+        height=_f(d.min_clear_height_m), load=_f(d.min_floor_load_kg_m2), power=_f(d.min_power_kva),
+        crane=np.where(np.isnan(crane), 0.0, crane),
+        ground=np.asarray(d.ground_floor, dtype=np.int8), fire=np.asarray(d.fire_class, dtype=np.int8),
+        eia=np.asarray(d.needs_eia, dtype=np.int8), certificate=np.asarray(d.needs_certificate, dtype=np.int8),
+        move_in=_days(d.move_in_by, _now(profile, np.nan)), lease_months=_f(d.lease_months),
+        tax=_f(d.tax_per_mu), rating=np.asarray(d.rating, dtype=np.int8),
+    )
+
+
+def prepare_listings(l: Any, profile: Profile) -> ListingSide:  # noqa: E741
+    """Read listing records (see the module docstring for what missing values become)."""
+    n = len(l.listing_id)
+    g = gazetteer()
+    lat, lon, town = _f(l.lat), _f(l.lon), np.asarray(l.town, dtype=np.int64)
+    # a listing with a town but no coordinates sits at the town's centroid
+    fill = (np.isnan(lat) | np.isnan(lon)) & (town >= 0)
+    lat = np.where(fill, g.lat[np.maximum(town, 0)], lat)
+    lon = np.where(fill, g.lon[np.maximum(town, 0)], lon)
+    approx = _f(l.loc_approx_km)
+    approx = np.where(fill & np.isnan(approx), g.approx_km[np.maximum(town, 0)], approx)
+    has_loc = ~(np.isnan(lat) | np.isnan(lon))
+    vectors = np.zeros((n, 3))
+    vectors[has_loc] = unit_vectors(lat[has_loc], lon[has_loc])
+    unit = _f(l.min_unit_m2)
+    fire = np.asarray(l.fire_class, dtype=np.int8)
+    crane = _f(l.crane_t)
+    allowed, allowed_lists = _index_lists(l.industries_allowed)
+    banned, banned_lists = _index_lists(l.industries_banned)
+    related, related_lists = _index_lists(
+        [tuple(a) + tuple(t) for a, t in zip(l.industries_allowed, l.tenant_industries, strict=True)])
+    return ListingSide(
+        n=n, ids=np.asarray(l.listing_id), deal=_deal(l.deal), area=_f(l.area_m2),
+        unit=np.where(np.isnan(unit) | (unit <= 0), 0.0, unit),
+        has_loc=has_loc, vectors=vectors, lat=lat, lon=lon, town=np.where(town >= 0, town, len(g)),
+        approx=np.where(np.isnan(approx), 0.0, approx),
+        rent=_f(l.rent), sale=_f(l.sale_price), negotiable=np.asarray(l.negotiable, dtype=bool),
+        floor=_f(l.floor), height=_f(l.clear_height_m), load=_f(l.floor_load_kg_m2), power=_f(l.power_kva),
+        crane=np.where(np.isnan(crane), 0.0, crane),
+        fire=np.where(fire == 0, np.int8(profile.unknown_fire_class), fire).astype(np.int8),
+        eia=np.asarray(l.eia_ok, dtype=np.int8), title=np.asarray(l.title_certificate, dtype=np.int8),
+        available=_days(l.available_from, _now(profile, -np.inf)), min_lease=_f(l.min_lease_months),
+        min_tax=_f(l.min_tax_per_mu), min_rating=np.asarray(l.min_rating, dtype=np.int8),
+        allowed=allowed, banned=banned, related=related,
+        allowed_lists=allowed_lists, banned_lists=banned_lists, related_lists=related_lists,
+    )
