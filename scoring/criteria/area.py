@@ -53,8 +53,12 @@ def describe(b: Block) -> Detail:
               "unit_m2": unit or None}
     if not d.has_area[0]:
         return Detail(inputs, "需求未填面积", "the demand gives no area")
-    rng = f"{fmt(lo, 0)}–{fmt(hi, 0)}㎡" if np.isfinite(hi) else f"{fmt(lo, 0)}㎡以上"
-    rng_en = f"{fmt(lo, 0)}–{fmt(hi, 0)} m²" if np.isfinite(hi) else f"at least {fmt(lo, 0)} m²"
+    if not np.isfinite(hi):
+        rng, rng_en = f"{fmt(lo, 0)}㎡以上", f"at least {fmt(lo, 0)} m²"
+    elif lo == 0:
+        rng, rng_en = f"不超过{fmt(hi, 0)}㎡", f"at most {fmt(hi, 0)} m²"
+    else:
+        rng, rng_en = f"{fmt(lo, 0)}–{fmt(hi, 0)}㎡", f"{fmt(lo, 0)}–{fmt(hi, 0)} m²"
     what = f"{int(round(a / unit))} 个单元共 {fmt(a, 0)}㎡" if unit and a is not None else f"面积 {fmt(a, 0)}㎡"
     what_en = f"{int(round(a / unit))} units, {fmt(a, 0)} m²" if unit and a is not None else f"area {fmt(a, 0)} m²"
     if a is None:
@@ -63,6 +67,6 @@ def describe(b: Block) -> Detail:
         pct = (lo - a) / lo * 100
         return Detail(inputs, f"{what}，比需求 {rng} 少 {fmt(pct)}%", f"{what_en}, {fmt(pct)}% below the wanted {rng_en}")
     if a > hi:
-        pct = (a - hi) / hi * 100
+        pct = (a - hi) / hi * 100 if hi > 0 else float("inf")
         return Detail(inputs, f"{what}，比需求 {rng} 多 {fmt(pct)}%", f"{what_en}, {fmt(pct)}% above the wanted {rng_en}")
     return Detail(inputs, f"{what} 在需求 {rng} 内", f"{what_en} within the wanted {rng_en}")

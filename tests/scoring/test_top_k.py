@@ -1,0 +1,110 @@
+"""top_k and the single-record path against sorting the full matrix."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import scoring
+from matcher.generate import generate_market
+from tests.scoring.markets import lenient_markets
+
+
+def full_sort(total: np.ndarray, ids: np.ndarray, k: int) -> list[list[int]]:
+    """Per row: feasible columns by score descending, ties by id, first k."""
+    out = []
+    for row in total:
+        cols = [j for j in range(len(row)) if not np.isnan(row[j])]
+        cols.sort(key=lambda j: (-float(row[j]), str(ids[j])))
+        out.append(cols[:k])
+    return out
+
+
+def check(tk, total, ids, k):
+    expected = full_sort(total, ids, k)
+    for r, exp in enumerate(expected):
+        got = [int(x) for x in tk.index[r] if x >= 0]
+        assert got == exp
+        assert tk.count[r] == len(exp)
+        np.testing.assert_array_equal(tk.scores[r, : len(exp)], total[r, exp])
+        assert np.isnan(tk.scores[r, len(exp):]).all()
+
+
+@pytest.mark.parametrize("by", ["demand", "listing"])
+@pytest.mark.parametrize("k", [1, 5, 40])
+@pytest.mark.parametrize("budget", [4_000, 256 << 20])  # tiny budget: one row per block
+def test_top_k_equals_sorting_the_full_matrix(by, k, budget):
+    m = generate_market(120, 150, seed=4)
+    res = scoring.score(m.demands, m.listings)
+    tk = scoring.top_k(m.demands, m.listings, k, by=by, memory_bytes=budget)
+    assert tk.index.shape == ((150 if by == "demand" else 120), k)
+    if by == "demand":
+        check(tk, res.total, m.listings.listing_id, k)
+    else:
+        check(tk, res.total.T, m.demands.demand_id, k)
+
+
+@given(market=lenient_markets, k=st.integers(1, 8), by=st.sampled_from(["demand", "listing"]))
+@settings(max_examples=40)
+def test_top_k_with_ties_and_empty_rows(market, k, by):
+    d, listings = market
+    res = scoring.score(d, listings)
+    tk = scoring.top_k(d, listings, k, by=by)
+    if by == "demand":
+        check(tk, res.total, listings.listing_id, k)
+    else:
+        check(tk, res.total.T, d.demand_id, k)
+
+
+def test_ties_are_broken_by_id_not_row_order():
+    m = generate_market(30, 30, seed=9)
+    # every listing identical but its id (written in descending order): all scores tie
+    from matcher.records import Listings, Ragged
+
+    first = m.listings.take(np.array([8]))  # feasible for 8 of the 30 demands
+    cols = {}
+    for f in Listings.FIELDS:
+        v = getattr(first, f.name)
+        cols[f.name] = [list(v[0])] * 30 if isinstance(v, Ragged) else [v[0]] * 30
+    cols["listing_id"] = [f"L{k:02d}" for k in range(30)][::-1]
+    same = Listings.from_columns(cols)
+    tk = scoring.top_k(m.demands, same, 5)
+    assert (tk.count == 5).sum() == 8  # each of them sees five tied listings
+    for r in range(30):
+        ids = [same.listing_id[j] for j in tk.index[r] if j >= 0]
+        assert ids == sorted(ids)
+
+
+def test_single_record_paths_equal_the_matrix():
+    m = generate_market(200, 120, seed=8)
+    s = scoring.Scorer(m.demands, m.listings)
+    res = s.score()
+    for i in range(0, 120, 7):
+        r = s.for_demand(i, k=20)
+        exp = full_sort(res.total[i:i + 1], m.listings.listing_id, 20)[0]
+        assert list(r.index) == exp
+        assert list(r.ids) == [m.listings.listing_id[j] for j in exp]
+        np.testing.assert_array_equal(r.scores, res.total[i, exp])
+    for j in range(0, 200, 11):
+        r = s.for_listing(j, k=None)
+        exp = full_sort(res.total[:, j:j + 1].T, m.demands.demand_id, 10**9)[0]
+        assert list(r.index) == exp
+
+
+def test_scoring_a_new_demand_against_prepared_listings():
+    m = generate_market(100, 60, seed=12)
+    s = scoring.Scorer(m.demands.take(np.arange(50)), m.listings)
+    fresh = s.with_demands(m.demands.take(np.arange(50, 60)))
+    direct = scoring.score(m.demands.take(np.arange(50, 60)), m.listings)
+    np.testing.assert_array_equal(fresh.score().total, direct.total)
+    assert fresh.l is s.l  # the listings were not prepared again
+
+
+def test_bad_arguments():
+    m = generate_market(5, 5, seed=1)
+    with pytest.raises(ValueError, match="by"):
+        scoring.top_k(m.demands, m.listings, 3, by="firm")
+    with pytest.raises(ValueError, match="k =="):
+        scoring.top_k(m.demands, m.listings, 0)
+    tk = scoring.top_k(m.demands, m.listings, 10)  # k larger than the other side
+    assert tk.index.shape == (5, 10) and (tk.index[:, 5:] == -1).all()
