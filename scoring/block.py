@@ -13,8 +13,8 @@ tests.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -75,6 +75,25 @@ class Tables:
         return cls(any_under(l.allowed_lists, True), any_under(l.banned_lists, False), synergy)
 
 
+class cached:
+    """A lazily computed attribute, kept in the instance (no lock).
+
+    ``functools.cached_property`` takes one lock per property for *all* instances
+    before Python 3.12, which serialises the worker threads of the engine.
+    """
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+        self.__doc__ = fn.__doc__
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
 def keep_known(s: np.ndarray, known: np.ndarray, neutral: float) -> np.ndarray:
     """Set the columns where ``known`` is false to ``neutral``, in place, without a scatter.
 
@@ -104,29 +123,33 @@ class Block:
     profile : Profile
     shape : tuple of int
         ``(d.n, l.n)``.
+    rows, cols : slice
+        Where the block lies in the whole market.
     """
 
-    def __init__(self, d: DemandSide, l: ListingSide, tables: Tables, profile: Profile) -> None:  # noqa: E741
+    def __init__(self, d: DemandSide, l: ListingSide, tables: Tables, profile: Profile,  # noqa: E741
+                 rows: slice = slice(None), cols: slice = slice(None)) -> None:
         self.d, self.l, self.tables, self.profile = d, l, tables, profile
+        self.rows, self.cols = rows, cols
         self.shape = (d.n, l.n)
 
     # ---- deal modes --------------------------------------------------------
-    @functools.cached_property
+    @cached
     def shared(self) -> np.ndarray:
         """int8 (n_d, n_l): deal types both sides accept (lease 1, sale 2)."""
         return self.d.deal[:, None] & self.l.deal[None, :]
 
-    @functools.cached_property
+    @cached
     def sale_blocked(self) -> np.ndarray:
         """bool (n_d, n_l): a purchase needs a title certificate the listing lacks."""
         return (self.d.certificate == 1)[:, None] & (self.l.title != 1)[None, :]
 
-    @functools.cached_property
+    @cached
     def lease_blocked(self) -> np.ndarray:
         """bool (n_d, n_l): the lease wanted is shorter than the listing's minimum."""
         return self.d.lease_months[:, None] < self.l.min_lease[None, :]
 
-    @functools.cached_property
+    @cached
     def modes(self) -> np.ndarray:
         """int8 (n_d, n_l): deal types left once the title and lease-term rules apply."""
         keep = np.full(self.shape, DEAL_LEASE | DEAL_SALE, dtype=np.int8)
@@ -135,36 +158,52 @@ class Block:
         return np.bitwise_and(self.shared, keep)
 
     # ---- area ---------------------------------------------------------------
-    @functools.cached_property
-    def offered(self) -> np.ndarray:
-        """float64 (n_d, n_l) or (1, n_l): the area the listing offers this demand, ㎡.
+    @cached
+    def divisible(self) -> np.ndarray:
+        """int64 (n_div,): columns of divisible listings."""
+        return np.flatnonzero(self.l.unit > 0)
 
-        An indivisible listing offers its whole area. A divisible one offers
-        ``k * unit``, where k is the fewest whole units covering ``area_min`` (at
-        least 1), one fewer when that overshoots the demand's upper tolerance, and at
-        most the units the listing holds.
+    @cached
+    def offered_units(self) -> np.ndarray:
+        """float64 (n_d, n_div): the area each divisible listing offers each demand, ㎡.
+
+        ``k * unit``, where k is the fewest whole units covering ``area_min`` (at least
+        1), one fewer when that overshoots the demand's upper tolerance, and at most
+        the units the listing holds.
         """
-        l = self.l  # noqa: E741
-        if not (l.unit > 0).any():
-            return l.area[None, :]
-        # an indivisible listing is one unit of its whole area: the same formula gives k = 1
-        u = np.where(l.unit > 0, l.unit, l.area)
+        div = self.divisible
+        u = self.l.unit[div]
         k = self.d.area_min[:, None] / u[None, :]
         k -= _EPS
         np.ceil(k, out=k)
         np.maximum(k, 1.0, out=k)
         k -= (k * u > self.d.hi[:, None]) & (k > 1)
-        np.minimum(k, np.floor(l.area / u + _EPS)[None, :], out=k)
+        np.minimum(k, np.floor(self.l.area[div] / u + _EPS)[None, :], out=k)
         k *= u
         return k
 
+    @cached
+    def offered(self) -> np.ndarray:
+        """float64 (n_d, n_l) or (1, n_l): the area the listing offers this demand, ㎡.
+
+        An indivisible listing offers its whole area, a divisible one
+        :attr:`offered_units`. (Rules and criteria work on the two parts separately;
+        this whole matrix is for explanations.)
+        """
+        whole = self.l.area[None, :]
+        if self.divisible.size == 0:
+            return whole
+        out = np.repeat(whole, self.d.n, axis=0)
+        out[:, self.divisible] = self.offered_units
+        return out
+
     # ---- location -----------------------------------------------------------
-    @functools.cached_property
+    @cached
     def located(self) -> np.ndarray:
         """int64 (n_located,): rows of demands that name at least one place."""
         return np.flatnonzero(self.d.has_place)
 
-    @functools.cached_property
+    @cached
     def distance(self) -> np.ndarray:
         """float32 (n_located, n_l): km from each listing to the nearest place of
         each located demand; 0 inside a wanted town; meaningless for a listing without a
@@ -202,7 +241,7 @@ class Block:
         return km
 
     # ---- industry -----------------------------------------------------------
-    @functools.cached_property
+    @cached
     def code_rows(self) -> np.ndarray:
         """int32 (n_d,): each demand's row in the industry tables (last = no code)."""
         return self.d.code

@@ -32,12 +32,13 @@ from typing import Any, Literal
 
 import numpy as np
 
+from scoring import fast
 from scoring.block import Block, Tables
 from scoring.criteria import CRITERIA
 from scoring.explain import CriterionPart, Explanation, RuleCheck, rule_sentences, rule_values
 from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
 from scoring.profile import Profile, load_profile
-from scoring.rules import RULES
+from scoring.rules import RULES, RowFails, dense
 
 __all__ = ["Ranking", "ScoreResult", "Scorer", "TopK", "score", "top_k"]
 
@@ -46,8 +47,14 @@ ProfileLike = Profile | Mapping[str, Any] | str | Path | None
 BLOCK_PAIRS = 1 << 18
 """Pairs per block when computing the full matrix (about 1 MB per float32 array)."""
 
+FAST_MIN_PAIRS = 1 << 20
+"""Blocks at least this large use the compiled path when ``engine="auto"``."""
+
 BYTES_PER_PAIR = 96
-"""Rough peak of temporaries per pair of a block, for the memory budget of top_k."""
+"""Rough peak of temporaries per pair of a numpy block, for the memory budget of top_k."""
+
+COMPILED_BYTES_PER_PAIR = 32
+"""The same for a compiled block: its outputs and the selection's temporaries."""
 
 
 def _workers(workers: int | None) -> int:
@@ -187,10 +194,16 @@ class Scorer:
     profile : Profile, mapping, path or None
         The scoring profile (default: :func:`scoring.profile.default_profile`).
     workers : int, optional
-        Threads for the full matrix (default: up to 2).
+        Threads for the numpy path (default: up to 2).
+    engine : {"auto", "numpy", "numba"}
+        How large blocks are evaluated: numpy array passes, or the compiled loop of
+        :mod:`scoring.fast` (needs the ``[fast]`` extra). ``"auto"`` takes numba
+        when it is installed and a block has at least :data:`FAST_MIN_PAIRS` pairs.
+        Explanations and single records always use numpy.
     """
 
     def __init__(self, demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
+                 engine: Literal["auto", "numpy", "numba"] = "auto",
                  *, _prepared: tuple[DemandSide, ListingSide] | None = None) -> None:
         self.profile = load_profile(profile)
         self.demands, self.listings = demands, listings
@@ -201,6 +214,11 @@ class Scorer:
             self.d, self.l = _prepared
         self.tables = Tables.build(self.d, self.l, self.profile)
         self.workers = _workers(workers)
+        if engine not in ("auto", "numpy", "numba"):
+            raise ValueError(f"engine == {engine!r}, must be 'auto', 'numpy' or 'numba'")
+        if engine == "numba" and not fast.available():
+            raise ImportError("engine='numba' needs numba: pip install 'changfang[fast]'")
+        self.engine = engine
         w = self.profile.weights
         wsum = sum(w.values())
         self.weights = {name: w[name] / wsum for name in CRITERIA if w[name] > 0}
@@ -213,19 +231,30 @@ class Scorer:
 
     def with_demands(self, demands: Any) -> Scorer:
         """A scorer of other demands against the same (already prepared) listings."""
-        return Scorer(demands, self.listings, self.profile, self.workers,
+        return Scorer(demands, self.listings, self.profile, self.workers, self.engine,
                       _prepared=(prepare_demands(demands, self.profile), self.l))
 
     def with_listings(self, listings: Any) -> Scorer:
         """A scorer of the same demands against other listings."""
-        return Scorer(self.demands, listings, self.profile, self.workers,
+        return Scorer(self.demands, listings, self.profile, self.workers, self.engine,
                       _prepared=(self.d, prepare_listings(listings, self.profile)))
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> Block:
         """Demands ``r0:r1`` against listings ``c0:c1``."""
-        return Block(self.d.slice(r0, r1), self.l.slice(c0, c1), self.tables, self.profile)
+        return Block(self.d.slice(r0, r1), self.l.slice(c0, c1), self.tables, self.profile,
+                     slice(r0, r1), slice(c0, c1))
+
+    @functools.cached_property
+    def _fast(self) -> fast.Prepared:
+        return fast.prepare(self.block(0, self.d.n, 0, self.l.n), self.weights)
 
     # ---- evaluation -------------------------------------------------------------
+    def compiled(self, pairs: int) -> bool:
+        """Whether a block of ``pairs`` pairs runs on the compiled path."""
+        if self.engine == "auto":
+            return pairs >= FAST_MIN_PAIRS and fast.available()
+        return self.engine == "numba"
+
     def evaluate(self, b: Block, failed: np.ndarray | None = None, total: np.ndarray | None = None,
                  criteria: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Rules, criteria and total of one block, written into the given outputs.
@@ -242,14 +271,33 @@ class Scorer:
         -------
         failed, total : the outputs (new arrays where none were given)
         """
+        if self.compiled(b.shape[0] * b.shape[1]):
+            failed = np.empty(b.shape, dtype=np.uint16) if failed is None else failed
+            total = np.empty(b.shape, dtype=np.float32) if total is None else total
+            crit = None if criteria is None else np.empty((6, *b.shape), dtype=np.float32)
+            fast.evaluate_block(b, self._fast, failed, total, crit)
+            if criteria is not None:
+                for k, name in enumerate(fast.criteria_order()):
+                    if name in criteria:
+                        criteria[name][...] = crit[k]
+            return failed, total
         if failed is None:
             failed = np.zeros(b.shape, dtype=np.uint16)
         else:
             failed[...] = 0
         for rule in RULES:
-            mask = rule.fails(b)
-            if mask is not None:  # (a where= mask is several times slower than a shift)
-                np.bitwise_or(failed, np.left_shift(mask, rule.bit, dtype=np.uint16), out=failed)
+            fails = rule.fails(b)
+            if fails is None:
+                continue
+            # (a where= mask is several times slower than a shift and an or)
+            if isinstance(fails, RowFails):
+                bits = np.left_shift(fails.mask, rule.bit, dtype=np.uint16)
+                if fails.rows.size == b.shape[0]:
+                    np.bitwise_or(failed, bits, out=failed)
+                else:
+                    failed[fails.rows] |= bits
+            else:
+                np.bitwise_or(failed, np.left_shift(fails, rule.bit, dtype=np.uint16), out=failed)
         if total is None:
             total = np.zeros(b.shape, dtype=np.float32)
         else:
@@ -283,6 +331,12 @@ class Scorer:
         n_d, n_l = self.shape
         failed = np.empty((n_d, n_l), dtype=np.uint16)
         total = np.empty((n_d, n_l), dtype=np.float32)
+        if self.compiled(n_d * n_l):  # one call: the compiled loop runs its rows in parallel
+            crit3 = np.empty((6, n_d, n_l), dtype=np.float32) if criteria else None
+            fast.evaluate_block(self.block(0, n_d, 0, n_l), self._fast, failed, total, crit3)
+            kept = None if crit3 is None else {name: crit3[k] for k, name in enumerate(fast.criteria_order())
+                                               if name in self.weights}
+            return ScoreResult(total=total, failed=failed, criteria=CriterionArrays(self, kept), scorer=self)
         crit = {name: np.empty((n_d, n_l), dtype=np.float32) for name in self.weights} if criteria else None
 
         def run(rows: tuple[int, int]) -> None:
@@ -346,6 +400,9 @@ class Scorer:
         count = np.zeros(n_self, dtype=np.int64)
         tie = self._ranks("listing" if by == "demand" else "demand")
         step = max(1, memory_bytes // (BYTES_PER_PAIR * self.workers * max(n_other, 1)))
+        compiled = self.compiled(step * n_other)
+        if compiled:  # no temporaries per pair beyond the block's outputs and the selection
+            step = max(1, memory_bytes // (COMPILED_BYTES_PER_PAIR * max(n_other, 1)))
         ranges = [(a, min(a + step, n_self)) for a in range(0, n_self, step)]
 
         def run(rng: tuple[int, int]) -> None:
@@ -353,11 +410,15 @@ class Scorer:
             blk = self.block(a, b, 0, n_l) if by == "demand" else self.block(0, n_d, a, b)
             _, total = self.evaluate(blk)
             t = total if by == "demand" else total.T
-            idx, sc, cnt = select_top(t, kk, tie)
+            idx, sc, cnt = (fast.select_top if compiled else select_top)(t, kk, tie)
             index[a:b, :kk], scores[a:b, :kk], count[a:b] = idx, sc, cnt
 
         if kk > 0:
-            self._map(run, ranges)
+            if compiled:  # the compiled loop is parallel itself
+                for rng in ranges:
+                    run(rng)
+            else:
+                self._map(run, ranges)
         return TopK(index=index, scores=scores, count=count, by=by)
 
     def for_demand(self, i: int, k: int | None = None) -> Ranking:
@@ -390,8 +451,7 @@ class Scorer:
         km = nearest_place(b)[0]
         rules = []
         for r in RULES:
-            mask = r.fails(b)
-            passed = mask is None or not bool(np.asarray(mask).reshape(-1)[0])
+            passed = not bool(dense(r.fails(b), (1, 1))[0, 0])
             dv, lv = rule_values(b, r.name, km)
             zh, en = rule_sentences(r.zh, r.en, passed, dv, lv)
             rules.append(RuleCheck(r.name, r.zh, r.en, passed, dv, lv, zh, en))
@@ -456,7 +516,7 @@ def select_top(t: np.ndarray, k: int, tie: np.ndarray) -> tuple[np.ndarray, np.n
 
 
 def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
-          criteria: bool = False) -> ScoreResult:
+          criteria: bool = False, engine: Literal["auto", "numpy", "numba"] = "auto") -> ScoreResult:
     """Score every demand against every listing.
 
     Parameters
@@ -468,6 +528,8 @@ def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int
         Threads (default up to 2).
     criteria : bool
         Compute every criterion's matrix now rather than on first access.
+    engine : {"auto", "numpy", "numba"}
+        See :class:`Scorer`.
 
     Returns
     -------
@@ -475,12 +537,12 @@ def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int
         ``total`` float32 (n_demands, n_listings) with NaN where infeasible,
         ``feasible``, ``failed`` (rule bitmask), ``criteria`` and ``explain(i, j)``.
     """
-    return Scorer(demands, listings, profile, workers).score(criteria=criteria)
+    return Scorer(demands, listings, profile, workers, engine).score(criteria=criteria)
 
 
 def top_k(demands: Any, listings: Any, k: int, profile: ProfileLike = None,
           by: Literal["demand", "listing"] = "demand", memory_bytes: int = 256 << 20,
-          workers: int | None = None) -> TopK:
+          workers: int | None = None, engine: Literal["auto", "numpy", "numba"] = "auto") -> TopK:
     """The k best feasible partners of every demand (or listing), block by block.
 
     Parameters
@@ -498,4 +560,4 @@ def top_k(demands: Any, listings: Any, k: int, profile: ProfileLike = None,
     TopK
         ``index`` (n, k) partner rows best first (-1 padded), ``scores``, ``count``.
     """
-    return Scorer(demands, listings, profile, workers).top_k(k, by=by, memory_bytes=memory_bytes)
+    return Scorer(demands, listings, profile, workers, engine).top_k(k, by=by, memory_bytes=memory_bytes)

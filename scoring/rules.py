@@ -40,13 +40,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
 from scoring.block import Block, gather
 from scoring.conventions import DEAL_LEASE, DEAL_SALE
 
-__all__ = ["RULES", "Rule", "rule_names"]
+__all__ = ["RULES", "Rule", "RowFails", "dense", "rule_names"]
 
 
 @dataclass(frozen=True)
@@ -61,101 +62,121 @@ class Rule:
     zh, en : str
         Short labels.
     fails : callable
-        ``fails(block)`` -> bool array broadcastable to the block's shape, or None.
+        ``fails(block)`` -> bool array broadcastable to the block's shape, a
+        :class:`RowFails` (failures on some rows only), or None (nothing fails).
     """
 
     name: str
     bit: int
     zh: str
     en: str
-    fails: Callable[[Block], np.ndarray | None]
+    fails: Callable[[Block], Fails]
 
     @property
     def flag(self) -> int:
         return 1 << self.bit
 
 
-def _outer(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray | None:
-    """bool mask true on rows × cols (given as bool vectors)."""
+class RowFails(NamedTuple):
+    """Failures on some demand rows only: ``mask`` (len(rows), n_l) or (1, n_l) on ``rows``."""
+
+    rows: np.ndarray
+    mask: np.ndarray
+
+
+Fails = np.ndarray | RowFails | None
+
+
+def dense(fails: Fails, shape: tuple[int, int]) -> np.ndarray:
+    """A rule's result as a full bool mask of ``shape``."""
+    out = np.zeros(shape, dtype=bool)
+    if isinstance(fails, RowFails):
+        out[fails.rows] = fails.mask
+    elif fails is not None:
+        out[...] = fails
+    return out
+
+
+def _outer(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray) -> RowFails | None:
+    """Fails on rows × cols (given as bool vectors)."""
     if not rows.any() or not cols.any():
         return None
-    return rows[:, None] & cols[None, :]
+    return RowFails(np.flatnonzero(rows), cols[None, :])
 
 
-def _on_rows(shape: tuple[int, int], rows: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
-    """Full mask, ``fn(idx)`` on the demand rows ``idx`` where ``rows`` holds, False elsewhere."""
+def _on_rows(shape: tuple[int, int], rows: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> RowFails | None:
+    """``fn(idx)`` on the demand rows ``idx`` where ``rows`` holds."""
     idx = np.flatnonzero(rows)
     if idx.size == 0:
         return None
-    if idx.size == shape[0]:
-        return np.broadcast_to(fn(idx), shape)
-    out = np.zeros(shape, dtype=bool)
-    out[idx] = fn(idx)
-    return out
+    return RowFails(idx, fn(idx))
 
 
 def _deal(b: Block) -> np.ndarray:
     return b.shared == 0
 
 
-def _area(b: Block) -> np.ndarray | None:
-    d = b.d
-    a = b.offered
+def _area(b: Block) -> Fails:
+    d, area, div = b.d, b.l.area, b.divisible
 
     def f(i: np.ndarray) -> np.ndarray:
-        ai = a if a.shape[0] == 1 else a[i]
-        return ~((d.lo[i, None] <= ai) & (ai <= d.hi[i, None]))
+        lo, hi = d.lo[i, None], d.hi[i, None]
+        out = ~((lo <= area[None, :]) & (area[None, :] <= hi))
+        if div.size:
+            a = b.offered_units if i.size == d.n else b.offered_units[i]
+            out[:, div] = ~((lo <= a) & (a <= hi))
+        return out
 
     return _on_rows(b.shape, d.has_area, f)
 
 
-def _fire(b: Block) -> np.ndarray | None:
+def _fire(b: Block) -> Fails:
     return _on_rows(b.shape, b.d.fire > 0, lambda i: b.d.fire[i, None] < b.l.fire[None, :])
 
 
-def _eia(b: Block) -> np.ndarray | None:
+def _eia(b: Block) -> Fails:
     return _outer(b.shape, b.d.eia == 1, b.l.eia == 0)
 
 
-def _allowed(b: Block) -> np.ndarray | None:
+def _allowed(b: Block) -> Fails:
     if not (b.l.allowed > 0).any():
         return None
     return gather(~b.tables.allowed_ok, b.code_rows, b.l.allowed)
 
 
-def _banned(b: Block) -> np.ndarray | None:
+def _banned(b: Block) -> Fails:
     if not (b.l.banned > 0).any():
         return None
     return gather(b.tables.banned_hit, b.code_rows, b.l.banned)
 
 
-def _crane(b: Block) -> np.ndarray | None:
+def _crane(b: Block) -> Fails:
     return _on_rows(b.shape, b.d.crane > 0, lambda i: b.l.crane[None, :] < b.d.crane[i, None])
 
 
-def _ground(b: Block) -> np.ndarray | None:
+def _ground(b: Block) -> Fails:
     return _outer(b.shape, b.d.ground == 1, ~np.isnan(b.l.floor) & (b.l.floor != 1))
 
 
-def _load(b: Block) -> np.ndarray | None:
+def _load(b: Block) -> Fails:
     return _on_rows(b.shape, b.d.load > 0, lambda i: b.l.load[None, :] < b.d.load[i, None])
 
 
-def _lost_all(b: Block, blocked: np.ndarray, mode: int) -> np.ndarray | None:
+def _lost_all(b: Block, blocked: np.ndarray, mode: int) -> Fails:
     if not blocked.any():
         return None
     return blocked & ((b.shared & mode) != 0) & (b.modes == 0)
 
 
-def _title(b: Block) -> np.ndarray | None:
+def _title(b: Block) -> Fails:
     return _lost_all(b, b.sale_blocked, DEAL_SALE)
 
 
-def _lease_term(b: Block) -> np.ndarray | None:
+def _lease_term(b: Block) -> Fails:
     return _lost_all(b, b.lease_blocked, DEAL_LEASE)
 
 
-def _tax(b: Block) -> np.ndarray | None:
+def _tax(b: Block) -> Fails:
     required = b.l.min_tax > 0
     if not required.any():
         return None
@@ -164,25 +185,24 @@ def _tax(b: Block) -> np.ndarray | None:
     return np.where(np.isnan(b.d.tax), -np.inf, b.d.tax)[:, None] < need[None, :]
 
 
-def _rating(b: Block) -> np.ndarray | None:
+def _rating(b: Block) -> Fails:
     if not (b.l.min_rating > 0).any():
         return None
     return b.d.rating[:, None] < b.l.min_rating[None, :]  # unknown (0) is below every class
 
 
-def _distance(b: Block) -> np.ndarray | None:
+def _distance(b: Block) -> Fails:
     limited = np.isfinite(b.d.max_distance[b.located])
     if not limited.any() or not b.l.has_loc.any():
         return None
     rows = b.located[limited]
     slack = b.profile["rules"]["distance_slack_km"]
     extra = np.where(b.l.has_loc, b.l.approx + slack, np.inf).astype(np.float32)  # no location: never too far
-    out = np.zeros(b.shape, dtype=bool)
-    out[rows] = b.distance[limited] > (b.d.max_distance[rows].astype(np.float32)[:, None] + extra[None, :])
-    return out
+    km = b.distance if limited.all() else b.distance[limited]
+    return RowFails(rows, km > (b.d.max_distance[rows].astype(np.float32)[:, None] + extra[None, :]))
 
 
-def _available(b: Block) -> np.ndarray | None:
+def _available(b: Block) -> Fails:
     grace = b.profile["rules"]["grace_days"]
     return _on_rows(b.shape, ~np.isnan(b.d.move_in),
                     lambda i: (b.l.available[None, :] - b.d.move_in[i, None]) > grace)

@@ -22,24 +22,34 @@ from scoring.criteria.base import Detail, fmt, neutral_fill, value
 name, zh, en = "area", "面积", "area"
 
 
-def score(b: Block) -> np.ndarray:
-    d, p = b.d, b.profile
-    out = neutral_fill(b.shape, p["area"]["neutral"])
-    rows = np.flatnonzero(d.has_area)
-    if rows.size == 0:
-        return out
-    a = b.offered.astype(np.float32)
-    if a.shape[0] > 1:
-        a = a[rows]
+def _score(b: Block, rows: np.ndarray, a: np.ndarray) -> np.ndarray:
+    """float32 (len(rows), a.shape[1]): the score of offered areas ``a`` (float64)."""
+    p, d = b.profile, b.d
     lo, hi = d.area_min[rows], d.area_max[rows]
     inv_lo = np.where(lo > 0, 1.0 / np.where(lo > 0, lo, 1.0), 0.0).astype(np.float32)
     inv_hi = np.where(np.isfinite(hi) & (hi > 0), 1.0 / np.where(hi > 0, hi, 1.0), 0.0).astype(np.float32)
+    a = a.astype(np.float32)
     short = a * -inv_lo[:, None]
     short += (lo > 0).astype(np.float32)[:, None]
     over = a * inv_hi[:, None]
     over -= (inv_hi > 0).astype(np.float32)[:, None]
-    s = p.kernel("area", "short")(short)
-    s *= p.kernel("area", "over")(over)
+    s = p.kernel("area", "short")(short, inplace=True)
+    s *= p.kernel("area", "over")(over, inplace=True)
+    return s
+
+
+def score(b: Block) -> np.ndarray:
+    d, p = b.d, b.profile
+    rows = np.flatnonzero(d.has_area)
+    if rows.size == 0:
+        return neutral_fill(b.shape, p["area"]["neutral"])
+    s = _score(b, rows, b.l.area[None, :])
+    if b.divisible.size:
+        units = b.offered_units
+        s[:, b.divisible] = _score(b, rows, units if rows.size == d.n else units[rows])
+    if rows.size == d.n:
+        return s
+    out = neutral_fill(b.shape, p["area"]["neutral"])
     out[rows] = s
     return out
 

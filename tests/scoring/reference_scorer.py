@@ -12,6 +12,7 @@ the profile's values, and nothing else from the package.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from importlib import resources
@@ -56,6 +57,7 @@ def isnan(x: float) -> bool:
     return x != x
 
 
+@functools.cache
 def chain_edges() -> list[tuple[str, str]]:
     text = resources.files("scoring").joinpath("data", "supply_chain.csv").read_text("utf-8")
     return [(r["supplier"], r["customer"]) for r in csv.DictReader(io.StringIO(text))]

@@ -24,9 +24,16 @@ PROFILES = {
 }
 
 
-def compare(demands, listings, profile):
+ENGINES = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(not scoring.fast.available(),
+                                                                   reason="numba not installed"))]
+
+
+def compare(demands, listings, profile, engine="numpy"):
     prof = scoring.load_profile(profile)
-    res = scoring.score(demands, listings, prof, criteria=True)
+    res = scoring.score(demands, listings, prof, criteria=True, engine=engine)
+    lean = scoring.score(demands, listings, prof, engine=engine)  # criteria skipped where infeasible
+    np.testing.assert_array_equal(lean.failed, res.failed)
+    np.testing.assert_array_equal(lean.total, res.total)
     for i in range(len(demands.demand_id)):
         for j in range(len(listings.listing_id)):
             failed, crit, total = reference_pair(demands, listings, i, j, prof)
@@ -42,29 +49,32 @@ def compare(demands, listings, profile):
                 assert res.total[i, j] == pytest.approx(total, abs=1e-5)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", list(PROFILES))
 @given(market=markets)
 @settings(max_examples=40)
-def test_engine_matches_reference(name, market):
+def test_engine_matches_reference(engine, name, market):
     """Every field drawn, missing values included: mostly the rules."""
     demands, listings = market
-    compare(demands, listings, PROFILES[name])
+    compare(demands, listings, PROFILES[name], engine)
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("name", list(PROFILES))
 @given(market=lenient_markets)
 @settings(max_examples=40)
-def test_engine_matches_reference_feasible(name, market):
+def test_engine_matches_reference_feasible(engine, name, market):
     """Rule-only fields blank, so most pairs are feasible: mostly the totals."""
     demands, listings = market
-    compare(demands, listings, PROFILES[name])
+    compare(demands, listings, PROFILES[name], engine)
 
 
-def test_generated_market_matches_reference():
+@pytest.mark.parametrize("engine", ENGINES)
+def test_generated_market_matches_reference(engine):
     """A realistic generated market, every pair."""
     from matcher.generate import generate_market
 
     m = generate_market(40, 60, seed=7)
-    compare(m.demands, m.listings, None)
+    compare(m.demands, m.listings, None, engine)
     res = scoring.score(m.demands, m.listings)
     assert 0 < res.feasible.mean() < 1  # the sample exercises both outcomes

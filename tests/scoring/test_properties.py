@@ -141,12 +141,14 @@ def test_why_nothing_is_feasible_is_one_bitmask_away():
     assert list(counts.values()) == sorted(counts.values(), reverse=True)
 
 
-def test_row_order_does_not_change_scores():
+@pytest.mark.parametrize("engine", ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    not scoring.fast.available(), reason="numba not installed"))])
+def test_row_order_does_not_change_scores(engine):
     m = generate_market(40, 50, seed=11)
     rng = np.random.default_rng(0)
     pd_, pl = rng.permutation(50), rng.permutation(40)
-    a = scoring.score(m.demands, m.listings)
-    b = scoring.score(m.demands.take(pd_), m.listings.take(pl))
+    a = scoring.score(m.demands, m.listings, engine=engine)
+    b = scoring.score(m.demands.take(pd_), m.listings.take(pl), engine=engine)
     np.testing.assert_array_equal(a.failed[np.ix_(pd_, pl)], b.failed)
     np.testing.assert_array_equal(a.total[np.ix_(pd_, pl)], b.total)
 
@@ -155,9 +157,9 @@ def test_threads_and_blocks_do_not_change_the_result(monkeypatch):
     import scoring.engine
 
     m = generate_market(70, 90, seed=2)
-    one = scoring.score(m.demands, m.listings, workers=1, criteria=True)
+    one = scoring.score(m.demands, m.listings, workers=1, criteria=True, engine="numpy")
     monkeypatch.setattr(scoring.engine, "BLOCK_PAIRS", 300)
-    two = scoring.score(m.demands, m.listings, workers=2, criteria=True)
+    two = scoring.score(m.demands, m.listings, workers=2, criteria=True, engine="numpy")
     np.testing.assert_array_equal(one.total, two.total)
     np.testing.assert_array_equal(one.failed, two.failed)
     for name in one.criteria:

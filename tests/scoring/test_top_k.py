@@ -30,13 +30,18 @@ def check(tk, total, ids, k):
         assert np.isnan(tk.scores[r, len(exp):]).all()
 
 
+ENGINES = ["numpy", pytest.param("numba", marks=pytest.mark.skipif(not scoring.fast.available(),
+                                                                   reason="numba not installed"))]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("by", ["demand", "listing"])
 @pytest.mark.parametrize("k", [1, 5, 40])
 @pytest.mark.parametrize("budget", [4_000, 256 << 20])  # tiny budget: one row per block
-def test_top_k_equals_sorting_the_full_matrix(by, k, budget):
+def test_top_k_equals_sorting_the_full_matrix(engine, by, k, budget):
     m = generate_market(120, 150, seed=4)
-    res = scoring.score(m.demands, m.listings)
-    tk = scoring.top_k(m.demands, m.listings, k, by=by, memory_bytes=budget)
+    res = scoring.score(m.demands, m.listings, engine=engine)
+    tk = scoring.top_k(m.demands, m.listings, k, by=by, memory_bytes=budget, engine=engine)
     assert tk.index.shape == ((150 if by == "demand" else 120), k)
     if by == "demand":
         check(tk, res.total, m.listings.listing_id, k)
@@ -100,6 +105,19 @@ def test_scoring_a_new_demand_against_prepared_listings():
     assert fresh.l is s.l  # the listings were not prepared again
 
 
+def test_auto_engine_takes_the_compiled_path_for_large_blocks(monkeypatch):
+    import scoring.engine
+
+    m = generate_market(30, 40, seed=6)
+    s = scoring.Scorer(m.demands, m.listings)
+    assert not s.compiled(30 * 40)
+    monkeypatch.setattr(scoring.engine, "FAST_MIN_PAIRS", 100)
+    assert s.compiled(30 * 40) == scoring.fast.available()
+    assert not scoring.Scorer(m.demands, m.listings, engine="numpy").compiled(10**9)
+    with pytest.raises(ValueError, match="engine"):
+        scoring.Scorer(m.demands, m.listings, engine="gpu")
+
+
 def test_bad_arguments():
     m = generate_market(5, 5, seed=1)
     with pytest.raises(ValueError, match="by"):
@@ -108,3 +126,18 @@ def test_bad_arguments():
         scoring.top_k(m.demands, m.listings, 0)
     tk = scoring.top_k(m.demands, m.listings, 10)  # k larger than the other side
     assert tk.index.shape == (5, 10) and (tk.index[:, 5:] == -1).all()
+
+
+@pytest.mark.skipif(not scoring.fast.available(), reason="numba not installed")
+@given(st.integers(1, 12), st.integers(1, 30), st.integers(1, 10), st.integers(0, 2**32 - 1))
+@settings(max_examples=60)
+def test_compiled_selection_equals_numpy(n, m, k, seed):
+    from scoring.engine import select_top
+
+    rng = np.random.default_rng(seed)
+    t = rng.choice(np.array([0.1, 0.5, 0.5, 0.9, np.nan], dtype=np.float32), size=(n, m))  # ties, gaps
+    tie = rng.permutation(m).astype(np.int64)
+    k = min(k, m)
+    a, b = select_top(t, k, tie), scoring.fast.select_top(t, k, tie)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
