@@ -166,6 +166,13 @@ class ScoreResult:
         """Explain pair (demand ``i``, listing ``j``); see :meth:`Scorer.explain`."""
         return self.scorer.explain(i, j)
 
+    def rule_mask(self, name: str) -> np.ndarray:
+        """bool (n_demands, n_listings): the pairs that fail rule ``name``."""
+        for r in RULES:
+            if r.name == name:
+                return (self.failed & np.uint16(r.flag)) != 0
+        raise KeyError(name)
+
     def rule_counts(self, i: int | None = None, axis: int = 1) -> dict[str, int]:
         """How many pairs each rule excludes.
 

@@ -89,9 +89,11 @@ def test_every_criterion_has_a_weight_and_module_docs():
 
 
 # ---- explanations -----------------------------------------------------------------
-def test_explanations_reproduce_every_total():
+@pytest.mark.parametrize("engine", ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    not scoring.fast.available(), reason="numba not installed"))])
+def test_explanations_reproduce_every_total(engine):
     m = generate_market(60, 80, seed=3)
-    res = scoring.score(m.demands, m.listings)
+    res = scoring.score(m.demands, m.listings, engine=engine)
     for i in range(80):
         for j in range(60):
             e = res.explain(i, j)
@@ -128,6 +130,19 @@ def test_explanation_sentences():
     assert "3.2 km from 周巷镇" in en and "12.5% over budget" in en
     as_dict = e.to_dict()
     assert as_dict["feasible"] and as_dict["reasons_zh"] == zh
+
+
+def test_rule_masks_are_the_bits():
+    m = generate_market(30, 40, seed=5)
+    res = scoring.score(m.demands, m.listings)
+    union = np.zeros(res.shape, dtype=bool)
+    for r in RULES:
+        mask = res.rule_mask(r.name)
+        assert mask.shape == res.shape and mask.dtype == bool
+        union |= mask
+    np.testing.assert_array_equal(union, ~res.feasible)
+    with pytest.raises(KeyError):
+        res.rule_mask("colour")
 
 
 def test_why_nothing_is_feasible_is_one_bitmask_away():
