@@ -79,4 +79,6 @@ def describe(b: Block) -> Detail:
     if a > hi:
         pct = (a - hi) / hi * 100 if hi > 0 else float("inf")
         return Detail(inputs, f"{what}，比需求 {rng} 多 {fmt(pct)}%", f"{what_en}, {fmt(pct)}% above the wanted {rng_en}")
-    return Detail(inputs, f"{what} 在需求 {rng} 内", f"{what_en} within the wanted {rng_en}")
+    if np.isfinite(hi) and lo > 0:
+        return Detail(inputs, f"{what} 在需求 {rng} 内", f"{what_en} within the wanted {rng_en}")
+    return Detail(inputs, f"{what}，满足需求 {rng}", f"{what_en}, meets the wanted {rng_en}")

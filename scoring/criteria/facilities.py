@@ -22,9 +22,9 @@ from scoring.criteria.base import Detail, fmt, neutral_fill
 name, zh, en = "facilities", "设施余量", "facilities"
 
 _FACILITIES = (
-    ("height", "净高", "clear height", "m"),
-    ("load", "承重", "floor load", "kg/㎡"),
-    ("power", "电力", "power", "kVA"),
+    ("height", "净高", "clear height", "m", "m"),
+    ("load", "承重", "floor load", "kg/㎡", "kg/m²"),
+    ("power", "电力", "power", "kVA", "kVA"),
 )
 
 
@@ -67,7 +67,7 @@ def score(b: Block) -> np.ndarray:
 
 def describe(b: Block) -> Detail:
     inputs, zh_parts, en_parts = {}, [], []
-    for f, zh_w, en_w, unit in _FACILITIES:
+    for f, zh_w, en_w, unit, unit_en in _FACILITIES:
         need = float(getattr(b.d, f)[0])
         have = float(getattr(b.l, f)[0])
         if not need > 0:
@@ -75,14 +75,17 @@ def describe(b: Block) -> Detail:
         inputs[f] = {"need": need, "have": None if np.isnan(have) else have}
         if np.isnan(have):
             zh_parts.append(f"{zh_w}未知（需 {fmt(need)}{unit}）")
-            en_parts.append(f"{en_w} unknown (needs {fmt(need)} {unit})")
+            en_parts.append(f"{en_w} unknown (needs {fmt(need)} {unit_en})")
         elif have < need:
             zh_parts.append(f"{zh_w} {fmt(have)}{unit}，低于要求 {fmt(need)}{unit}")
-            en_parts.append(f"{en_w} {fmt(have)} {unit}, below the {fmt(need)} {unit} needed")
+            en_parts.append(f"{en_w} {fmt(have)} {unit_en}, below the {fmt(need)} {unit_en} needed")
+        elif have == need:
+            zh_parts.append(f"{zh_w} {fmt(have)}{unit}，刚好达到要求")
+            en_parts.append(f"{en_w} {fmt(have)} {unit_en}, exactly as needed")
         else:
             pct = (have - need) / need * 100
             zh_parts.append(f"{zh_w} {fmt(have)}{unit}，高于要求 {fmt(pct)}%")
-            en_parts.append(f"{en_w} {fmt(have)} {unit}, {fmt(pct)}% above the {fmt(need)} {unit} needed")
+            en_parts.append(f"{en_w} {fmt(have)} {unit_en}, {fmt(pct)}% above the {fmt(need)} {unit_en} needed")
     if not zh_parts:
         return Detail(inputs, "需求未提设施要求", "no facility needs given")
     return Detail(inputs, "；".join(zh_parts), "; ".join(en_parts))

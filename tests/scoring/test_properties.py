@@ -180,3 +180,23 @@ def test_threads_and_blocks_do_not_change_the_result(monkeypatch):
     for name in one.criteria:
         np.testing.assert_array_equal(one.criteria[name], two.criteria[name])
         np.testing.assert_array_equal(one.criteria[name], two.scorer.criterion_matrix(name))
+
+
+def test_the_bundled_sample_scores_and_explains():
+    """Real ingested records (messy sheet values, town-only locations, names for codes)."""
+    from matcher import read_demands, read_listings
+    from matcher.sample import sample_paths
+
+    listings_path, demands_path = sample_paths()
+    listings = read_listings(listings_path).records
+    demands = read_demands(demands_path).records
+    res = scoring.score(demands, listings, criteria=True)
+    assert res.feasible.any() and not res.feasible.all()
+    for name, arr in res.criteria.items():
+        assert not np.isnan(arr).any(), name
+    for i in range(len(demands)):
+        r = res.scorer.for_demand(i, k=3)
+        for j in r.index:
+            e = res.explain(i, int(j))
+            assert e.feasible and abs(e.total - float(res.total[i, j])) <= 1e-6
+            assert e.summary("zh") and e.summary("en")
