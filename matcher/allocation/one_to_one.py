@@ -45,15 +45,18 @@ def _empty() -> tuple[np.ndarray, np.ndarray]:
     return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
 
 
-def _positive(c: Candidates) -> Candidates:
-    """Drop pairs scoring <= 0: choosing them adds nothing."""
-    keep = c.scores > 0
-    return c if keep.all() else Candidates(c.shape, c.rows[keep], c.cols[keep], c.scores[keep])
+def _compact(c: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """The pairs worth choosing (score > 0), renumbered over the rows and columns they use.
 
-
-def _active(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
-    """Rows and columns that have at least one candidate."""
-    return np.unique(c.rows), np.unique(c.cols)
+    Returns ``(used_rows, used_cols, r, k, scores)`` with ``r``, ``k`` indices into the
+    used rows and columns, or None when no pair is worth choosing.
+    """
+    keep = c.scores > 0  # a pair scoring <= 0 adds nothing
+    rows, cols, scores = c.rows[keep], c.cols[keep], c.scores[keep]
+    if rows.size == 0:
+        return None
+    ur, uc = np.unique(rows), np.unique(cols)
+    return ur, uc, np.searchsorted(ur, rows), np.searchsorted(uc, cols), scores
 
 
 def solve_dense(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
@@ -66,12 +69,12 @@ def solve_dense(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     """
     from scipy.optimize import linear_sum_assignment
 
-    c = _positive(c)
-    if len(c) == 0:
+    compact = _compact(c)
+    if compact is None:
         return _empty()
-    ur, uc = _active(c)
+    ur, uc, ri, ci, s = compact
     value = np.zeros((len(ur), len(uc)))
-    value[np.searchsorted(ur, c.rows), np.searchsorted(uc, c.cols)] = c.scores
+    value[ri, ci] = s
     r, k = linear_sum_assignment(value, maximize=True)
     chosen = value[r, k] > 0  # an assignment through a 0 leaves both unmatched
     return ur[r[chosen]], uc[k[chosen]]
@@ -88,12 +91,11 @@ def solve_sparse(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     from scipy.sparse import csr_array
     from scipy.sparse.csgraph import min_weight_full_bipartite_matching
 
-    c = _positive(c)
-    if len(c) == 0:
+    compact = _compact(c)
+    if compact is None:
         return _empty()
-    ur, uc = _active(c)
+    ur, uc, ri, ci, s = compact
     n, m = len(ur), len(uc)
-    ri, ci, s = np.searchsorted(ur, c.rows), np.searchsorted(uc, c.cols), c.scores
     big = float(np.max(s)) + 1.0
     e = len(s)
     ar_n, ar_m = np.arange(n), np.arange(m)
