@@ -13,6 +13,7 @@ from matcher.errors import ChangfangError, InputFileError, ProfileError
 from matcher.export import write_records, write_report, write_table
 from matcher.generate import Market, generate_market
 from matcher.ingest import Problem, ReadResult, Report, read_demands, read_listings
+from matcher.match import MatchResult, Unmatched, match
 from matcher.records import Demands, Listings, Ragged
 
 __version__ = "0.1.0"
@@ -23,13 +24,16 @@ __all__ = [
     "InputFileError",
     "Listings",
     "Market",
+    "MatchResult",
     "Problem",
     "ProfileError",
     "Ragged",
     "ReadResult",
     "Report",
+    "Unmatched",
     "__version__",
     "generate_market",
+    "match",
     "read_demands",
     "read_listings",
     "write_records",

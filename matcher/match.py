@@ -1,0 +1,228 @@
+"""``matcher.match``: score, allocate, explain, and say why the rest stayed unmatched.
+
+A thin layer over :mod:`scoring` and the bare-matrix algorithms of
+:mod:`matcher.allocation`:
+
+1. score every demand against every listing (:func:`scoring.score`);
+2. drop excluded pairs (refused by either side) and fix locked ones (already signed):
+   a locked demand and listing leave the problem, their pair is kept as is;
+3. put both sides in id order, so the result does not depend on row order and ties
+   go to the smaller ids, and run the method on the rest;
+4. give every unmatched record a reason (:func:`reasons`).
+
+Recommendations (the top k partners of every record) come with the result; with
+``rounds=k`` they are instead k disjoint one-to-one allocations, so each demand gets k
+distinct suggestions and no listing is suggested to more than k demands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+import scoring
+from matcher.allocation import divisible, one_to_one, stable
+
+__all__ = ["MatchResult", "Unmatched", "match"]
+
+Method = Literal["one_to_one", "divisible", "stable"]
+
+
+@dataclass(frozen=True)
+class Unmatched:
+    """A record left without a partner, and why."""
+
+    side: str  # "demand" or "listing"
+    index: int
+    id: str
+    reason_zh: str
+    reason_en: str
+    kind: str  # "no_feasible", "below_reservation", "outbid"
+
+
+@dataclass(eq=False)
+class MatchResult:
+    """An allocation with its scores, explanations and the reasons for the rest.
+
+    Attributes
+    ----------
+    demand, listing : ndarray of int64, shape (n_pairs,)
+        Row indices of each pair in the inputs, sorted by demand id.
+    score : ndarray of float64, shape (n_pairs,)
+    area : ndarray of float64, shape (n_pairs,)
+        Area allocated, ㎡ (the listing's area, or whole units for ``divisible``).
+    locked : ndarray of bool, shape (n_pairs,)
+        Pairs fixed by the caller.
+    unmatched : list of Unmatched
+    recommendations : scoring.TopK pair, or rounds
+        ``for_demand`` / ``for_listing``: :class:`scoring.TopK` of each side.
+    objective : float
+        Sum of the pairs' scores.
+    gap : float
+        The MIP gap for ``divisible`` (0 otherwise).
+    """
+
+    method: str
+    demand: np.ndarray
+    listing: np.ndarray
+    score: np.ndarray
+    area: np.ndarray
+    locked: np.ndarray
+    unmatched: list[Unmatched]
+    for_demand: scoring.TopK
+    for_listing: scoring.TopK
+    objective: float
+    gap: float
+    scores: scoring.ScoreResult = field(repr=False)
+
+    def explain(self, k: int) -> scoring.Explanation:
+        """The explanation of pair ``k``."""
+        return self.scores.explain(int(self.demand[k]), int(self.listing[k]))
+
+    def __len__(self) -> int:
+        return len(self.demand)
+
+
+def _pairs(ids_d: np.ndarray, ids_l: np.ndarray, pairs: Iterable[tuple[str, str]] | None,
+           what: str) -> tuple[np.ndarray, np.ndarray]:
+    if pairs is None:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    pos_d = {str(x): k for k, x in enumerate(ids_d)}
+    pos_l = {str(x): k for k, x in enumerate(ids_l)}
+    rows, cols = [], []
+    for d, l in pairs:  # noqa: E741
+        if str(d) not in pos_d or str(l) not in pos_l:
+            raise KeyError(f"{what} pair ({d}, {l}): unknown demand or listing id")
+        rows.append(pos_d[str(d)])
+        cols.append(pos_l[str(l)])
+    return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
+
+
+def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer,
+           od: np.ndarray, ol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
+    """Run the method on ``s`` (already in id order); indices in that order."""
+    if method == "one_to_one":
+        r, c = one_to_one(s, reservation)
+        return r, c, None, 0.0
+    if method == "stable":
+        r, c = stable(s, reservation=reservation)
+        return r, c, None, 0.0
+    if method == "divisible":
+        d, l = sc.d, sc.l  # noqa: E741
+        res = divisible(s, d.lo[od], d.hi[od], l.area[ol], l.unit[ol], reservation)
+        return res.rows, res.cols, res.area, res.gap
+    raise ValueError(f"method == {method!r}, must be 'one_to_one', 'divisible' or 'stable'")
+
+
+def match(demands: Any, listings: Any, profile: Any = None, method: Method = "one_to_one",
+          top_k: int = 5, locks: Iterable[tuple[str, str]] | None = None,
+          exclude: Iterable[tuple[str, str]] | None = None) -> MatchResult:
+    """Allocate listings to demands and explain the result.
+
+    Parameters
+    ----------
+    demands, listings : matcher.Demands, matcher.Listings
+    profile : scoring profile (path, mapping, Profile or None for the default)
+    method : {"one_to_one", "divisible", "stable"}
+    top_k : int
+        Recommendations per record.
+    locks : iterable of (demand_id, listing_id), optional
+        Pairs already signed: kept whatever their score, their records leave the problem.
+    exclude : iterable of (demand_id, listing_id), optional
+        Pairs refused by either side: never proposed.
+
+    Returns
+    -------
+    MatchResult
+    """
+    prof = scoring.load_profile(profile)
+    sc = scoring.Scorer(demands, listings, prof)
+    res = sc.score()
+    ids_d, ids_l = sc.d.ids, sc.l.ids
+    s = res.total.astype(np.float64)
+    xr, xc = _pairs(ids_d, ids_l, exclude, "excluded")
+    s[xr, xc] = np.nan
+    lr, lc = _pairs(ids_d, ids_l, locks, "locked")
+    if len(set(lr.tolist())) != len(lr) or (method != "divisible" and len(set(lc.tolist())) != len(lc)):
+        raise ValueError("a demand (or, outside divisible, a listing) is locked twice")
+    s[lr, :] = np.nan
+    if method != "divisible":
+        s[:, lc] = np.nan
+    od, ol = np.argsort(ids_d, kind="stable"), np.argsort(ids_l, kind="stable")
+    r, c, area, gap = _solve(method, s[np.ix_(od, ol)], prof.reservation, sc, od, ol)
+    r, c = od[r], ol[c]
+    area = sc.l.area[c] if area is None else area
+    locked_area = sc.l.area[lc]
+    demand = np.concatenate([r, lr])
+    listing = np.concatenate([c, lc])
+    areas = np.concatenate([area, locked_area])
+    locked = np.concatenate([np.zeros(len(r), bool), np.ones(len(lr), bool)])
+    score = res.total[demand, listing].astype(np.float64)
+    order = np.argsort(ids_d[demand], kind="stable")
+    demand, listing, areas, locked, score = demand[order], listing[order], areas[order], locked[order], score[order]
+    unmatched = reasons(res, s, demand, listing, prof.reservation, method)
+    return MatchResult(
+        method=method, demand=demand, listing=listing, score=score, area=areas, locked=locked,
+        unmatched=unmatched, for_demand=sc.top_k(top_k, by="demand"), for_listing=sc.top_k(top_k, by="listing"),
+        objective=float(np.nansum(score)), gap=gap, scores=res,
+    )
+
+
+_RULE_ZH = {r.name: r.zh for r in scoring.RULES}
+
+
+def _no_feasible(counts: dict[str, int], other: str) -> tuple[str, str]:
+    top = list(counts.items())[:3]
+    zh = "，".join(f"{n} 个{'房源' if other == 'listing' else '需求'}{_RULE_ZH[k]}不符" for k, n in top)
+    en = ", ".join(f"{n} {other}s fail {k.replace('_', ' ')}" for k, n in top)
+    return f"没有可行的{'房源' if other == 'listing' else '需求'}：{zh}", f"no feasible {other}: {en}"
+
+
+def reasons(res: scoring.ScoreResult, s: np.ndarray, demand: np.ndarray, listing: np.ndarray,
+            reservation: float, method: str) -> list[Unmatched]:
+    """Why each unmatched demand and listing stayed unmatched.
+
+    * ``no_feasible``: no partner passes the hard rules (or all were excluded); the
+      rules that excluded most candidates are named;
+    * ``below_reservation``: feasible partners exist, none scores the reservation;
+    * ``outbid``: its best partner went to another pair; names that partner and to
+      whom.
+    """
+    ids_d, ids_l = res.scorer.d.ids, res.scorer.l.ids
+    got_d = np.full(len(ids_d), -1)
+    got_d[demand] = listing
+    got_l: dict[int, list[int]] = {}
+    for i, j in zip(demand.tolist(), listing.tolist()):
+        got_l.setdefault(j, []).append(i)
+    out: list[Unmatched] = []
+    for side, n, other in (("demand", len(ids_d), "listing"), ("listing", len(ids_l), "demand")):
+        matched = got_d >= 0 if side == "demand" else np.isin(np.arange(n), listing)
+        for k in np.flatnonzero(~matched):
+            row = s[k] if side == "demand" else s[:, k]
+            ids_self = ids_d if side == "demand" else ids_l
+            ids_other = ids_l if side == "demand" else ids_d
+            if np.all(np.isnan(row)):
+                counts = res.rule_counts(int(k), axis=1 if side == "demand" else 0)
+                zh, en = _no_feasible(counts, other) if counts else (
+                    "所有可行对象均已排除或锁定", "every feasible partner was excluded or locked")
+                out.append(Unmatched(side, int(k), str(ids_self[k]), zh, en, "no_feasible"))
+                continue
+            best = int(np.nanargmax(np.where(np.isnan(row), -np.inf, row)))
+            if row[best] < reservation:
+                out.append(Unmatched(side, int(k), str(ids_self[k]),
+                                     f"最佳匹配 {ids_other[best]} 得分 {row[best]:.2f}，低于保留分 {reservation:.2f}",
+                                     f"best partner {ids_other[best]} scores {row[best]:.2f}, "
+                                     f"below the reservation score {reservation:.2f}", "below_reservation"))
+                continue
+            if side == "demand":
+                taker = got_l.get(best, [])
+                whom = ", ".join(str(ids_d[t]) for t in taker) or "?"
+            else:
+                whom = str(ids_l[got_d[best]]) if got_d[best] >= 0 else "?"
+            out.append(Unmatched(side, int(k), str(ids_self[k]),
+                                 f"最佳匹配 {ids_other[best]}（{row[best]:.2f}）已分配给 {whom}",
+                                 f"its best partner {ids_other[best]} ({row[best]:.2f}) went to {whom}", "outbid"))
+    return out

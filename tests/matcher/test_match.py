@@ -1,0 +1,101 @@
+"""matcher.match: invariants, locks, exclusions, determinism and reasons."""
+
+import numpy as np
+import pytest
+
+import scoring
+from matcher import generate_market, match
+
+
+@pytest.fixture(scope="module")
+def market():
+    return generate_market(60, 80, seed=13)
+
+
+def check_invariants(r, m, reservation, exclude=(), locks=()):
+    res = scoring.score(m.demands, m.listings)
+    ids_d, ids_l = m.demands.demand_id, m.listings.listing_id
+    pairs = {(ids_d[i], ids_l[j]) for i, j in zip(r.demand, r.listing)}
+    assert len(set(r.demand.tolist())) == len(r.demand)
+    for k, (i, j) in enumerate(zip(r.demand, r.listing)):
+        if not r.locked[k]:
+            assert res.feasible[i, j] and res.total[i, j] >= reservation
+            assert r.score[k] == pytest.approx(float(res.total[i, j]))
+    assert not pairs & set(exclude)
+    assert set(locks) <= pairs
+    unmatched = {(u.side, u.index) for u in r.unmatched}
+    assert unmatched == ({("demand", i) for i in range(len(ids_d))} - {("demand", int(i)) for i in r.demand})\
+        | ({("listing", j) for j in range(len(ids_l))} - {("listing", int(j)) for j in r.listing})
+
+
+@pytest.mark.parametrize("method", ["one_to_one", "stable", "divisible"])
+def test_invariants(market, method):
+    r = match(market.demands, market.listings, method=method)
+    reservation = scoring.default_profile().reservation
+    check_invariants(r, market, reservation)
+    if method != "divisible":
+        assert len(set(r.listing.tolist())) == len(r.listing)
+    else:
+        for j in set(r.listing.tolist()):
+            assert r.area[r.listing == j].sum() <= market.listings.area_m2[j] + 1e-6
+    assert r.objective == pytest.approx(r.score.sum())
+    e = r.explain(0)
+    assert e.feasible and abs(e.total - r.score[0]) <= 1e-6
+
+
+def test_divisible_never_worse_than_one_to_one(market):
+    one = match(market.demands, market.listings)
+    div = match(market.demands, market.listings, method="divisible")
+    assert div.objective >= one.objective - 1e-9
+
+
+def test_locks_and_exclusions(market):
+    base = match(market.demands, market.listings)
+    ids_d, ids_l = market.demands.demand_id, market.listings.listing_id
+    refused = [(ids_d[i], ids_l[j]) for i, j in zip(base.demand[:5], base.listing[:5])]
+    signed = [(ids_d[base.demand[6]], ids_l[base.listing[7]])]  # a pair the optimum did not choose
+    r = match(market.demands, market.listings, exclude=refused, locks=signed)
+    check_invariants(r, market, scoring.default_profile().reservation, exclude=refused, locks=signed)
+    assert r.locked.sum() == 1
+    with pytest.raises(KeyError, match="unknown"):
+        match(market.demands, market.listings, locks=[("nobody", ids_l[0])])
+
+
+def test_same_result_whatever_the_row_order(market):
+    a = match(market.demands, market.listings)
+    rng = np.random.default_rng(1)
+    pd_, pl = rng.permutation(80), rng.permutation(60)
+    b = match(market.demands.take(pd_), market.listings.take(pl))
+    pairs = lambda r, d, l: sorted((d.demand_id[i], l.listing_id[j]) for i, j in zip(r.demand, r.listing))  # noqa: E731
+    assert pairs(a, market.demands, market.listings) == pairs(b, market.demands.take(pd_), market.listings.take(pl))
+
+
+def test_reasons(market):
+    r = match(market.demands, market.listings)
+    res = r.scores
+    kinds = {u.kind for u in r.unmatched}
+    assert kinds <= {"no_feasible", "below_reservation", "outbid"}
+    for u in r.unmatched:
+        assert u.reason_zh and u.reason_en
+        if u.side == "demand" and u.kind == "no_feasible":
+            assert not res.feasible[u.index].any()
+            top = next(iter(res.rule_counts(u.index)))
+            assert top.replace("_", " ") in u.reason_en
+        if u.side == "demand" and u.kind == "outbid":
+            # the named listing went to someone else
+            name = u.reason_en.split("its best partner ")[1].split(" ")[0]
+            j = int(np.flatnonzero(market.listings.listing_id == name)[0])
+            assert j in r.listing
+    assert "no_feasible" in kinds
+
+
+def test_bad_method(market):
+    with pytest.raises(ValueError, match="method"):
+        match(market.demands, market.listings, method="greedy")
+
+
+def test_recommendations_are_the_top_k(market):
+    r = match(market.demands, market.listings, top_k=4)
+    tk = scoring.top_k(market.demands, market.listings, 4)
+    np.testing.assert_array_equal(r.for_demand.index, tk.index)
+    assert r.for_listing.index.shape == (60, 4)
