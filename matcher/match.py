@@ -10,6 +10,9 @@ A thin layer over :mod:`scoring` and the bare-matrix algorithms of
    go to the smaller ids, and run the method on the rest;
 4. give every unmatched record a reason (:func:`reasons`).
 
+For ``stable``, landlords rank demands by :func:`landlord_scores` (亩均 class, price
+offered against asked, lease length, industry fit).
+
 Recommendations (the top k partners of every record) come with the result; with
 ``rounds=k`` they are instead k disjoint one-to-one allocations, so each demand gets k
 distinct suggestions and no listing is suggested to more than k demands.
@@ -26,7 +29,7 @@ import numpy as np
 import scoring
 from matcher.allocation import divisible, one_to_one, stable
 
-__all__ = ["MatchResult", "Unmatched", "match"]
+__all__ = ["LANDLORD_WEIGHTS", "MatchResult", "Unmatched", "landlord_scores", "match"]
 
 Method = Literal["one_to_one", "divisible", "stable"]
 
@@ -63,6 +66,8 @@ class MatchResult:
         Sum of the pairs' scores.
     gap : float
         The MIP gap for ``divisible`` (0 otherwise).
+    rounds : list of (demand, listing) index arrays
+        With ``match(..., rounds=k)``: k disjoint one-to-one allocations (else empty).
     """
 
     method: str
@@ -77,6 +82,7 @@ class MatchResult:
     objective: float
     gap: float
     scores: scoring.ScoreResult = field(repr=False)
+    rounds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     def explain(self, k: int) -> scoring.Explanation:
         """The explanation of pair ``k``."""
@@ -101,14 +107,48 @@ def _pairs(ids_d: np.ndarray, ids_l: np.ndarray, pairs: Iterable[tuple[str, str]
     return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
 
 
+LANDLORD_WEIGHTS = {"rating": 0.4, "price": 0.3, "lease": 0.15, "industry": 0.15}
+"""How landlords rank demands in ``stable`` (see :func:`landlord_scores`)."""
+
+
+def landlord_scores(res: scoring.ScoreResult) -> np.ndarray:
+    """How much each listing's landlord wants each demand, float32 (n_demands, n_listings).
+
+    A weighted sum (:data:`LANDLORD_WEIGHTS`) of
+
+    * the firm's 亩均评价 class: A 1, B 0.75, C 0.5, D 0.25 (unknown 0.5);
+    * the price it offers against the price asked: ``min(1, budget / price)`` on rent
+      when the firm would lease and the listing is let, else on the sale price
+      (unknown 0.5);
+    * the lease it wants: ``min(1, lease_months / 36)`` (unknown 0.5; a purchase 1);
+    * industry fit: the industry criterion of the score.
+    """
+    d, l = res.scorer.d, res.scorer.l  # noqa: E741
+    w = LANDLORD_WEIGHTS
+    rating = np.where(d.rating > 0, d.rating / 4.0, 0.5)
+    lease = np.where(np.isnan(d.lease_months), 0.5, np.minimum(d.lease_months / 36.0, 1.0))
+    lease = np.where(d.deal == 2, 1.0, lease)  # buyers commit for good
+
+    def ratio(budget: np.ndarray, price: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.minimum(budget[:, None] / price[None, :], 1.0)
+        return np.where(np.isnan(r), 0.5, r)
+
+    by_rent = ((d.deal & 1) != 0)[:, None] & ((l.deal & 1) != 0)[None, :]
+    price = np.where(by_rent, ratio(d.max_rent, l.rent), ratio(d.max_sale, l.sale))
+    industry = res.criteria["industry"] if "industry" in res.criteria else res.scorer.criterion_matrix("industry")
+    out = w["rating"] * rating[:, None] + w["price"] * price + w["lease"] * lease[:, None] + w["industry"] * industry
+    return out.astype(np.float32)
+
+
 def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer,
-           od: np.ndarray, ol: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
+           od: np.ndarray, ol: np.ndarray, res: scoring.ScoreResult) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
     """Run the method on ``s`` (already in id order); indices in that order."""
     if method == "one_to_one":
         r, c = one_to_one(s, reservation)
         return r, c, None, 0.0
     if method == "stable":
-        r, c = stable(s, reservation=reservation)
+        r, c = stable(s, landlord_scores(res)[np.ix_(od, ol)], reservation=reservation)
         return r, c, None, 0.0
     if method == "divisible":
         d, l = sc.d, sc.l  # noqa: E741
@@ -119,7 +159,7 @@ def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer,
 
 def match(demands: Any, listings: Any, profile: Any = None, method: Method = "one_to_one",
           top_k: int = 5, locks: Iterable[tuple[str, str]] | None = None,
-          exclude: Iterable[tuple[str, str]] | None = None) -> MatchResult:
+          exclude: Iterable[tuple[str, str]] | None = None, rounds: int = 0) -> MatchResult:
     """Allocate listings to demands and explain the result.
 
     Parameters
@@ -133,6 +173,10 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
         Pairs already signed: kept whatever their score, their records leave the problem.
     exclude : iterable of (demand_id, listing_id), optional
         Pairs refused by either side: never proposed.
+    rounds : int
+        When > 0, also make that many disjoint one-to-one allocations (each round
+        excludes the pairs of the earlier ones): every demand gets up to ``rounds``
+        distinct suggestions and no listing is suggested to more than ``rounds``.
 
     Returns
     -------
@@ -152,7 +196,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     if method != "divisible":
         s[:, lc] = np.nan
     od, ol = np.argsort(ids_d, kind="stable"), np.argsort(ids_l, kind="stable")
-    r, c, area, gap = _solve(method, s[np.ix_(od, ol)], prof.reservation, sc, od, ol)
+    r, c, area, gap = _solve(method, s[np.ix_(od, ol)], prof.reservation, sc, od, ol, res)
     r, c = od[r], ol[c]
     area = sc.l.area[c] if area is None else area
     locked_area = sc.l.area[lc]
@@ -165,10 +209,27 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     demand, listing, areas, locked, score = demand[order], listing[order], areas[order], locked[order], score[order]
     unmatched = reasons(res, s, demand, listing, prof.reservation, method)
     return MatchResult(
+        rounds=_rounds(s, od, ol, prof.reservation, rounds),
         method=method, demand=demand, listing=listing, score=score, area=areas, locked=locked,
         unmatched=unmatched, for_demand=sc.top_k(top_k, by="demand"), for_listing=sc.top_k(top_k, by="listing"),
         objective=float(np.nansum(score)), gap=gap, scores=res,
     )
+
+
+def _rounds(s: np.ndarray, od: np.ndarray, ol: np.ndarray, reservation: float,
+            k: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """k disjoint optimal one-to-one allocations, each excluding the pairs before it."""
+    work = s[np.ix_(od, ol)].copy()
+    out = []
+    for _ in range(k):
+        r, c = one_to_one(work, reservation)
+        if r.size == 0:
+            break
+        work[r, c] = np.nan
+        rows, cols = od[r], ol[c]
+        order = np.argsort(rows, kind="stable")
+        out.append((rows[order], cols[order]))
+    return out
 
 
 _RULE_ZH = {r.name: r.zh for r in scoring.RULES}

@@ -99,3 +99,46 @@ def test_recommendations_are_the_top_k(market):
     tk = scoring.top_k(market.demands, market.listings, 4)
     np.testing.assert_array_equal(r.for_demand.index, tk.index)
     assert r.for_listing.index.shape == (60, 4)
+
+
+def test_rounds_are_disjoint_allocations(market):
+    r = match(market.demands, market.listings, rounds=3)
+    assert 1 <= len(r.rounds) <= 3
+    first = set(zip(r.rounds[0][0].tolist(), r.rounds[0][1].tolist()))
+    assert first == set(zip(r.demand.tolist(), r.listing.tolist()))  # round 1 is the allocation
+    seen = set()
+    per_listing = np.zeros(60, int)
+    for rows, cols in r.rounds:
+        assert len(set(rows.tolist())) == len(rows) and len(set(cols.tolist())) == len(cols)
+        pairs = set(zip(rows.tolist(), cols.tolist()))
+        assert not pairs & seen
+        seen |= pairs
+        np.add.at(per_listing, cols, 1)
+    assert per_listing.max() <= 3
+    assert len(seen) > len(first)
+
+
+def test_stable_uses_the_landlord_preference_and_is_stable(market):
+    from matcher.allocation import blocking_pairs
+    from matcher.match import landlord_scores
+
+    r = match(market.demands, market.listings, method="stable")
+    res = r.scores
+    land = landlord_scores(res)
+    s = np.where(res.feasible, res.total, np.nan).astype(np.float64)
+    od = np.argsort(market.demands.demand_id, kind="stable")
+    ol = np.argsort(market.listings.listing_id, kind="stable")
+    inv_d, inv_l = np.argsort(od), np.argsort(ol)
+    b = blocking_pairs(s[np.ix_(od, ol)], inv_d[r.demand], inv_l[r.listing], land[np.ix_(od, ol)],
+                       reservation=scoring.default_profile().reservation)
+    assert b.shape == (0, 2)
+    # the documented formula, by hand, on one pair
+    i, j = 3, 5
+    d, l = market.demands, market.listings
+    rating = d.rating[i] / 4 if d.rating[i] > 0 else 0.5
+    lease = 1.0 if d.deal[i] == 2 else (0.5 if np.isnan(d.lease_months[i]) else min(d.lease_months[i] / 36, 1))
+    lets = (d.deal[i] & 1) and (l.deal[j] & 1)
+    budget, price = (d.max_rent[i], l.rent[j]) if lets else (d.max_sale_price[i], l.sale_price[j])
+    p = 0.5 if np.isnan(budget) or np.isnan(price) else min(budget / price, 1)
+    want = 0.4 * rating + 0.3 * p + 0.15 * lease + 0.15 * float(res.criteria["industry"][i, j])
+    assert land[i, j] == pytest.approx(want, abs=1e-6)
