@@ -10,6 +10,7 @@ profile and its reservation score.
 """
 
 import os
+import tracemalloc
 
 import numpy as np
 import pytest
@@ -41,20 +42,31 @@ def _plain(total):
     return float(v[r, k].sum())
 
 
+def _traced(fn, *args, **kwargs):
+    """Run ``fn`` with tracemalloc on: (result, peak MiB of traced allocations)."""
+    tracemalloc.start()
+    try:
+        out = fn(*args, **kwargs)
+        return out, tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def test_baseline_plain_linear_sum_assignment(benchmark, market):
     size, _, total = market
-    obj = benchmark.pedantic(_plain, args=(total,), rounds=1, iterations=1)
+    obj, peak = benchmark.pedantic(_traced, args=(_plain, total), rounds=1, iterations=1)
     PLAIN[size] = obj
-    benchmark.extra_info.update(size=size, objective=obj)
+    benchmark.extra_info.update(size=size, objective=obj, peak_mb=peak)
 
 
 @pytest.mark.parametrize("method", ["auto", "dense", "sparse"])
 def test_one_to_one(benchmark, market, method):
     size, _, total = market
     c = candidates(total, RESERVATION)
-    rows, cols = benchmark.pedantic(one_to_one, args=(c,), kwargs={"method": method}, rounds=1, iterations=1)
+    (rows, cols), peak = benchmark.pedantic(_traced, args=(one_to_one, c), kwargs={"method": method},
+                                            rounds=1, iterations=1)
     obj = c.objective(rows, cols)
-    benchmark.extra_info.update(size=size, objective=obj, candidates=len(c))
+    benchmark.extra_info.update(size=size, objective=obj, candidates=len(c), peak_mb=peak)
     assert obj == pytest.approx(PLAIN[size] if size in PLAIN else _plain(total), abs=1e-6)
 
 
