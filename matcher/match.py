@@ -141,8 +141,19 @@ def landlord_scores(res: scoring.ScoreResult) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer,
-           od: np.ndarray, ol: np.ndarray, res: scoring.ScoreResult) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
+def _locked_area(sc: scoring.Scorer, lr: np.ndarray, lc: np.ndarray, method: str) -> np.ndarray:
+    """Area of each locked pair: the whole listing, or under ``divisible`` the fewest
+    whole units covering the demand's minimum (at least one, at most the listing)."""
+    area, unit = sc.l.area[lc], sc.l.unit[lc]
+    if method != "divisible":
+        return area
+    u = np.where(unit > 0, unit, 1.0)
+    k = np.maximum(np.ceil(sc.d.area_min[lr] / u - 1e-9), 1.0)
+    return np.where(unit > 0, np.minimum(k * u, np.floor(area / u + 1e-9) * u), area)
+
+
+def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer, od: np.ndarray, ol: np.ndarray,
+           res: scoring.ScoreResult, room: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, float]:
     """Run the method on ``s`` (already in id order); indices in that order."""
     if method == "one_to_one":
         r, c = one_to_one(s, reservation)
@@ -152,8 +163,8 @@ def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer,
         return r, c, None, 0.0
     if method == "divisible":
         d, l = sc.d, sc.l  # noqa: E741
-        res = divisible(s, d.lo[od], d.hi[od], l.area[ol], l.unit[ol], reservation)
-        return res.rows, res.cols, res.area, res.gap
+        out = divisible(s, d.lo[od], d.hi[od], room[ol], l.unit[ol], reservation)
+        return out.rows, out.cols, out.area, out.gap
     raise ValueError(f"method == {method!r}, must be 'one_to_one', 'divisible' or 'stable'")
 
 
@@ -170,7 +181,9 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     top_k : int
         Recommendations per record.
     locks : iterable of (demand_id, listing_id), optional
-        Pairs already signed: kept whatever their score, their records leave the problem.
+        Pairs already signed: kept whatever their score, their records leave the problem
+        (under ``divisible`` a locked pair takes the fewest whole units covering the
+        demand's minimum, and the rest of the listing stays on offer).
     exclude : iterable of (demand_id, listing_id), optional
         Pairs refused by either side: never proposed.
     rounds : int
@@ -193,13 +206,17 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     if len(set(lr.tolist())) != len(lr) or (method != "divisible" and len(set(lc.tolist())) != len(lc)):
         raise ValueError("a demand (or, outside divisible, a listing) is locked twice")
     s[lr, :] = np.nan
+    room = sc.l.area.copy()  # area left in each listing once the locked pairs have theirs
+    locked_area = _locked_area(sc, lr, lc, method)
+    np.subtract.at(room, lc, locked_area)
     if method != "divisible":
         s[:, lc] = np.nan
+    else:  # an indivisible listing, or one without room for another unit, is taken
+        s[:, lc[(sc.l.unit[lc] <= 0) | (room[lc] < sc.l.unit[lc])]] = np.nan
     od, ol = np.argsort(ids_d, kind="stable"), np.argsort(ids_l, kind="stable")
-    r, c, area, gap = _solve(method, s[np.ix_(od, ol)], prof.reservation, sc, od, ol, res)
+    r, c, area, gap = _solve(method, s[np.ix_(od, ol)], prof.reservation, sc, od, ol, res, room)
     r, c = od[r], ol[c]
     area = sc.l.area[c] if area is None else area
-    locked_area = sc.l.area[lc]
     demand = np.concatenate([r, lr])
     listing = np.concatenate([c, lc])
     areas = np.concatenate([area, locked_area])

@@ -142,3 +142,37 @@ def test_stable_uses_the_landlord_preference_and_is_stable(market):
     p = 0.5 if np.isnan(budget) or np.isnan(price) else min(budget / price, 1)
     want = 0.4 * rating + 0.3 * p + 0.15 * lease + 0.15 * float(res.criteria["industry"][i, j])
     assert land[i, j] == pytest.approx(want, abs=1e-6)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from tests.scoring.markets import lenient_markets  # noqa: E402
+
+
+@given(market=lenient_markets, method=st.sampled_from(["one_to_one", "stable", "divisible"]), data=st.data())
+@settings(max_examples=40)
+def test_invariants_with_locks_and_exclusions(market, method, data):
+    d, l = market  # noqa: E741
+    ids_d, ids_l = list(d.demand_id), list(l.listing_id)
+    pairs = [(a, b) for a in ids_d for b in ids_l]
+    exclude = data.draw(st.lists(st.sampled_from(pairs), max_size=4, unique=True))
+    free = [p for p in pairs if p not in exclude]
+    lock = data.draw(st.lists(st.sampled_from(free), max_size=1)) if free else []
+    r = match(d, l, method=method, exclude=exclude, locks=lock)
+    res = scoring.score(d, l)
+    reservation = scoring.default_profile().reservation
+    got = {(ids_d[i], ids_l[j]) for i, j in zip(r.demand, r.listing)}
+    assert set(lock) <= got and not got & set(exclude)
+    assert len(set(r.demand.tolist())) == len(r.demand)
+    for k, (i, j) in enumerate(zip(r.demand, r.listing)):
+        if not r.locked[k]:
+            assert res.feasible[i, j] and res.total[i, j] >= reservation
+    if method != "divisible":
+        assert len(set(r.listing.tolist())) == len(r.listing)
+    else:
+        for j in set(r.listing.tolist()):
+            assert r.area[r.listing == j].sum() <= l.area_m2[j] + 1e-6
+    every = {("demand", i) for i in range(len(ids_d))} | {("listing", j) for j in range(len(ids_l))}
+    paired = {("demand", int(i)) for i in r.demand} | {("listing", int(j)) for j in r.listing}
+    assert {(u.side, u.index) for u in r.unmatched} == every - paired
