@@ -284,8 +284,12 @@ def reasons(res: scoring.ScoreResult, s: np.ndarray, demand: np.ndarray, listing
             ids_other = ids_l if side == "demand" else ids_d
             if np.all(np.isnan(row)):
                 counts = res.rule_counts(int(k), axis=1 if side == "demand" else 0)
-                zh, en = _no_feasible(counts, other) if counts else (
-                    "所有可行对象均已排除或锁定", "every feasible partner was excluded or locked")
+                if row.size == 0:
+                    zh, en = f"没有任何{'房源' if other == 'listing' else '需求'}", f"there are no {other}s"
+                elif counts:
+                    zh, en = _no_feasible(counts, other)
+                else:
+                    zh, en = "所有可行对象均已排除或锁定", "every feasible partner was excluded or locked"
                 out.append(Unmatched(side, int(k), str(ids_self[k]), zh, en, "no_feasible"))
                 continue
             best = int(np.nanargmax(np.where(np.isnan(row), -np.inf, row)))

@@ -176,3 +176,17 @@ def test_invariants_with_locks_and_exclusions(market, method, data):
     every = {("demand", i) for i in range(len(ids_d))} | {("listing", j) for j in range(len(ids_l))}
     paired = {("demand", int(i)) for i in r.demand} | {("listing", int(j)) for j in r.listing}
     assert {(u.side, u.index) for u in r.unmatched} == every - paired
+
+
+@pytest.mark.parametrize("engine", ["numpy", pytest.param("numba", marks=pytest.mark.skipif(
+    not scoring.fast.available(), reason="numba not installed"))])
+def test_one_sided_and_empty_markets(engine):
+    m = generate_market(5, 4, seed=1)
+    none_d, none_l = m.demands.take(np.arange(0)), m.listings.take(np.arange(0))
+    for d, l, shape in [(none_d, m.listings, (0, 5)), (m.demands, none_l, (4, 0)), (none_d, none_l, (0, 0))]:
+        assert scoring.score(d, l, engine=engine).total.shape == shape
+        tk = scoring.top_k(d, l, 3, engine=engine)
+        assert tk.index.shape == (shape[0], 3) and (tk.count == 0).all()
+        r = match(d, l)
+        assert len(r) == 0 and len(r.unmatched) == sum(shape)
+        assert all(u.kind == "no_feasible" and u.reason_en.startswith("there are no") for u in r.unmatched)
