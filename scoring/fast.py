@@ -24,7 +24,7 @@ import numpy as np
 from scoring.block import Block
 from scoring.kernels import KERNELS
 
-__all__ = ["available", "evaluate_block"]
+__all__ = ["Prepared", "available", "criteria_order", "evaluate_block", "prepare", "select_top"]
 
 _KIND = {name: k for k, name in enumerate(KERNELS)}  # step linear exp gauss rational cauchy
 _CRITERIA = ("area", "location", "price", "industry", "facilities", "timing")
