@@ -68,20 +68,19 @@ def c2_km(c2, r2):
 @numba.njit(parallel=True, nogil=True, cache=True)
 def run(  # demands
         d_deal, d_has_area, d_amin, d_amax, d_lo, d_hi, d_points, d_off, d_wanted, d_maxd,
-        d_rent, d_sale, d_code, d_height, d_load, d_power, d_crane, d_ground, d_fire, d_eia,
-        d_cert, d_move, d_lease, d_tax, d_rating,
+        d_rent, d_sale, d_height, d_load, d_power, d_crane, d_cert, d_move, d_lease, d_tax,
+        d_cat, d_code_row,
         # listings
-        l_deal, l_area, l_unit, l_has_loc, l_vec, l_town, l_approx, l_rent, l_sale, l_neg,
-        l_floor, l_height, l_load, l_power, l_crane, l_fire, l_eia, l_title, l_avail,
-        l_min_lease, l_min_tax, l_min_rating, l_allowed, l_banned, l_related, l_level, levels,
-        l_inv_unit, l_units, d_cat, d_code_row, cat_bits, code_bits, l_tax_need,
-        # tables and profile
-        allowed_ok, banned_hit, synergy, kinds, kparams, p, weights,
+        l_deal, l_area, l_unit, l_has_loc, l_vec, l_town, l_rent, l_sale, l_neg,
+        l_height, l_load, l_power, l_crane, l_title, l_avail, l_min_lease, l_related,
+        l_level, l_inv_unit, l_units, l_tax_need,
+        # tables (per demand class or code, by listing) and profile
+        levels, cat_bits, code_bits, synergy, kinds, kparams, p, weights,
         # outputs
         failed, total, crit, keep):
     n, m = failed.shape
     R2 = 2.0 * p[0]
-    slack, grace, disc = p[1], p[2], p[3]
+    grace, disc = p[2], p[3]
     n_area, n_loc, n_price, n_fac, n_time = p[4], p[5], p[6], p[7], p[8]
     at_min, full = p[9], p[10]
     # rows in chunks across threads; listings in tiles that stay in cache while a
@@ -106,19 +105,11 @@ def run(  # demands
                 dd = d_deal[i]
                 p0, p1 = d_off[i], d_off[i + 1]
                 amin, amax, lo, hi = d_amin[i], d_amax[i], d_lo[i], d_hi[i]
-                code = d_code[i]
-                if code < 0:
-                    code = allowed_ok.shape[0] - 1
                 cert = d_cert[i] == 1
                 lease = d_lease[i]
-                fire_i = d_fire[i]
-                fire = fire_i > 0
-                eia = d_eia[i] == 1
                 crane_i = d_crane[i]  # 0 when none: no listing is lighter than 0
-                ground = d_ground[i] == 1
                 load_i = d_load[i] if d_load[i] > 0 else -math.inf
                 tax_i = d_tax[i] if d_tax[i] == d_tax[i] else -math.inf  # unknown: below any need
-                rating_i = d_rating[i]
                 has_area = d_has_area[i]
                 move = d_move[i]
                 move_by = move + grace  # NaN when no date: never late
@@ -228,7 +219,7 @@ def run(  # demands
                             s_price = s_lease
                         if mm & 2 and s_sale > s_price:
                             s_price = s_sale
-                    s_ind = synergy[code, l_related[j]]
+                    s_ind = synergy[code_i, l_related[j]]
                     if n_needs:
                         acc = (margin(d_height[i], l_height[j], at_min, full, n_fac)
                                + margin(d_load[i], l_load[j], at_min, full, n_fac)

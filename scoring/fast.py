@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from scoring.block import Block
+from scoring.geo import EARTH_RADIUS_KM
 from scoring.kernels import KERNELS
 
 __all__ = ["Prepared", "available", "criteria_order", "evaluate_block", "prepare", "select_top"]
@@ -48,8 +49,6 @@ def _profile_arrays(b: Block, weights: dict[str, float]) -> tuple[np.ndarray, ..
              prof.kernel("price", "over"), prof.kernel("timing", "late")]
     kinds = np.array([_KIND[k.kind] for k in specs], dtype=np.int64)
     kparams = np.array([[k.offset, k.scale, k.decay, math.log(k.decay)] for k in specs], dtype=np.float64)
-    from scoring.geo import EARTH_RADIUS_KM
-
     p = np.array([
         EARTH_RADIUS_KM, prof["rules"]["distance_slack_km"], prof["rules"]["grace_days"],
         prof["price"]["negotiable_discount"], prof["area"]["neutral"], prof["location"]["neutral"],
@@ -141,7 +140,7 @@ def evaluate_block(b: Block, pre: Prepared, failed: np.ndarray, total: np.ndarra
     crit : ndarray of float32, shape (6, n_d, n_l), optional
         In the order area, location, price, industry, facilities, timing.
     """
-    d, l, t = b.d, b.l, b.tables  # noqa: E741
+    d, l = b.d, b.l  # noqa: E741
     rs, cs = b.rows, b.cols
     c = np.ascontiguousarray
     keep = crit is not None
@@ -149,14 +148,12 @@ def evaluate_block(b: Block, pre: Prepared, failed: np.ndarray, total: np.ndarra
         crit = np.empty((6, 0, 0), dtype=np.float32)
     _kernel()(
         d.deal, d.has_area, d.area_min, d.area_max, d.lo, d.hi, c(d.points), d.point_offsets, c(d.wanted),
-        d.max_distance, d.max_rent, d.max_sale, d.code, d.height, d.load, d.power, d.crane, d.ground, d.fire,
-        d.eia, d.certificate, d.move_in, d.lease_months, d.tax, d.rating,
-        l.deal, l.area, l.unit, l.has_loc, c(l.vectors), l.town, l.approx, l.rent, l.sale, l.negotiable,
-        l.floor, l.height, l.load, l.power, l.crane, l.fire, l.eia, l.title, l.available,
-        l.min_lease, l.min_tax, l.min_rating, l.allowed, l.banned, l.related, pre.level[cs], pre.levels,
-        pre.inv_unit[cs], pre.units[cs], pre.d_cat[rs], pre.d_code_row[rs], c(pre.cat_bits[:, cs]),
-        c(pre.code_bits[:, cs]), pre.tax_need[cs],
-        t.allowed_ok, t.banned_hit, t.synergy, *pre.profile,
+        d.max_distance, d.max_rent, d.max_sale, d.height, d.load, d.power, d.crane, d.certificate, d.move_in,
+        d.lease_months, d.tax, pre.d_cat[rs], pre.d_code_row[rs],
+        l.deal, l.area, l.unit, l.has_loc, c(l.vectors), l.town, l.rent, l.sale, l.negotiable,
+        l.height, l.load, l.power, l.crane, l.title, l.available, l.min_lease, l.related,
+        pre.level[cs], pre.inv_unit[cs], pre.units[cs], pre.tax_need[cs],
+        pre.levels, c(pre.cat_bits[:, cs]), c(pre.code_bits[:, cs]), b.tables.synergy, *pre.profile,
         failed, total, crit, keep,
     )
 
