@@ -35,6 +35,7 @@ import numpy as np
 from scoring import fast
 from scoring.block import Block, Tables
 from scoring.criteria import CRITERIA
+from scoring.criteria.location import nearest_place
 from scoring.explain import CriterionPart, Explanation, RuleCheck, rule_sentences, rule_values
 from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
 from scoring.profile import Profile, load_profile
@@ -205,8 +206,9 @@ class Scorer:
     engine : {"auto", "numpy", "numba"}
         How large blocks are evaluated: numpy array passes, or the compiled loop of
         :mod:`scoring.fast` (needs the ``[fast]`` extra). ``"auto"`` takes numba
-        when it is installed and a block has at least :data:`FAST_MIN_PAIRS` pairs.
-        Explanations and single records always use numpy.
+        when it is installed and a block has at least :data:`FAST_MIN_PAIRS` pairs
+        (so a single record, one row, takes numpy unless the other side has that
+        many records). Explanations always use numpy.
     """
 
     def __init__(self, demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
@@ -450,15 +452,16 @@ class Scorer:
 
     # ---- explanations -----------------------------------------------------------
     def explain(self, i: int, j: int) -> Explanation:
-        """Every rule and criterion for demand row ``i`` and listing row ``j``."""
-        from scoring.criteria.location import nearest_place
+        """Every rule and criterion for demand row ``i`` and listing row ``j``.
 
+        Always the numpy rule and criterion code, on a 1 × 1 block, each evaluated once.
+        """
         b = self.block(i, i + 1, j, j + 1)
-        failed, total = self.evaluate(b)
         km = nearest_place(b)[0]
-        rules = []
+        rules, f = [], 0
         for r in RULES:
             passed = not bool(dense(r.fails(b), (1, 1))[0, 0])
+            f |= 0 if passed else r.flag
             dv, lv = rule_values(b, r.name, km)
             zh, en = rule_sentences(r.zh, r.en, passed, dv, lv)
             rules.append(RuleCheck(r.name, r.zh, r.en, passed, dv, lv, zh, en))
@@ -468,7 +471,6 @@ class Scorer:
             s = float(np.broadcast_to(mod.score(b), (1, 1))[0, 0])
             det = mod.describe(b)
             parts.append(CriterionPart(name, mod.zh, mod.en, s, w, w * s, det.inputs, det.zh, det.en))
-        f = int(failed[0, 0])
         return Explanation(
             demand_id=str(self.d.ids[i]), listing_id=str(self.l.ids[j]), feasible=f == 0, failed=f,
             total=math.fsum(p.contribution for p in parts) if f == 0 else None, rules=rules, criteria=parts,
