@@ -97,19 +97,17 @@ def dense(fails: Fails, shape: tuple[int, int]) -> np.ndarray:
     return out
 
 
-def _outer(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray) -> RowFails | None:
-    """Fails on rows × cols (given as bool vectors)."""
-    if not rows.any() or not cols.any():
-        return None
-    return RowFails(np.flatnonzero(rows), cols[None, :])
-
-
-def _on_rows(shape: tuple[int, int], rows: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> RowFails | None:
+def _on_rows(rows: np.ndarray, fn: Callable[[np.ndarray], np.ndarray]) -> RowFails | None:
     """``fn(idx)`` on the demand rows ``idx`` where ``rows`` holds."""
     idx = np.flatnonzero(rows)
     if idx.size == 0:
         return None
     return RowFails(idx, fn(idx))
+
+
+def _outer(rows: np.ndarray, cols: np.ndarray) -> RowFails | None:
+    """Fails on rows × cols (given as bool vectors)."""
+    return _on_rows(rows, lambda i: cols[None, :]) if cols.any() else None
 
 
 def _deal(b: Block) -> np.ndarray:
@@ -127,15 +125,15 @@ def _area(b: Block) -> Fails:
             out[:, div] = ~((lo <= a) & (a <= hi))
         return out
 
-    return _on_rows(b.shape, d.has_area, f)
+    return _on_rows(d.has_area, f)
 
 
 def _fire(b: Block) -> Fails:
-    return _on_rows(b.shape, b.d.fire > 0, lambda i: b.d.fire[i, None] < b.l.fire[None, :])
+    return _on_rows(b.d.fire > 0, lambda i: b.d.fire[i, None] < b.l.fire[None, :])
 
 
 def _eia(b: Block) -> Fails:
-    return _outer(b.shape, b.d.eia == 1, b.l.eia == 0)
+    return _outer(b.d.eia == 1, b.l.eia == 0)
 
 
 def _allowed(b: Block) -> Fails:
@@ -151,15 +149,15 @@ def _banned(b: Block) -> Fails:
 
 
 def _crane(b: Block) -> Fails:
-    return _on_rows(b.shape, b.d.crane > 0, lambda i: b.l.crane[None, :] < b.d.crane[i, None])
+    return _on_rows(b.d.crane > 0, lambda i: b.l.crane[None, :] < b.d.crane[i, None])
 
 
 def _ground(b: Block) -> Fails:
-    return _outer(b.shape, b.d.ground == 1, ~np.isnan(b.l.floor) & (b.l.floor != 1))
+    return _outer(b.d.ground == 1, ~np.isnan(b.l.floor) & (b.l.floor != 1))
 
 
 def _load(b: Block) -> Fails:
-    return _on_rows(b.shape, b.d.load > 0, lambda i: b.l.load[None, :] < b.d.load[i, None])
+    return _on_rows(b.d.load > 0, lambda i: b.l.load[None, :] < b.d.load[i, None])
 
 
 def _lost_all(b: Block, blocked: np.ndarray, mode: int) -> Fails:
@@ -204,7 +202,7 @@ def _distance(b: Block) -> Fails:
 
 def _available(b: Block) -> Fails:
     grace = b.profile["rules"]["grace_days"]
-    return _on_rows(b.shape, ~np.isnan(b.d.move_in),
+    return _on_rows(~np.isnan(b.d.move_in),
                     lambda i: (b.l.available[None, :] - b.d.move_in[i, None]) > grace)
 
 
