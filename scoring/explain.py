@@ -148,36 +148,28 @@ def rule_values(b: Block, name: str, distance_km: float | None) -> tuple[Any, An
     return table[name]
 
 
-def _show(v: Any) -> str:
+# words for values in rule sentences: unknown, yes, no, an open upper bound, list
+# separator, an empty list
+_WORDS = {"zh": ("未知", "是", "否", "∞", "、", "不限"), "en": ("unknown", "yes", "no", "inf", ", ", "any")}
+
+
+def _show(v: Any, lang: str) -> str:
+    unknown, yes, no, inf, sep, anything = _WORDS[lang]
     if v is None:
-        return "未知"
+        return unknown
     if isinstance(v, bool):
-        return "是" if v else "否"
+        return yes if v else no
     if isinstance(v, float):
         return fmt(v)
     if isinstance(v, dict):
-        return f"{_show(v['min'])}–{_show(v['max']) if v['max'] is not None else '∞'}"
+        return f"{_show(v['min'], lang)}–{_show(v['max'], lang) if v['max'] is not None else inf}"
     if isinstance(v, list):
-        return "、".join(v) if v else "不限"
-    return str(v)
-
-
-def _show_en(v: Any) -> str:
-    if v is None:
-        return "unknown"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if isinstance(v, float):
-        return fmt(v)
-    if isinstance(v, dict):
-        return f"{_show_en(v['min'])}–{_show_en(v['max']) if v['max'] is not None else 'inf'}"
-    if isinstance(v, list):
-        return ", ".join(v) if v else "any"
+        return sep.join(v) if v else anything
     return str(v)
 
 
 def rule_sentences(label_zh: str, label_en: str, passed: bool, dv: Any, lv: Any) -> tuple[str, str]:
     """Sentences for one rule: the verdict and both values."""
-    zh = f"{label_zh}{'符合' if passed else '不符'}（需求 {_show(dv)}，房源 {_show(lv)}）"
-    en = f"{label_en} {'ok' if passed else 'fails'} (demand {_show_en(dv)}, listing {_show_en(lv)})"
+    zh = f"{label_zh}{'符合' if passed else '不符'}（需求 {_show(dv, 'zh')}，房源 {_show(lv, 'zh')}）"
+    en = f"{label_en} {'ok' if passed else 'fails'} (demand {_show(dv, 'en')}, listing {_show(lv, 'en')})"
     return zh, en
