@@ -60,8 +60,9 @@ class MatchResult:
     locked : ndarray of bool, shape (n_pairs,)
         Pairs fixed by the caller.
     unmatched : list of Unmatched
-    recommendations : scoring.TopK pair, or rounds
-        ``for_demand`` / ``for_listing``: :class:`scoring.TopK` of each side.
+    for_demand, for_listing : scoring.TopK
+        The recommendations: the top k listings of every demand, and demands of every
+        listing.
     objective : float
         Sum of the pairs' scores.
     gap : float
@@ -224,7 +225,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     score = res.total[demand, listing].astype(np.float64)
     order = np.argsort(ids_d[demand], kind="stable")
     demand, listing, areas, locked, score = demand[order], listing[order], areas[order], locked[order], score[order]
-    unmatched = reasons(res, s, demand, listing, prof.reservation, method)
+    unmatched = reasons(res, s, demand, listing, prof.reservation)
     return MatchResult(
         rounds=_rounds(s, od, ol, prof.reservation, rounds),
         method=method, demand=demand, listing=listing, score=score, area=areas, locked=locked,
@@ -260,7 +261,7 @@ def _no_feasible(counts: dict[str, int], other: str) -> tuple[str, str]:
 
 
 def reasons(res: scoring.ScoreResult, s: np.ndarray, demand: np.ndarray, listing: np.ndarray,
-            reservation: float, method: str) -> list[Unmatched]:
+            reservation: float) -> list[Unmatched]:
     """Why each unmatched demand and listing stayed unmatched.
 
     * ``no_feasible``: no partner passes the hard rules (or all were excluded); the

@@ -21,7 +21,7 @@ from matcher.allocation.candidates import Candidates, candidates
 __all__ = ["blocking_pairs", "stable"]
 
 
-def _prefs(c: Candidates, listing_scores: Any) -> tuple[np.ndarray, np.ndarray]:
+def _prefs(c: Candidates, listing_scores: Any) -> np.ndarray:
     """The listings' score of every candidate pair (float64, aligned with ``c``)."""
     if listing_scores is None:
         return c.scores

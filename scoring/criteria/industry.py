@@ -19,7 +19,7 @@ import numpy as np
 
 from scoring.block import Block, gather
 from scoring.criteria.base import Detail, value
-from scoring.industry import similarity_table
+from scoring.industry import chain_links, similarity_table
 from scoring.reference import industries
 
 name, zh, en = "industry", "产业协同", "industry fit"
@@ -47,8 +47,6 @@ def describe(b: Block) -> Detail:
     best = related[int(np.argmax(sims))]
     s = value(sims.max())
     lv = b.profile["industry"]
-    from scoring.industry import chain_links
-
     if chain_links([code], [best])[0, 0] and s == lv["chain"]:
         zh_, en_ = f"与园区 {_label(best)} 有产业链上下游关系", f"supply-chain link with {best} in the park"
     elif s == lv["same_class"]:
