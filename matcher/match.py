@@ -229,7 +229,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     return MatchResult(
         rounds=_rounds(s, od, ol, prof.reservation, rounds),
         method=method, demand=demand, listing=listing, score=score, area=areas, locked=locked,
-        unmatched=unmatched, for_demand=sc.top_k(top_k, by="demand"), for_listing=sc.top_k(top_k, by="listing"),
+        unmatched=unmatched, for_demand=res.top_k(top_k, by="demand"), for_listing=res.top_k(top_k, by="listing"),
         objective=float(np.nansum(score)), gap=gap, scores=res,
     )
 

@@ -167,6 +167,21 @@ class ScoreResult:
         """Explain pair (demand ``i``, listing ``j``); see :meth:`Scorer.explain`."""
         return self.scorer.explain(i, j)
 
+    def top_k(self, k: int, by: Literal["demand", "listing"] = "demand") -> TopK:
+        """The k best feasible partners of every record, from the matrix held here
+        (the same result as :meth:`Scorer.top_k`, without scoring again)."""
+        _check_top_k(k, by)
+        t = self.total if by == "demand" else self.total.T
+        n_self, n_other = t.shape
+        index = np.full((n_self, k), -1, dtype=np.int64)
+        scores = np.full((n_self, k), np.nan, dtype=np.float32)
+        count = np.zeros(n_self, dtype=np.int64)
+        kk = min(k, n_other)
+        if kk > 0:
+            tie = self.scorer._ranks("listing" if by == "demand" else "demand")
+            index[:, :kk], scores[:, :kk], count[:] = select_top(t, kk, tie)
+        return TopK(index=index, scores=scores, count=count, by=by)
+
     def rule_mask(self, name: str) -> np.ndarray:
         """bool (n_demands, n_listings): the pairs that fail rule ``name``."""
         for r in RULES:
@@ -397,10 +412,7 @@ class Scorer:
         -------
         TopK
         """
-        if by not in ("demand", "listing"):
-            raise ValueError(f"by == {by!r}, must be 'demand' or 'listing'")
-        if k < 1:
-            raise ValueError(f"k == {k}, must be >= 1")
+        _check_top_k(k, by)
         n_d, n_l = self.shape
         n_self, n_other = (n_d, n_l) if by == "demand" else (n_l, n_d)
         kk = min(k, n_other)
@@ -475,6 +487,13 @@ class Scorer:
             demand_id=str(self.d.ids[i]), listing_id=str(self.l.ids[j]), feasible=f == 0, failed=f,
             total=math.fsum(p.contribution for p in parts) if f == 0 else None, rules=rules, criteria=parts,
         )
+
+
+def _check_top_k(k: int, by: str) -> None:
+    if by not in ("demand", "listing"):
+        raise ValueError(f"by == {by!r}, must be 'demand' or 'listing'")
+    if k < 1:
+        raise ValueError(f"k == {k}, must be >= 1")
 
 
 def _rank(ids: np.ndarray) -> np.ndarray:

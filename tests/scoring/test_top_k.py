@@ -141,3 +141,14 @@ def test_compiled_selection_equals_numpy(n, m, k, seed):
     a, b = select_top(t, k, tie), scoring.fast.select_top(t, k, tie)
     for x, y in zip(a, b):
         np.testing.assert_array_equal(x, y)
+
+
+@pytest.mark.parametrize("by", ["demand", "listing"])
+def test_top_k_of_a_held_matrix_equals_the_blockwise_one(by):
+    m = generate_market(90, 70, seed=14)
+    res = scoring.score(m.demands, m.listings)
+    for k in (1, 6, 200):
+        a, b = res.top_k(k, by=by), scoring.top_k(m.demands, m.listings, k, by=by)
+        np.testing.assert_array_equal(a.index, b.index)
+        np.testing.assert_array_equal(a.scores, b.scores)
+        np.testing.assert_array_equal(a.count, b.count)
