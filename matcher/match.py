@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 
 import scoring
-from matcher.allocation import divisible, one_to_one, stable
+from matcher.allocation import divisible, one_to_one, stable, unit_sizes
 
 __all__ = ["LANDLORD_WEIGHTS", "MatchResult", "Unmatched", "landlord_scores", "match"]
 
@@ -44,6 +44,7 @@ class Unmatched:
     reason_zh: str
     reason_en: str
     kind: str  # "no_feasible", "below_reservation", "outbid"
+    rules: tuple[tuple[str, int], ...] = ()  # no_feasible: (rule, candidates it excluded), most first
 
 
 @dataclass(eq=False)
@@ -56,7 +57,8 @@ class MatchResult:
         Row indices of each pair in the inputs, sorted by demand id.
     score : ndarray of float64, shape (n_pairs,)
     area : ndarray of float64, shape (n_pairs,)
-        Area allocated, ㎡ (the listing's area, or whole units for ``divisible``).
+        Area allocated, ㎡ (the listing's area, or whole units for ``divisible`` and
+        ``stable``, which share divisible plants).
     locked : ndarray of bool, shape (n_pairs,)
         Pairs fixed by the caller.
     unmatched : list of Unmatched
@@ -66,7 +68,8 @@ class MatchResult:
     objective : float
         Sum of the pairs' scores.
     gap : float
-        The MIP gap for ``divisible`` (0 otherwise).
+        ``divisible``'s relative gap to its upper bound: the MIP gap, or the heuristic's
+        gap to the LP bound on large markets (0 otherwise).
     rounds : list of (demand, listing) index arrays
         With ``match(..., rounds=k)``: k disjoint one-to-one allocations (else empty).
     """
@@ -143,10 +146,10 @@ def landlord_scores(res: scoring.ScoreResult) -> np.ndarray:
 
 
 def _locked_area(sc: scoring.Scorer, lr: np.ndarray, lc: np.ndarray, method: str) -> np.ndarray:
-    """Area of each locked pair: the whole listing, or under ``divisible`` the fewest
+    """Area of each locked pair: the whole listing, or under ``divisible`` and ``stable`` the fewest
     whole units covering the demand's minimum (at least one, at most the listing)."""
     area, unit = sc.l.area[lc], sc.l.unit[lc]
-    if method != "divisible":
+    if method not in ("divisible", "stable"):
         return area
     u = np.where(unit > 0, unit, 1.0)
     k = np.maximum(np.ceil(sc.d.area_min[lr] / u - 1e-9), 1.0)
@@ -159,12 +162,15 @@ def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer, o
     if method == "one_to_one":
         r, c = one_to_one(s, reservation)
         return r, c, None, 0.0
+    d, l = sc.d, sc.l  # noqa: E741
+    areas = (d.lo[od], d.hi[od], room[ol], l.unit[ol])
     if method == "stable":
-        r, c = stable(s, landlord_scores(res)[np.ix_(od, ol)], reservation=reservation)
-        return r, c, None, 0.0
+        r, c = stable(s, landlord_scores(res)[np.ix_(od, ol)], reservation=reservation,
+                      area_min=areas[0], area_max=areas[1], area=areas[2], unit=areas[3])
+        _, div, uj, kmin, _, _, _ = unit_sizes(r, c, *areas)
+        return r, c, np.where(div, kmin * uj, l.area[ol][c]), 0.0
     if method == "divisible":
-        d, l = sc.d, sc.l  # noqa: E741
-        out = divisible(s, d.lo[od], d.hi[od], room[ol], l.unit[ol], reservation)
+        out = divisible(s, *areas, reservation)
         return out.rows, out.cols, out.area, out.gap
     raise ValueError(f"method == {method!r}, must be 'one_to_one', 'divisible' or 'stable'")
 
@@ -183,7 +189,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
         Recommendations per record.
     locks : iterable of (demand_id, listing_id), optional
         Pairs already signed: kept whatever their score, their records leave the problem
-        (under ``divisible`` a locked pair takes the fewest whole units covering the
+        (under ``divisible`` and ``stable`` a locked pair takes the fewest whole units covering the
         demand's minimum, and the rest of the listing stays on offer).
     exclude : iterable of (demand_id, listing_id), optional
         Pairs refused by either side: never proposed.
@@ -204,13 +210,14 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     xr, xc = _pairs(ids_d, ids_l, exclude, "excluded")
     s[xr, xc] = np.nan
     lr, lc = _pairs(ids_d, ids_l, locks, "locked")
-    if len(set(lr.tolist())) != len(lr) or (method != "divisible" and len(set(lc.tolist())) != len(lc)):
-        raise ValueError("a demand (or, outside divisible, a listing) is locked twice")
+    shared = method in ("divisible", "stable")  # plants shared in whole units
+    if len(set(lr.tolist())) != len(lr) or (not shared and len(set(lc.tolist())) != len(lc)):
+        raise ValueError("a demand (or, under one_to_one, a listing) is locked twice")
     s[lr, :] = np.nan
     room = sc.l.area.copy()  # area left in each listing once the locked pairs have theirs
     locked_area = _locked_area(sc, lr, lc, method)
     np.subtract.at(room, lc, locked_area)
-    if method != "divisible":
+    if not shared:
         s[:, lc] = np.nan
     else:  # an indivisible listing, or one without room for another unit, is taken
         s[:, lc[(sc.l.unit[lc] <= 0) | (room[lc] < sc.l.unit[lc])]] = np.nan
@@ -291,7 +298,8 @@ def reasons(res: scoring.ScoreResult, s: np.ndarray, demand: np.ndarray, listing
                     zh, en = _no_feasible(counts, other)
                 else:
                     zh, en = "所有可行对象均已排除或锁定", "every feasible partner was excluded or locked"
-                out.append(Unmatched(side, int(k), str(ids_self[k]), zh, en, "no_feasible"))
+                out.append(Unmatched(side, int(k), str(ids_self[k]), zh, en, "no_feasible",
+                                     tuple(counts.items())))
                 continue
             best = int(np.nanargmax(np.where(np.isnan(row), -np.inf, row)))
             if row[best] < reservation:

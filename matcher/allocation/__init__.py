@@ -7,8 +7,8 @@ layer over them that adds records, locks, exclusions, reasons and explanations.
 """
 
 from matcher.allocation.candidates import Candidates, candidates
-from matcher.allocation.divisible import DivisibleResult, divisible
-from matcher.allocation.one_to_one import one_to_one, solve_dense, solve_sparse
+from matcher.allocation.divisible import DivisibleResult, divisible, unit_sizes
+from matcher.allocation.one_to_one import has_flow, one_to_one, solve_dense, solve_flow, solve_sparse
 from matcher.allocation.stable import blocking_pairs, stable
 
-__all__ = ["Candidates", "DivisibleResult", "blocking_pairs", "divisible", "candidates", "one_to_one", "solve_dense", "solve_sparse", "stable"]
+__all__ = ["Candidates", "DivisibleResult", "blocking_pairs", "divisible", "candidates", "has_flow", "one_to_one", "solve_dense", "solve_flow", "solve_sparse", "stable", "unit_sizes"]

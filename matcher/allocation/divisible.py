@@ -1,7 +1,6 @@
 """Divisible allocation: a listing with a unit size hosts several demands, in whole units.
 
-The problem, a mixed-integer program solved exactly by HiGHS (``scipy.optimize.milp``)
-within a time limit:
+The problem, a mixed-integer program:
 
 * ``x_e`` in {0, 1} for every candidate pair e = (demand i, listing j): i goes to j;
 * ``k_e`` >= 0 integer, for a divisible listing (unit ``u_j`` > 0): the units i gets,
@@ -13,21 +12,45 @@ within a time limit:
 * objective: maximise ``sum_e score_e x_e`` -- the same objective as one-to-one, so a
   demand counts once whatever area it gets, and sharing a plant only ever adds pairs.
 
-The result reports the MIP gap (0 when proven optimal within the time limit).
+Two ways to solve it (``method``):
+
+* ``"milp"`` -- exact: HiGHS (``scipy.optimize.milp``) within a time limit; the result
+  reports the MIP gap (0 when proven optimal).
+* ``"heuristic"`` -- for large markets: the LP relaxation over each demand's 32 best
+  pairs (HiGHS, seconds where the MILP takes hours), rounded: the pairs the LP chose
+  are placed first, then the rest by score, each demand on its fewest whole units
+  while the listing has room. Its gap is measured against an upper bound on the LP
+  relaxation of the whole problem. Relaxing the listings' capacity rows with prices
+  ``lam_j >= 0`` gives, for any ``lam``,
+
+      L(lam) = sum_j lam_j cap_j + sum_i max(0, max_j (s_ij - lam_j w_ij))
+
+  (``w_ij`` the area of the fewest whole units, or the one seat of an indivisible
+  listing), and ``L(lam) >= LP optimum >= MILP optimum``. With ``lam`` the restricted
+  LP's capacity duals this is the LP bound whenever the pairs left out could not
+  improve the LP, and an upper bound on it always; so the reported gap is never
+  smaller than the true gap to the LP bound.
+
+``"auto"`` solves the MILP up to ``MILP_MAX_PAIRS`` candidate pairs, the heuristic above.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from matcher.allocation.candidates import candidates
 
-__all__ = ["DivisibleResult", "divisible"]
+__all__ = ["MILP_MAX_PAIRS", "DivisibleResult", "divisible", "unit_sizes"]
 
 _EPS = 1e-9
+
+MILP_MAX_PAIRS = 200_000
+"""``method="auto"`` solves the MILP up to this many candidate pairs (about a 1k × 1k
+market at 10 % candidates), and uses the heuristic above it."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -43,9 +66,13 @@ class DivisibleResult:
     objective : float
         Sum of the chosen pairs' scores.
     gap : float
-        Relative MIP gap to the best bound: 0 when proven optimal.
+        Relative gap ``(bound - objective) / bound``: 0 when proven optimal.
     optimal : bool
-        Proven optimal (not stopped by the time limit).
+        Proven optimal (only the MILP, when not stopped by the time limit).
+    bound : float
+        Upper bound on the optimum: HiGHS's dual bound, or the heuristic's LP bound.
+    method : str
+        ``"milp"`` or ``"heuristic"``.
     """
 
     rows: np.ndarray
@@ -54,11 +81,91 @@ class DivisibleResult:
     objective: float
     gap: float
     optimal: bool
+    bound: float
+    method: str
+
+
+@dataclass(frozen=True, eq=False)
+class _Pairs:
+    """The pairs that can be chosen, sorted by demand, with their unit ranges."""
+
+    shape: tuple[int, int]
+    r: np.ndarray  # demand index
+    j: np.ndarray  # listing index
+    s: np.ndarray  # score
+    div: np.ndarray  # the listing is divisible
+    uj: np.ndarray  # unit, ㎡ (1 for an indivisible listing)
+    kmin: np.ndarray  # fewest whole units in range (0 when indivisible)
+    kmax: np.ndarray  # most whole units in range (0 when indivisible)
+    area: np.ndarray  # (n_listings,) floor area, ㎡
+    need: np.ndarray  # capacity taken on the fewest units: ㎡, or 1 seat
+    cap: np.ndarray  # (n_listings,) capacity: area, or 1 seat when indivisible
+
+    def units_area(self, k: np.ndarray) -> np.ndarray:
+        """Area each pair gets with ``k`` units: whole units, or the whole listing."""
+        return np.where(self.div, k * self.uj, self.area[self.j])
+
+
+def unit_sizes(rows: np.ndarray, cols: np.ndarray, area_min: Any, area_max: Any, area: Any,
+               unit: Any) -> tuple[np.ndarray, ...]:
+    """Whole-unit ranges of pairs ``(rows[e], cols[e])`` (module docstring).
+
+    Parameters
+    ----------
+    rows, cols : ndarray of int, shape (n_pairs,)
+    area_min, area_max : array-like of float, shape (n_demands,)
+        Area each demand may get, ㎡ (NaN: no bound).
+    area, unit : array-like of float, shape (n_listings,)
+        Floor area and smallest unit of each listing, ㎡ (unit 0 or NaN: indivisible).
+
+    Returns
+    -------
+    ok : ndarray of bool
+        The pair can be given whole units in range (always, for an indivisible listing).
+    div : ndarray of bool
+        The listing is divisible.
+    uj, kmin, kmax : ndarray of float64
+        Unit (1 when indivisible), fewest and most whole units in range (0 when indivisible).
+    need : ndarray of float64
+        Capacity the pair takes on its fewest units: ``kmin * uj`` ㎡, or 1 (a seat).
+    cap : ndarray of float64, shape (n_listings,)
+        Capacity of each listing: its area when divisible, else 1 seat.
+    """
+    lo = np.asarray(area_min, dtype=np.float64).reshape(-1)
+    hi = np.asarray(area_max, dtype=np.float64).reshape(-1)
+    a = np.asarray(area, dtype=np.float64).reshape(-1)
+    u = np.nan_to_num(np.asarray(unit, dtype=np.float64).reshape(-1), nan=0.0)
+    div = u[cols] > 0
+    uj = np.where(div, u[cols], 1.0)
+    kmin = np.where(div, np.maximum(np.ceil(np.nan_to_num(lo[rows], nan=0.0) / uj - _EPS), 1.0), 0.0)
+    kmax = np.where(div, np.floor(np.minimum(np.nan_to_num(hi[rows], nan=np.inf), a[cols]) / uj + _EPS), 0.0)
+    ok = ~div | (kmin <= kmax)
+    need = np.where(div, kmin * uj, 1.0)
+    cap = np.where(u > 0, a, 1.0)
+    return ok, div, uj, kmin, kmax, need, cap
+
+
+def _pairs(scores: Any, area_min: Any, area_max: Any, area: Any, unit: Any, reservation: float) -> _Pairs:
+    c = candidates(scores, reservation)
+    keep = c.scores > 0  # a pair scoring <= 0 adds nothing
+    r, j, s = c.rows[keep], c.cols[keep], c.scores[keep]
+    ok, div, uj, kmin, kmax, need, cap = unit_sizes(r, j, area_min, area_max, area, unit)
+    a = np.asarray(area, dtype=np.float64).reshape(c.shape[1])
+    return _Pairs(c.shape, r[ok], j[ok], s[ok], div[ok], uj[ok], kmin[ok], kmax[ok], a, need[ok], cap)
+
+
+def _result(p: _Pairs, x: np.ndarray, k: np.ndarray, bound: float, optimal: bool, method: str) -> DivisibleResult:
+    """The chosen pairs (mask ``x``, units ``k``), sorted by demand."""
+    objective = float(np.sum(p.s[x]))
+    gap = 0.0 if optimal or bound <= 0 else max(0.0, (bound - objective) / bound)
+    return DivisibleResult(p.r[x], p.j[x], p.units_area(k)[x], objective, gap, optimal,
+                           objective if optimal else bound, method)
 
 
 def divisible(scores: Any, area_min: Any, area_max: Any, area: Any, unit: Any,
-              reservation: float = 0.0, time_limit: float = 60.0) -> DivisibleResult:
-    """Optimal allocation where divisible listings host several demands.
+              reservation: float = 0.0, time_limit: float = 60.0,
+              method: Literal["auto", "milp", "heuristic"] = "auto") -> DivisibleResult:
+    """Allocation where divisible listings host several demands (see the module docstring).
 
     Parameters
     ----------
@@ -73,33 +180,31 @@ def divisible(scores: Any, area_min: Any, area_max: Any, area: Any, unit: Any,
     reservation : float
         Pairs scoring below it are never chosen.
     time_limit : float
-        Seconds for HiGHS; the result then carries the gap.
+        Seconds for HiGHS (the MILP), or for the heuristic's bound search.
+    method : {"auto", "milp", "heuristic"}
+        The exact MILP, the fast heuristic, or the MILP up to ``MILP_MAX_PAIRS`` pairs.
 
     Returns
     -------
     DivisibleResult
     """
+    p = _pairs(scores, area_min, area_max, area, unit, reservation)
+    if method == "auto":
+        method = "milp" if len(p.s) <= MILP_MAX_PAIRS else "heuristic"
+    if method not in ("milp", "heuristic"):
+        raise ValueError(f"method == {method!r}, must be 'auto', 'milp' or 'heuristic'")
+    if len(p.s) == 0:
+        return _result(p, np.zeros(0, dtype=bool), p.kmin, 0.0, True, method)
+    return _milp(p, time_limit) if method == "milp" else _heuristic(p, time_limit)
+
+
+def _milp(p: _Pairs, time_limit: float) -> DivisibleResult:
+    """The exact MILP with HiGHS."""
     from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_array
 
-    c = candidates(scores, reservation)
-    n_d, n_l = c.shape
-    lo = np.asarray(area_min, dtype=np.float64).reshape(n_d)
-    hi = np.asarray(area_max, dtype=np.float64).reshape(n_d)
-    a = np.asarray(area, dtype=np.float64).reshape(n_l)
-    u = np.nan_to_num(np.asarray(unit, dtype=np.float64).reshape(n_l), nan=0.0)
-    keep = c.scores > 0
-    r, j, s = c.rows[keep], c.cols[keep], c.scores[keep]
-    div = u[j] > 0
-    uj = np.where(div, u[j], 1.0)
-    kmin = np.where(div, np.maximum(np.ceil(np.nan_to_num(lo[r], nan=0.0) / uj - _EPS), 1.0), 0.0)
-    kmax = np.where(div, np.floor(np.minimum(np.nan_to_num(hi[r], nan=np.inf), a[j]) / uj + _EPS), 0.0)
-    ok = ~div | (kmin <= kmax)  # a divisible pair needs a whole number of units in range
-    r, j, s, div, uj, kmin, kmax = r[ok], j[ok], s[ok], div[ok], uj[ok], kmin[ok], kmax[ok]
+    r, j, s, div, uj, kmin, kmax, a = p.r, p.j, p.s, p.div, p.uj, p.kmin, p.kmax, p.area
     e = len(s)
-    empty = np.zeros(0, dtype=np.int64)
-    if e == 0:
-        return DivisibleResult(empty, empty, np.zeros(0), 0.0, 0.0, True)
     dv = np.flatnonzero(div)  # the k variables: one per divisible pair, after the e x variables
     nk = len(dv)
     # constraints, as rows of one sparse matrix
@@ -142,13 +247,71 @@ def divisible(scores: Any, area_min: Any, area_max: Any, area: Any, unit: Any,
     res = milp(cost, constraints=cons, integrality=np.ones(e + nk), bounds=Bounds(np.zeros(e + nk), upper),
                options={"time_limit": float(time_limit)})
     if res.x is None:  # no feasible point within the limit (cannot happen: all-zero is feasible)
-        return DivisibleResult(empty, empty, np.zeros(0), 0.0, 1.0, False)
+        return _result(p, np.zeros(e, dtype=bool), kmin, float(np.sum(s)), False, "milp")
     x = np.round(res.x[:e]) > 0.5
     k = np.zeros(e)
     if nk:
         k[dv] = np.round(res.x[e:])
-    area_out = np.where(div, k * uj, a[j])
-    order = np.argsort(r[x], kind="stable")
-    gap = float(getattr(res, "mip_gap", 0.0) or 0.0)
-    return DivisibleResult(r[x][order], j[x][order], area_out[x][order], float(np.sum(s[x])),
-                           gap, res.status == 0)
+    dual = getattr(res, "mip_dual_bound", None)  # of the minimisation, so -bound
+    bound = -float(dual) if dual is not None and np.isfinite(dual) else float(np.sum(s))
+    return _result(p, x, k, bound, res.status == 0, "milp")
+
+
+def _heuristic(p: _Pairs, time_limit: float, keep: int = 32) -> DivisibleResult:
+    """LP relaxation over each demand's best pairs, rounded; gap to the LP bound."""
+    from scipy.optimize import linprog
+    from scipy.sparse import coo_array, vstack
+
+    n_d, n_l = p.shape
+    w, cap = p.need, p.cap
+    pool = _best_per_demand(p, p.s, keep)
+    e = len(pool)
+    cols = np.arange(e)
+    a = vstack([coo_array((np.ones(e), (p.r[pool], cols)), shape=(n_d, e)),
+                coo_array((w[pool], (p.j[pool], cols)), shape=(n_l, e))]).tocsr()
+    lp = linprog(-p.s[pool], A_ub=a, b_ub=np.r_[np.ones(n_d), cap], bounds=(0, 1), method="highs",
+                 options={"time_limit": float(time_limit)})
+    lam = np.zeros(n_l)
+    key = p.s.copy()
+    if lp.x is not None:
+        lam = np.maximum(-lp.ineqlin.marginals[n_d:], 0.0)
+        key[pool] += 2.0 * lp.x  # the LP's choices first, the rest by score
+    x = _greedy(p, key, w, cap, keep)
+    bound = min(_lagrangian(p, w, cap, lam), _lagrangian(p, w, cap, np.zeros(n_l)))
+    return _result(p, x, p.kmin, bound, False, "heuristic")
+
+
+def _lagrangian(p: _Pairs, w: np.ndarray, cap: np.ndarray, lam: np.ndarray) -> float:
+    """``L(lam)`` of the module docstring: an upper bound on the LP and MILP optima."""
+    starts = np.flatnonzero(np.r_[True, p.r[1:] != p.r[:-1]])  # the pairs are sorted by demand
+    top = np.maximum.reduceat(p.s - lam[p.j] * w, starts)
+    return float(np.sum(np.maximum(top, 0.0)) + lam @ cap)
+
+
+def _best_per_demand(p: _Pairs, key: np.ndarray, keep: int) -> np.ndarray:
+    """Indices of each demand's ``keep`` pairs of highest ``key`` (ties by listing)."""
+    starts = np.flatnonzero(np.r_[True, p.r[1:] != p.r[:-1]])
+    order = np.lexsort((p.j, -key, p.r))  # by demand, best first
+    rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    return np.sort(order[rank < keep])
+
+
+def _greedy(p: _Pairs, key: np.ndarray, w: np.ndarray, cap: np.ndarray, keep: int) -> np.ndarray:
+    """Pairs placed one by one, highest ``key`` first (ties by index), each demand on its
+    fewest whole units while the listing has room; ``keep`` best pairs per demand are
+    tried first, then every pair of the demands still out. Mask over the pairs."""
+    n_d = p.shape[0]
+    first = _best_per_demand(p, key, keep)
+    x = np.zeros(len(p.s), dtype=bool)
+    placed = np.zeros(n_d, dtype=bool)
+    free = cap.astype(np.float64).copy()
+    for pool in (first, np.setdiff1d(np.arange(len(p.s)), first, assume_unique=True)):
+        pool = pool[np.lexsort((p.j[pool], p.r[pool], -key[pool]))]
+        pool = pool[~placed[p.r[pool]]]
+        r, j, ww = p.r[pool].tolist(), p.j[pool].tolist(), w[pool].tolist()
+        for e, i, jj, need in zip(pool.tolist(), r, j, ww):
+            if not placed[i] and need <= free[jj] + _EPS:
+                placed[i] = True
+                free[jj] -= need
+                x[e] = True
+    return x

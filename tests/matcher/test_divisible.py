@@ -62,17 +62,7 @@ def test_milp_equals_brute_force(inst, reservation):
     res = divisible(s, lo, hi, area, unit, reservation)
     assert res.optimal and res.gap <= 1e-9
     assert res.objective == pytest.approx(brute_force(s, lo, hi, area, unit, reservation), abs=1e-9)
-    # invariants: feasible pairs, demands once, areas in range and within each listing
-    assert len(set(res.rows.tolist())) == len(res.rows)
-    for i, j, a in zip(res.rows, res.cols, res.area):
-        assert not np.isnan(s[i, j]) and s[i, j] >= reservation
-        if unit[j] > 0:
-            assert a / unit[j] == pytest.approx(round(a / unit[j]))
-            assert lo[i] - 1e-9 <= a <= min(hi[i], area[j]) + 1e-9
-        else:
-            assert a == area[j] and (res.cols == j).sum() == 1
-    for j in range(len(area)):
-        assert res.area[res.cols == j].sum() <= area[j] + 1e-9
+    check_feasible(res, s, lo, hi, area, unit, reservation)
 
 
 def test_a_divisible_plant_is_shared():
@@ -83,3 +73,94 @@ def test_a_divisible_plant_is_shared():
     assert res.rows.tolist() == [0] and res.area.tolist() == [1200]
     res = divisible(np.full((2, 1), np.nan), [1, 1], [2, 2], [10], [1])
     assert res.rows.size == 0 and res.optimal
+
+
+def check_feasible(res, s, lo, hi, area, unit, reservation):
+    """Every pair feasible, each demand once, areas whole units in range, no listing over."""
+    assert len(set(res.rows.tolist())) == len(res.rows)
+    for i, j, a in zip(res.rows, res.cols, res.area):
+        assert not np.isnan(s[i, j]) and s[i, j] >= reservation
+        if unit[j] > 0:
+            assert a / unit[j] == pytest.approx(round(a / unit[j]))
+            assert lo[i] - 1e-9 <= a <= min(hi[i], area[j]) + 1e-9
+        else:
+            assert a == area[j] and (res.cols == j).sum() == 1
+    for j in range(len(area)):
+        assert res.area[res.cols == j].sum() <= area[j] + 1e-9
+    assert res.objective == pytest.approx(sum(s[i, j] for i, j in zip(res.rows, res.cols)), abs=1e-9)
+
+
+def lp_relaxation(s, lo, hi, area, unit, reservation):
+    """The LP relaxation of the whole problem, written out independently with linprog."""
+    from scipy.optimize import linprog
+
+    n, m = s.shape
+    pairs, w = [], []
+    for i in range(n):
+        for j in range(m):
+            if np.isnan(s[i, j]) or s[i, j] < reservation or s[i, j] <= 0:
+                continue
+            if unit[j] > 0:
+                k = max(math.ceil(lo[i] / unit[j] - 1e-9), 1)
+                if k * unit[j] > min(hi[i], area[j]) + 1e-9:
+                    continue
+                w.append(k * unit[j])
+            else:
+                w.append(1.0)
+            pairs.append((i, j))
+    if not pairs:
+        return 0.0
+    a = np.zeros((n + m, len(pairs)))
+    for e, (i, j) in enumerate(pairs):
+        a[i, e] = 1.0
+        a[n + j, e] = w[e]
+    b = np.r_[np.ones(n), [area[j] if unit[j] > 0 else 1.0 for j in range(m)]]
+    res = linprog([-s[i, j] for i, j in pairs], A_ub=a, b_ub=b, bounds=(0, 1), method="highs")
+    return -res.fun
+
+
+@given(inst=instances(), reservation=st.sampled_from([0.0, 0.4]))
+@settings(max_examples=150)
+def test_heuristic_is_feasible_and_its_bound_holds(inst, reservation):
+    s, lo, hi, area, unit = inst
+    res = divisible(s, lo, hi, area, unit, reservation, method="heuristic")
+    assert res.method == "heuristic"
+    check_feasible(res, s, lo, hi, area, unit, reservation)
+    best = brute_force(s, lo, hi, area, unit, reservation)
+    lp = lp_relaxation(s, lo, hi, area, unit, reservation)
+    assert res.objective <= best + 1e-9
+    assert res.bound >= lp - 1e-7 >= best - 2e-7  # never claims more than the LP bound allows
+    if res.bound > 0:
+        assert res.gap == pytest.approx((res.bound - res.objective) / res.bound)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_heuristic_close_to_the_milp_on_a_generated_market(seed):
+    import scoring
+    from matcher import generate_market
+
+    m = generate_market(150, 120, seed=seed)
+    sc = scoring.Scorer(m.demands, m.listings)
+    total = sc.score().total
+    args = (total, sc.d.lo, sc.d.hi, sc.l.area, sc.l.unit, 0.35)
+    exact = divisible(*args, method="milp")
+    fast = divisible(*args, method="heuristic")
+    assert exact.optimal
+    assert fast.objective <= exact.objective + 1e-9 <= fast.bound + 2e-9
+    assert fast.gap < 0.05  # a weak heuristic or a loose bound would show here
+    # the heuristic's bound is an LP bound: no lower than the LP relaxation itself
+    lp = lp_relaxation(total.astype(float), sc.d.lo, sc.d.hi, sc.l.area, np.nan_to_num(sc.l.unit), 0.35)
+    assert fast.bound >= lp - 1e-6
+
+
+def test_auto_takes_the_milp_on_small_problems_and_the_heuristic_on_large(monkeypatch):
+    import importlib
+
+    mod = importlib.import_module("matcher.allocation.divisible")  # the package attribute is the function
+    s = np.array([[0.9, 0.5], [0.8, np.nan]])
+    args = (s, [100, 100], [300, 300], [400, 300], [100, 0])
+    assert divisible(*args).method == "milp"
+    monkeypatch.setattr(mod, "MILP_MAX_PAIRS", 1)
+    assert divisible(*args).method == "heuristic"
+    with pytest.raises(ValueError, match="method"):
+        divisible(*args, method="greedy")

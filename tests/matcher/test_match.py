@@ -28,16 +28,28 @@ def check_invariants(r, m, reservation, exclude=(), locks=()):
         | ({("listing", j) for j in range(len(ids_l))} - {("listing", int(j)) for j in r.listing})
 
 
+def check_capacity(r, listings, method):
+    """One demand per listing under one_to_one; otherwise whole units within the area of a
+    divisible plant, and an indivisible one (no unit) whole to one demand."""
+    if method == "one_to_one":
+        assert len(set(r.listing.tolist())) == len(r.listing)
+        return
+    unit = np.nan_to_num(np.asarray(listings.min_unit_m2, dtype=float))
+    for j in set(r.listing.tolist()):
+        mine = r.listing == j
+        assert r.area[mine].sum() <= listings.area_m2[j] + 1e-6
+        if unit[j] > 0:
+            assert np.allclose(r.area[mine] / unit[j], np.round(r.area[mine] / unit[j]))
+        else:
+            assert mine.sum() == 1 and r.area[mine][0] == listings.area_m2[j]
+
+
 @pytest.mark.parametrize("method", ["one_to_one", "stable", "divisible"])
 def test_invariants(market, method):
     r = match(market.demands, market.listings, method=method)
     reservation = scoring.default_profile().reservation
     check_invariants(r, market, reservation)
-    if method != "divisible":
-        assert len(set(r.listing.tolist())) == len(r.listing)
-    else:
-        for j in set(r.listing.tolist()):
-            assert r.area[r.listing == j].sum() <= market.listings.area_m2[j] + 1e-6
+    check_capacity(r, market.listings, method)
     assert r.objective == pytest.approx(r.score.sum())
     e = r.explain(0)
     assert e.feasible and abs(e.total - r.score[0]) <= 1e-6
@@ -129,9 +141,12 @@ def test_stable_uses_the_landlord_preference_and_is_stable(market):
     od = np.argsort(market.demands.demand_id, kind="stable")
     ol = np.argsort(market.listings.listing_id, kind="stable")
     inv_d, inv_l = np.argsort(od), np.argsort(ol)
+    sc = res.scorer
     b = blocking_pairs(s[np.ix_(od, ol)], inv_d[r.demand], inv_l[r.listing], land[np.ix_(od, ol)],
-                       reservation=scoring.default_profile().reservation)
+                       reservation=scoring.default_profile().reservation, area_min=sc.d.lo[od],
+                       area_max=sc.d.hi[od], area=sc.l.area[ol], unit=sc.l.unit[ol])
     assert b.shape == (0, 2)
+    assert len(set(r.listing.tolist())) < len(r.listing)  # divisible plants are shared
     # the documented formula, by hand, on one pair
     i, j = 3, 5
     d, l = market.demands, market.listings
@@ -168,11 +183,7 @@ def test_invariants_with_locks_and_exclusions(market, method, data):
     for k, (i, j) in enumerate(zip(r.demand, r.listing)):
         if not r.locked[k]:
             assert res.feasible[i, j] and res.total[i, j] >= reservation
-    if method != "divisible":
-        assert len(set(r.listing.tolist())) == len(r.listing)
-    else:
-        for j in set(r.listing.tolist()):
-            assert r.area[r.listing == j].sum() <= l.area_m2[j] + 1e-6
+    check_capacity(r, l, method)
     every = {("demand", i) for i in range(len(ids_d))} | {("listing", j) for j in range(len(ids_l))}
     paired = {("demand", int(i)) for i in r.demand} | {("listing", int(j)) for j in r.listing}
     assert {(u.side, u.index) for u in r.unmatched} == every - paired

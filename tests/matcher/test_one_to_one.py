@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_array
 
-from matcher.allocation import candidates, one_to_one
+from matcher.allocation import candidates, has_flow, one_to_one
+
+METHODS = ("dense", "sparse", "auto") + (("flow",) if has_flow() else ())
 
 
 def brute_force(s: np.ndarray, reservation: float) -> float:
@@ -47,7 +49,7 @@ matrices = st.integers(0, 7).flatmap(lambda n: st.integers(0, 7).flatmap(lambda 
 @settings(max_examples=300)
 def test_equals_brute_force(s, reservation):
     best = brute_force(s, reservation)
-    for method in ("dense", "sparse", "auto"):
+    for method in METHODS:
         rows, cols = one_to_one(s, reservation, method=method)
         assert check(s, rows, cols, reservation) == pytest.approx(best, abs=1e-9), method
         assert list(rows) == sorted(rows)
@@ -62,6 +64,8 @@ def test_dense_and_sparse_agree_on_200_by_300(seed):
     dense = check(s, *one_to_one(s, res, method="dense"), res)
     sparse = check(s, *one_to_one(s, res, method="sparse"), res)
     assert dense == pytest.approx(sparse, abs=1e-9)
+    if has_flow():
+        assert check(s, *one_to_one(s, res, method="flow"), res) == pytest.approx(dense, abs=1e-9)
     # and plain scipy on the slack form gives the same optimum
     v = np.where(np.isnan(s) | (s < res), 0.0, s)
     r, c = linear_sum_assignment(v, maximize=True)

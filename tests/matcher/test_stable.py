@@ -1,5 +1,7 @@
 """Stable allocation: no blocking pair, and the matching package's resident-optimal result."""
 
+import itertools
+import math
 import warnings
 
 import numpy as np
@@ -80,3 +82,89 @@ def test_capacities():
     assert np.bincount(cols, minlength=2).tolist() == [3, 1]
     with pytest.raises(ValueError, match="capacities"):
         stable(s, capacity=[-1, 1])
+
+
+@st.composite
+def shared_plants(draw):
+    """Tiny markets with divisible plants (unit > 0) beside indivisible ones."""
+    n, m = draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    vals = st.one_of(st.just(np.nan), st.sampled_from([0.3, 0.6, 0.6]), st.floats(0, 1))
+    s = instance(draw(st.lists(vals, min_size=n * m, max_size=n * m)), n, m)
+    ls = instance(draw(st.lists(st.sampled_from([0.2, 0.5, 0.9]), min_size=n * m, max_size=n * m)), n, m)
+    lo = np.array(draw(st.lists(st.sampled_from([0.0, 200.0, 450.0, 900.0]), min_size=n, max_size=n)))
+    hi = lo + np.array(draw(st.lists(st.sampled_from([0.0, 300.0, np.inf]), min_size=n, max_size=n)))
+    area = np.array(draw(st.lists(st.sampled_from([300.0, 1000.0, 1800.0]), min_size=m, max_size=m)))
+    unit = np.array(draw(st.lists(st.sampled_from([0.0, 100.0, 250.0]), min_size=m, max_size=m)))
+    return s, ls, lo, hi, area, unit
+
+
+def plain_sizes(i, j, lo, hi, area, unit):
+    """What pair (i, j) takes of listing j (fewest whole units, or its one seat); None if no fit."""
+    if unit[j] <= 0:
+        return 1.0
+    k = max(math.ceil(lo[i] / unit[j] - 1e-9), 1)
+    return k * unit[j] if k * unit[j] <= min(hi[i], area[j]) + 1e-9 else None
+
+
+def all_stable(s, ls, lo, hi, area, unit, reservation):
+    """Every stable allocation, by enumerating every assignment (plain Python)."""
+    n, m = s.shape
+    cap = [area[j] if unit[j] > 0 else 1.0 for j in range(m)]
+    size = {(i, j): plain_sizes(i, j, lo, hi, area, unit) for i in range(n) for j in range(m)}
+    ok = {(i, j) for i in range(n) for j in range(m)
+          if not np.isnan(s[i, j]) and s[i, j] >= reservation and size[i, j] is not None}
+
+    def d_better(i, j, k):  # does i prefer j to k (None: unmatched)?
+        return k is None or (-s[i, j], j) < (-s[i, k], k)
+
+    def l_above(j, a, i):  # does j rank demand a above demand i?
+        return (-ls[a, j], a) < (-ls[i, j], i)
+
+    out = []
+    for choice in itertools.product(*[[None] + [j for j in range(m) if (i, j) in ok] for i in range(n)]):
+        load = [sum(size[i, j] for i in range(n) if choice[i] == j) for j in range(m)]
+        if any(load[j] > cap[j] + 1e-9 for j in range(m)):
+            continue
+        blocked = any(
+            d_better(i, j, choice[i])
+            and sum(size[a, j] for a in range(n) if choice[a] == j and l_above(j, a, i)) + size[i, j] <= cap[j] + 1e-9
+            for i, j in ok)
+        if not blocked:
+            out.append(choice)
+    return out, d_better
+
+
+@given(game=shared_plants(), reservation=st.sampled_from([0.0, 0.4]))
+@settings(max_examples=300)
+def test_shared_plants_give_the_demand_optimal_stable_allocation(game, reservation):
+    s, ls, lo, hi, area, unit = game
+    kw = dict(area_min=lo, area_max=hi, area=area, unit=unit)
+    rows, cols = stable(s, ls, reservation=reservation, **kw)
+    assert blocking_pairs(s, rows, cols, ls, reservation=reservation, **kw).shape == (0, 2)
+    n = s.shape[0]
+    ours = [None] * n
+    for i, j in zip(rows.tolist(), cols.tolist()):
+        ours[i] = j
+    stables, d_better = all_stable(s, ls, lo, hi, area, unit, reservation)
+    if not stables:  # with sizes a stable allocation need not exist (module docstring)
+        return
+    assert tuple(ours) in stables  # feasible and stable by the plain definition
+    for other in stables:  # and every demand does at least as well as in any other
+        for i, (o, k) in enumerate(zip(ours, other)):
+            assert o == k or (o is not None and d_better(i, o, k)), (i, ours, other)
+
+
+def test_the_area_checker_finds_a_blocking_pair():
+    # one plant of 1000 ㎡ in 100 ㎡ units; the landlord prefers demand 1
+    s = np.array([[0.9], [0.8]])
+    ls = np.array([[0.2], [0.9]])
+    kw = dict(area_min=[600.0, 500.0], area_max=[700.0, 600.0], area=[1000.0], unit=[100.0])
+    # demand 0 holds 600 ㎡; demand 1 (preferred, 500 ㎡) would fit if 0 left: blocks
+    assert blocking_pairs(s, np.array([0]), np.array([0]), ls, **kw).tolist() == [[1, 0]]
+    rows, cols = stable(s, ls, **kw)
+    assert list(zip(rows.tolist(), cols.tolist())) == [(1, 0)]  # 500 + 600 > 1000
+    kw["area"] = [1100.0]
+    rows, cols = stable(s, ls, **kw)
+    assert list(zip(rows.tolist(), cols.tolist())) == [(0, 0), (1, 0)]  # both fit
+    with pytest.raises(ValueError, match="together"):
+        stable(s, area=[1000.0])
