@@ -6,19 +6,26 @@ Sub-commands
     Read one file, print counts and the most common problems, write
     ``DIR/listings.csv`` (or ``DIR/demands.csv``) with canonical field names and
     ``DIR/rejects.csv`` (file, row, id, field, value, severity, reason_zh, reason_en).
+``changfang match LISTINGS DEMANDS --out DIR [--profile P.toml] [--method one_to_one|divisible|stable] [--top-k K] [--lock FILE] [--exclude FILE] [--sheet NAME]``
+    Read, score and allocate; write ``pairs.csv``, ``recommendations.csv``,
+    ``unmatched.csv``, ``rejects.csv``, ``run.json``, ``result.xlsx`` and
+    ``report.html`` to ``DIR`` (see :mod:`matcher.run`), and print a summary.
 ``changfang demo [--out DIR]``
-    Read the bundled Cixi sample (``datasets/cixi-sample/``) into ``DIR``
-    (default ``./changfang-demo/``): canonical ``listings.csv`` and ``demands.csv``,
-    and ``rejects.csv`` for both, and print a short summary. (Scoring and
-    allocation join the demo as they are built.)
+    The same on the bundled Cixi sample (``datasets/cixi-sample/``), into ``DIR``
+    (default ``./changfang-demo/``), and print a short summary with the five best
+    pairs.
+
+``match`` and ``demo`` show progress on stderr (``--quiet`` silences it) and with
+``--json`` print the summary (``run.json`` plus the best pairs) on stdout instead of text.
 ``changfang generate --listings N --demands M --seed S --out DIR [--format csv|xlsx|json|jsonl]``
     Write a synthetic market as ``DIR/listings.<fmt>`` and ``DIR/demands.<fmt>``.
 
 Exit codes
 ----------
-0 success (also when some rows were rejected); 2 usage error or an input that
-cannot be read (one line on stderr); 3 an output that cannot be written; 1 an
-unexpected internal error. ``--debug`` shows the traceback instead.
+0 success (also when some rows were rejected); 2 usage error, an input or profile
+that cannot be read, or a lock/exclusion naming an unknown id (one line on stderr);
+3 an output that cannot be written; 1 an unexpected internal error; 130 interrupted.
+``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
-from matcher.errors import ChangfangError, InputFileError
+from matcher.errors import ChangfangError, InputFileError, ProfileError
 
 __all__ = ["main"]
 
@@ -86,33 +93,79 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from dataclasses import replace
+class _Progress:
+    """Stage progress on stderr with tqdm: one bar over a run's stages."""
 
-    from matcher.export import write_records, write_report
-    from matcher.ingest import read_demands, read_listings
+    STAGES = ("reading", "scoring and allocating", "writing", "report")
+
+    def __init__(self, quiet: bool) -> None:
+        self.bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=len(self.STAGES), file=sys.stderr, unit="stage", leave=False,
+                            bar_format="{desc:<24} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]")
+
+    def __call__(self, stage: str) -> None:
+        if self.bar is not None:
+            if self.bar.desc:
+                self.bar.update(1)
+            self.bar.set_description_str(stage)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.update(self.bar.total - self.bar.n)
+            self.bar.close()
+
+
+def _run(args: argparse.Namespace, listings: str, demands: str, label: str | None = None) -> int:
+    import json
+
+    from matcher.run import run_match
+
+    if args.top_k < 1:
+        raise _Usage("--top-k must be >= 1")
+    out = _out_dir(args.out)
+    progress = _Progress(args.quiet)
+    try:
+        run = run_match(listings, demands, out, profile=args.profile, method=args.method, top_k=args.top_k,
+                        lock=args.lock, exclude=args.exclude, sheet=args.sheet, progress=progress,
+                        sample_label=label)
+    except OSError as exc:
+        if isinstance(exc, ChangfangError):
+            raise
+        raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from None
+    finally:
+        progress.close()
+    best = run.best_pairs(5)
+    if args.json:
+        print(json.dumps({**run.summary, "out": str(out), "best_pairs": best}, ensure_ascii=False, indent=2))
+        return EXIT_OK
+    c = run.summary["counts"]
+    print(f"listings: {c['listings_read']} read, {c['listings_rejected']} rejected; "
+          f"demands: {c['demands_read']} read, {c['demands_rejected']} rejected")
+    print(f"{c['feasible_pairs']} feasible pairs; {c['matched']} pairs made ({run.summary['method']}, "
+          f"total score {run.summary['objective']:.2f}); unmatched: {c['unmatched_demands']} demands, "
+          f"{c['unmatched_listings']} listings")
+    if best:
+        print("best pairs:")
+        for b in best:
+            print(f"  {b['score']:.3f}  {b['demand_id']} {b['company']} → {b['listing_id']}: {b['reasons_zh']}")
+    print(f"wrote {', '.join(p.name for p in run.files.values())} to {out}")
+    return EXIT_OK
+
+
+def _cmd_match(args: argparse.Namespace) -> int:
+    return _run(args, args.listings, args.demands)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
     from matcher.sample import sample_paths
 
     lpath, dpath = sample_paths()
-    listings = read_listings(lpath)
-    demands = read_demands(dpath)
-    out = _out_dir(args.out)
-    for name, res in (("listings", listings), ("demands", demands)):
-        with _writing(out / f"{name}.csv") as path:
-            write_records(res.records, path)
-    problems = [replace(p, file=Path(p.file).name) for p in (*listings.report, *demands.report)]
-    with _writing(out / "rejects.csv") as path:
-        write_report(problems, path)
-    for name, res in (("listings", listings), ("demands", demands)):
-        rep = res.report
-        print(f"{name}: {rep.n_rows} read, {rep.n_accepted} accepted, {rep.n_rejected} rejected, "
-              f"{len(rep.by_severity('warning'))} warnings")
-    print("rejected rows:")
-    for p in problems:
-        if p.severity == "error":
-            print(f"  {p.file} row {p.row} {p.id or '-'} {p.field}: {p.reason_zh}")
-    print(f"wrote {out / 'listings.csv'}, {out / 'demands.csv'} and {out / 'rejects.csv'}")
-    return EXIT_OK
+    for name in ("profile", "lock", "exclude", "sheet"):
+        setattr(args, name, None)
+    return _run(args, str(lpath), str(dpath), label="bundled Cixi sample (datasets/cixi-sample)")
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -150,8 +203,27 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
     v.set_defaults(func=_cmd_validate)
 
-    d = sub.add_parser("demo", help="run on the bundled Cixi sample")
+    def run_options(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--method", choices=["one_to_one", "divisible", "stable"], default="one_to_one",
+                        help="allocation (default: one_to_one)")
+        sp.add_argument("--top-k", type=int, default=5, metavar="K", help="recommendations per demand (default 5)")
+        sp.add_argument("--quiet", action="store_true", help="no progress on stderr")
+        sp.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
+
+    mt = sub.add_parser("match", help="read, score and allocate; write the tables and a report")
+    mt.add_argument("listings", help="listings file: CSV (UTF-8 or GB18030), XLSX, JSON or JSON Lines")
+    mt.add_argument("demands", help="demands file, in any of the same formats")
+    mt.add_argument("--out", required=True, help="output folder")
+    mt.add_argument("--profile", help="scoring profile (TOML); default the bundled one")
+    run_options(mt)
+    mt.add_argument("--lock", help="CSV of demand_id,listing_id pairs already signed")
+    mt.add_argument("--exclude", help="CSV of demand_id,listing_id pairs refused")
+    mt.add_argument("--sheet", help="worksheet of XLSX inputs (default: the first)")
+    mt.set_defaults(func=_cmd_match)
+
+    d = sub.add_parser("demo", help="run the whole pipeline on the bundled Cixi sample")
     d.add_argument("--out", default="changfang-demo", help="output folder (default: ./changfang-demo)")
+    run_options(d)
     d.set_defaults(func=_cmd_demo)
 
     g = sub.add_parser("generate", help="write a seeded synthetic market")
@@ -170,7 +242,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
-    except (InputFileError, _Usage) as exc:
+    except (InputFileError, ProfileError, _Usage) as exc:
         if args.debug:
             raise
         print(f"changfang: error: {exc}", file=sys.stderr)

@@ -12,13 +12,15 @@ import csv
 import json
 import os
 import tempfile
-from collections.abc import Iterable, Mapping, Sequence
+import unicodedata
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from matcher.ingest import REPORT_COLUMNS, Problem, Report
 
-__all__ = ["write_table", "write_records", "write_report"]
+__all__ = ["atomic_path", "write_table", "write_records", "write_report", "write_workbook"]
 
 
 def write_table(path: str | os.PathLike[str], headers: Sequence[str],
@@ -45,15 +47,69 @@ def write_table(path: str | os.PathLike[str], headers: Sequence[str],
     writer = _WRITERS.get(suffix)
     if writer is None:
         raise ValueError(f"cannot write {suffix!r} files; use .csv, .xlsx, .json or .jsonl")
+    with atomic_path(path) as tmp:
+        writer(tmp, list(headers), rows, sheet)
+    return path
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary file beside ``path`` to write; renamed over ``path`` when the block
+    ends normally, removed when it raises (or is interrupted)."""
+    path = Path(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     os.close(fd)
     try:
-        writer(Path(tmp), list(headers), rows, sheet)
+        yield Path(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return path
+
+
+def _width(value: Any) -> int:
+    """Display width of a cell: CJK characters count two columns."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
+
+
+def write_workbook(path: str | os.PathLike[str],
+                   sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]],
+                   max_width: int = 60) -> Path:
+    """Write several tables to one XLSX workbook, one sheet each.
+
+    Each sheet has its header row frozen and bold, and columns as wide as their
+    widest cell (CJK characters counted twice) up to ``max_width`` characters.
+
+    Parameters
+    ----------
+    path : path-like
+    sheets : sequence of (title, headers, rows)
+
+    Returns
+    -------
+    pathlib.Path
+    """
+    import openpyxl
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for title, headers, rows in sheets:
+        ws = wb.create_sheet(title)
+        ws.append(list(headers))
+        widths = [_width(h) for h in headers]
+        for row in rows:
+            ws.append(list(row))
+            widths = [max(w, _width(v)) for w, v in zip(widths, row)]
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        ws.freeze_panes = "A2"
+        for k, w in enumerate(widths, start=1):
+            ws.column_dimensions[get_column_letter(k)].width = min(w, max_width) + 2
+    with atomic_path(path) as tmp:
+        wb.save(tmp)
+    return Path(path)
 
 
 def _csv(tmp: Path, headers: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> None:

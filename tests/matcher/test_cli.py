@@ -83,9 +83,11 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     p = run("demo", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     out = tmp_path / "changfang-demo"
-    assert "listings: 44 read, 39 accepted, 5 rejected" in p.stdout
-    assert "demands: 64 read, 60 accepted, 4 rejected" in p.stdout
-    assert len(_read_csv(out / "listings.csv")) == 39 and len(_read_csv(out / "demands.csv")) == 60
+    assert "listings: 44 read, 5 rejected; demands: 64 read, 4 rejected" in p.stdout
+    assert "best pairs:" in p.stdout and len([ln for ln in p.stdout.splitlines() if " → " in ln]) == 5
+    for name in ("pairs.csv", "recommendations.csv", "unmatched.csv", "rejects.csv", "run.json", "result.xlsx",
+                 "report.html"):
+        assert (out / name).is_file(), name
     rejects = _read_csv(out / "rejects.csv")
     assert {r["file"] for r in rejects} == {"listings.csv", "demands.xlsx"}
     assert sum(r["severity"] == "error" for r in rejects) == 10

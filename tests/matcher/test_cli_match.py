@@ -1,0 +1,370 @@
+"""``changfang match`` and ``demo`` as subprocesses: every output read back and checked
+against the library's own result; errors, reproducibility, atomic writes, the report."""
+
+import csv
+import json
+import math
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import openpyxl
+import pytest
+
+import scoring
+from matcher import generate_market, match, read_demands, read_listings
+from matcher.export import write_records
+from tests.matcher.test_cli import CMD, SAMPLE, run
+
+LISTINGS, DEMANDS = SAMPLE / "listings.csv", SAMPLE / "demands.xlsx"
+TABLES = ("pairs", "recommendations", "unmatched")
+
+
+def read_csv(path):
+    raw = Path(path).read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf"), f"{path} has no UTF-8 byte-order mark"
+    with open(path, encoding="utf-8-sig", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    p = run("match", LISTINGS, DEMANDS, "--out", out, "--quiet", "--top-k", 3)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == ""  # --quiet: no progress
+    return out, p
+
+
+@pytest.fixture(scope="module")
+def library():
+    lres, dres = read_listings(LISTINGS), read_demands(DEMANDS)
+    return lres, dres, match(dres.records, lres.records, top_k=3)
+
+
+def test_pairs_csv_is_the_library_result(sample_run, library):
+    out, _ = sample_run
+    lres, dres, r = library
+    L, D = lres.records, dres.records  # noqa: N806
+    rows = read_csv(out / "pairs.csv")
+    assert list(rows[0]) == ["demand_id", "company", "listing_id", "owner", "score", "area_score",
+                             "location_score", "price_score", "industry_score", "facilities_score", "timing_score",
+                             "distance_km", "allocated_area_m2", "rent", "sale_price", "reasons_zh", "reasons_en"]
+    want = {(D.demand_id[i], L.listing_id[j]): k for k, (i, j) in enumerate(zip(r.demand, r.listing))}
+    assert {(x["demand_id"], x["listing_id"]) for x in rows} == set(want)
+    assert [x["demand_id"] for x in rows] == sorted(x["demand_id"] for x in rows)
+    for x in rows:
+        k = want[x["demand_id"], x["listing_id"]]
+        i, j = r.demand[k], r.listing[k]
+        assert float(x["score"]) == pytest.approx(r.score[k], abs=5e-5)
+        assert x["company"] == D.company[i] and x["owner"] == (L.owner[j] or "")
+        e = r.explain(k)
+        for c in e.criteria:
+            assert float(x[f"{c.name}_score"]) == pytest.approx(c.score, abs=5e-5)
+        # the weighted criteria add up to the score written
+        w = scoring.default_profile()["weights"]
+        total = sum(w[c] * float(x[f"{c}_score"]) for c in w) / sum(w.values())
+        assert total == pytest.approx(float(x["score"]), abs=5e-4)
+        assert float(x["allocated_area_m2"]) == pytest.approx(r.area[k], abs=0.005)  # two decimals
+        assert (x["rent"] == "") == math.isnan(L.rent[j])
+        assert x["reasons_zh"] == e.summary("zh") and x["reasons_en"] == e.summary("en")
+        dist = next(c.inputs.get("distance_km") for c in e.criteria if c.name == "location")
+        assert x["distance_km"] == "" if dist is None else float(x["distance_km"]) == pytest.approx(dist, abs=5e-4)
+
+
+def test_distances_agree_with_geopy(sample_run, library):
+    from geopy.distance import great_circle
+
+    out, _ = sample_run
+    lres, dres, _ = library
+    L = lres.records  # noqa: N806
+    sc = scoring.Scorer(dres.records, L)
+    row_of = {d: i for i, d in enumerate(dres.records.demand_id)}
+    col_of = {x: j for j, x in enumerate(L.listing_id)}
+    for x in read_csv(out / "pairs.csv"):
+        i, j = row_of[x["demand_id"]], col_of[x["listing_id"]]
+        pts = range(sc.d.point_offsets[i], sc.d.point_offsets[i + 1])
+        if not pts:  # no wanted town, site or anchor: no distance
+            assert x["distance_km"] == ""
+            continue
+        nearest = min(great_circle((sc.d.point_lat[p], sc.d.point_lon[p]), (sc.l.lat[j], sc.l.lon[j])).km
+                      for p in pts)
+        # a listing inside a wanted town counts 0 km (scoring docs); otherwise the geodesic
+        assert float(x["distance_km"]) == pytest.approx(nearest, abs=2e-3) or float(x["distance_km"]) == 0
+
+
+def test_recommendations_and_unmatched(sample_run, library):
+    out, _ = sample_run
+    lres, dres, r = library
+    D, L = dres.records, lres.records  # noqa: N806
+    rows = read_csv(out / "recommendations.csv")
+    assert list(rows[0]) == ["demand_id", "rank", "listing_id", "score", "distance_km", "reasons_zh", "reasons_en"]
+    feasible = r.scores.feasible
+    by = {}
+    for x in rows:
+        by.setdefault(x["demand_id"], []).append(x)
+    for i, d in enumerate(D.demand_id):
+        got = by.get(d, [])
+        # K per demand, every feasible one when fewer
+        assert len(got) == min(3, int(feasible[i].sum())), d
+        assert [int(x["rank"]) for x in got] == list(range(1, len(got) + 1))
+        scores = [float(x["score"]) for x in got]
+        assert scores == sorted(scores, reverse=True)
+        tk = r.for_demand
+        assert [x["listing_id"] for x in got] == [L.listing_id[j] for j in tk.index[i, :len(got)]]
+    un = read_csv(out / "unmatched.csv")
+    assert list(un[0]) == ["side", "id", "reason_zh", "reason_en"]
+    assert {(x["side"], x["id"]) for x in un} == {(u.side, u.id) for u in r.unmatched}
+    # every record is either paired or unmatched, never both, never missing
+    paired = {("demand", D.demand_id[i]) for i in r.demand} | {("listing", L.listing_id[j]) for j in r.listing}
+    every = {("demand", x) for x in D.demand_id} | {("listing", x) for x in L.listing_id}
+    assert paired | {(x["side"], x["id"]) for x in un} == every
+    assert not paired & {(x["side"], x["id"]) for x in un}
+    assert all(x["reason_zh"] and x["reason_en"] for x in un)
+
+
+def test_rejects_csv_is_the_validate_report(sample_run, tmp_path):
+    out, _ = sample_run
+    rows = read_csv(out / "rejects.csv")
+    want = []
+    for side, f in (("listings", LISTINGS), ("demands", DEMANDS)):
+        p = run("validate", side, f, "--out", tmp_path / side)
+        assert p.returncode == 0
+        want += read_csv(tmp_path / side / "rejects.csv")
+    assert list(rows[0]) == list(want[0])
+    strip = [{**x, "file": Path(x["file"]).name} for x in want]
+    assert rows == strip
+
+
+def test_run_json(sample_run, library):
+    out, _ = sample_run
+    lres, dres, r = library
+    s = json.loads((out / "run.json").read_text(encoding="utf-8"))
+    import hashlib
+
+    import matcher
+
+    assert s["version"] == matcher.__version__
+    assert s["inputs"]["listings"]["sha256"] == hashlib.sha256(LISTINGS.read_bytes()).hexdigest()
+    assert s["inputs"]["demands"]["sha256"] == hashlib.sha256(DEMANDS.read_bytes()).hexdigest()
+    assert s["profile"] == scoring.default_profile().to_dict()
+    assert s["method"] == "one_to_one"
+    c = s["counts"]
+    assert (c["listings_read"], c["listings_rejected"]) == (44, 5)
+    assert (c["demands_read"], c["demands_rejected"]) == (64, 4)
+    assert c["feasible_pairs"] == int(r.scores.feasible.sum())
+    assert c["matched"] == len(r)
+    assert c["unmatched_demands"] + c["unmatched_listings"] == len(r.unmatched)
+    assert s["objective"] == pytest.approx(r.objective, abs=1e-5)
+    assert set(s["seconds"]) == {"read", "score_and_allocate", "write"}
+
+
+def test_result_xlsx_has_every_table_with_chinese_headers(sample_run):
+    out, _ = sample_run
+    wb = openpyxl.load_workbook(out / "result.xlsx")
+    assert wb.sheetnames == ["配对结果", "推荐", "未匹配", "问题行"]
+    for sheet, name in zip(wb.sheetnames, ("pairs", "recommendations", "unmatched", "rejects")):
+        ws = wb[sheet]
+        assert ws.freeze_panes == "A2"
+        values = list(ws.iter_rows(values_only=True))
+        header, body = values[0], values[1:]
+        assert all(any("\u4e00" <= ch <= "\u9fff" for ch in h) for h in header), header
+        rows = read_csv(out / f"{name}.csv")
+        assert len(body) == len(rows)
+        for cells, x in zip(body, rows):  # the same values, numbers as numbers
+            for cell, v in zip(cells, x.values()):
+                if isinstance(cell, (int, float)):
+                    assert cell == pytest.approx(float(v))
+                else:
+                    assert (cell or "") == v
+        widths = [ws.column_dimensions[c].width for c in "ABCD"]
+        assert all(w and w >= 6 for w in widths)
+    pairs = wb["配对结果"]
+    assert pairs["A1"].value == "需求编号" and pairs["E1"].value == "总分"
+    reasons_col = [c for c in pairs[1] if c.value == "理由"][0].column_letter
+    assert pairs.column_dimensions[reasons_col].width > 30  # long reasons get a wide column
+
+
+def test_two_runs_are_byte_identical_whatever_the_row_order(sample_run, tmp_path):
+    out, _ = sample_run
+    p = run("match", LISTINGS, DEMANDS, "--out", tmp_path / "again", "--quiet", "--top-k", 3)
+    assert p.returncode == 0
+    for t in TABLES:
+        assert (out / f"{t}.csv").read_bytes() == (tmp_path / "again" / f"{t}.csv").read_bytes(), t
+    # the same records in another order, in another format
+    lres, dres = read_listings(LISTINGS), read_demands(DEMANDS)
+    rng = np.random.default_rng(5)
+    write_records(lres.records.take(rng.permutation(len(lres.records))), tmp_path / "l.csv")
+    write_records(dres.records.take(rng.permutation(len(dres.records))), tmp_path / "d.jsonl")
+    p = run("match", tmp_path / "l.csv", tmp_path / "d.jsonl", "--out", tmp_path / "shuffled", "--quiet",
+            "--top-k", 3)
+    assert p.returncode == 0, p.stderr
+    for t in TABLES:
+        assert (out / f"{t}.csv").read_bytes() == (tmp_path / "shuffled" / f"{t}.csv").read_bytes(), t
+
+
+def test_summary_progress_and_json(tmp_path):
+    p = run("match", LISTINGS, DEMANDS, "--out", tmp_path / "a")
+    assert p.returncode == 0
+    assert "scoring" in p.stderr  # progress on stderr
+    assert "pairs made" in p.stdout and "best pairs:" in p.stdout
+    q = run("match", LISTINGS, DEMANDS, "--out", tmp_path / "b", "--json", "--quiet")
+    assert q.returncode == 0 and q.stderr == ""
+    s = json.loads(q.stdout)
+    on_disk = json.loads((tmp_path / "b" / "run.json").read_text(encoding="utf-8"))
+    assert s["counts"] == on_disk["counts"] and s["objective"] == on_disk["objective"]
+    best = s["best_pairs"]
+    assert len(best) == 5 and [b["score"] for b in best] == sorted((b["score"] for b in best), reverse=True)
+    pairs = read_csv(tmp_path / "b" / "pairs.csv")
+    assert best[0]["score"] == pytest.approx(max(float(x["score"]) for x in pairs), abs=1e-4)
+
+
+@pytest.mark.parametrize("method", ["one_to_one", "divisible", "stable"])
+def test_generated_market_every_method(tmp_path, method):
+    m = generate_market(120, 150, seed=8)
+    write_records(m.listings, tmp_path / "listings.xlsx")
+    write_records(m.demands, tmp_path / "demands.csv")
+    p = run("match", tmp_path / "listings.xlsx", tmp_path / "demands.csv", "--out", tmp_path / "out",
+            "--method", method, "--json", "--quiet")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    r = match(m.demands, m.listings, method=method)
+    assert s["counts"]["matched"] == len(r) and s["method"] == method
+    assert s["objective"] == pytest.approx(r.objective, abs=1e-5)
+    rows = read_csv(tmp_path / "out" / "pairs.csv")
+    got = {(x["demand_id"], x["listing_id"]): float(x["allocated_area_m2"]) for x in rows}
+    want = {(m.demands.demand_id[i], m.listings.listing_id[j]): a for i, j, a in zip(r.demand, r.listing, r.area)}
+    assert got.keys() == want.keys()
+    assert all(got[k] == pytest.approx(want[k]) for k in got)
+    # no listing gives out more than its area
+    area = dict(zip(m.listings.listing_id, m.listings.area_m2))
+    used = {}
+    for (_, lid), a in got.items():
+        used[lid] = used.get(lid, 0) + a
+    assert all(used[lid] <= area[lid] + 1e-6 for lid in used)
+
+
+def test_locks_and_exclusions(tmp_path, library):
+    lres, dres, r = library
+    D, L = dres.records, lres.records  # noqa: N806
+    refused = [(D.demand_id[i], L.listing_id[j]) for i, j in zip(r.demand[:3], r.listing[:3])]
+    # sign a pair the optimum did not choose: a feasible one off the allocation
+    chosen = set(zip(r.demand.tolist(), r.listing.tolist()))
+    i, j = next((i, j) for i, j in zip(*np.nonzero(r.scores.feasible)) if (i, j) not in chosen
+                and i not in r.demand[:3])
+    (tmp_path / "lock.csv").write_text(f"demand_id,listing_id\n{D.demand_id[i]},{L.listing_id[j]}\n",
+                                       encoding="utf-8")
+    (tmp_path / "ex.csv").write_text("demand_id,listing_id\n" + "".join(f"{a},{b}\n" for a, b in refused),
+                                     encoding="utf-8-sig")
+    p = run("match", LISTINGS, DEMANDS, "--out", tmp_path / "out", "--lock", tmp_path / "lock.csv",
+            "--exclude", tmp_path / "ex.csv", "--quiet", "--json")
+    assert p.returncode == 0, p.stderr
+    got = {(x["demand_id"], x["listing_id"]) for x in read_csv(tmp_path / "out" / "pairs.csv")}
+    assert (D.demand_id[i], L.listing_id[j]) in got
+    assert not got & set(refused)
+    s = json.loads(p.stdout)
+    assert s["counts"]["locked"] == 1 and "lock" in s["inputs"] and "exclude" in s["inputs"]
+
+
+@pytest.mark.parametrize(("args", "code", "needle"), [
+    (["match", "{L}", "{D}", "--out", "{tmp}", "--bogus"], 2, "unrecognized arguments"),
+    (["match", "{L}", "--out", "{tmp}"], 2, "required"),
+    (["match", "/no/such.csv", "{D}", "--out", "{tmp}"], 2, "file not found"),
+    (["match", "{L}", "{garbage}", "--out", "{tmp}"], 2, "garbage.xlsx"),
+    (["match", "{L}", "{D}", "--out", "{tmp}", "--profile", "{badprofile}"], 2, "weights.area"),
+    (["match", "{L}", "{D}", "--out", "{tmp}", "--profile", "/no/such.toml"], 2, "such.toml"),
+    (["match", "{L}", "{D}", "--out", "{file}"], 3, "cannot create output folder"),
+    (["match", "{L}", "{D}", "--out", "{tmp}", "--lock", "{badlock}"], 2, "unknown"),
+    (["match", "{L}", "{D}", "--out", "{tmp}", "--exclude", "{nocols}"], 2, "demand_id and listing_id"),
+    (["match", "{L}", "{D}", "--out", "{tmp}", "--top-k", "0"], 2, "--top-k"),
+    (["match", "{L}", "{D}", "--out", "{tmp}", "--method", "greedy"], 2, "invalid choice"),
+])
+def test_errors_are_one_line_and_a_documented_exit_code(tmp_path, args, code, needle):
+    (tmp_path / "garbage.xlsx").write_bytes(b"not a workbook")
+    (tmp_path / "bad.toml").write_text("[weights]\narea = -1\n", encoding="utf-8")
+    (tmp_path / "badlock.csv").write_text("demand_id,listing_id\nNOBODY,CX-L001\n", encoding="utf-8")
+    (tmp_path / "nocols.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (tmp_path / "afile").write_text("x")
+    fmt = dict(L=LISTINGS, D=DEMANDS, tmp=tmp_path / "out", garbage=tmp_path / "garbage.xlsx",
+               badprofile=tmp_path / "bad.toml", badlock=tmp_path / "badlock.csv", nocols=tmp_path / "nocols.csv",
+               file=tmp_path / "afile" / "sub")
+    p = run(*[a.format(**fmt) for a in args])
+    assert p.returncode == code, p.stderr
+    assert needle in p.stderr and "Traceback" not in p.stderr
+    assert len([ln for ln in p.stderr.splitlines() if ln.startswith("changfang")]) >= 1
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    p = run("--debug", "match", "/no/such.csv", DEMANDS, "--out", tmp_path)
+    assert p.returncode != 0 and "Traceback" in p.stderr
+
+
+def test_an_interrupted_write_leaves_no_complete_looking_file(tmp_path, monkeypatch):
+    """Interrupt the run while it writes recommendations.csv: the file must not exist
+    (nor any temporary), while the files finished before it are whole."""
+    import matcher.export as export
+    from matcher.cli import main
+
+    real = export._csv
+
+    def dying(tmp, headers, rows, sheet):
+        if "recommendations" in tmp.name:
+            with open(tmp, "w", encoding="utf-8-sig") as fh:
+                fh.write(",".join(headers) + "\n")  # a partial file under the temporary name
+            raise KeyboardInterrupt
+        return real(tmp, headers, rows, sheet)
+
+    monkeypatch.setitem(export._WRITERS, ".csv", dying)
+    code = main(["match", str(LISTINGS), str(DEMANDS), "--out", str(tmp_path), "--quiet"])
+    assert code == 130
+    names = sorted(p.name for p in tmp_path.iterdir())
+    assert names == ["pairs.csv"], names  # no recommendations.csv, no .part, no run.json
+    assert len(read_csv(tmp_path / "pairs.csv")) > 0
+
+
+def test_report_is_self_contained(sample_run):
+    out, _ = sample_run
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<img id=map" in page and "data:image/png;base64," in page
+    assert "http://" not in page and "https://" not in page  # opens offline
+    assert page.count("<tr>") - 1 >= len(read_csv(out / "pairs.csv"))  # the pairs table
+    for heading in ("Why rows were rejected", "Why records stayed unmatched", "Scores"):
+        assert heading in page
+
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+
+
+def test_report_renders_in_headless_chromium(sample_run, tmp_path):
+    if CHROMIUM is None:
+        if os.environ.get("CHANGFANG_REQUIRE_BROWSER"):
+            pytest.fail("CHANGFANG_REQUIRE_BROWSER is set but no Chromium is on the PATH")
+        pytest.skip("no Chromium on this machine (.ci/run installs Debian's)")
+    out, _ = sample_run
+    shot = tmp_path / "report.png"
+    p = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                        "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                        f"--user-data-dir={tmp_path / 'profile'}", "--window-size=1200,2400",
+                        f"--screenshot={shot}", (out / "report.html").as_uri()],
+                       capture_output=True, text=True, timeout=120)
+    assert shot.is_file(), p.stderr[-2000:]
+    from matplotlib.image import imread
+
+    img = imread(shot)
+    assert img.shape[0] >= 2000 and img.shape[1] >= 1000
+    # not blank: the map's colours are on the page (blue listings, green pairs)
+    rgb = img[..., :3]
+    assert rgb.std() > 0.05
+    blue = (rgb[..., 2] > 0.6) & (rgb[..., 0] < 0.3)
+    assert blue.sum() > 50
+
+
+def test_demo_json(tmp_path):
+    p = run("demo", "--out", tmp_path / "d", "--json", "--quiet")
+    assert p.returncode == 0, p.stderr
+    s = json.loads(p.stdout)
+    assert s["counts"]["listings_read"] == 44 and len(s["best_pairs"]) == 5
+    assert os.path.isfile(tmp_path / "d" / "report.html")
+    assert CMD  # the command under test is the installed one, or python -m matcher
