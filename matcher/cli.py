@@ -15,6 +15,12 @@ Sub-commands
     (default ``./changfang-demo/``), and print a short summary with the five best
     pairs.
 
+``changfang serve [--host 127.0.0.1] [--port 8000] [--db PATH] [--token TOKEN] [--max-body BYTES] [--profile P.toml]``
+    The HTTP service (the ``[server]`` extra; see :mod:`matcher.service.app`). The
+    write token may also come from ``CHANGFANG_TOKEN`` and the database path from
+    ``CHANGFANG_DB`` (default ``./changfang.db``); without a token one is made up and
+    printed once on stderr.
+
 ``match`` and ``demo`` show progress on stderr (``--quiet`` silences it) and with
 ``--json`` print the summary (``run.json`` plus the best pairs) on stdout instead of text.
 ``changfang generate --listings N --demands M --seed S --out DIR [--format csv|xlsx|json|jsonl]``
@@ -168,6 +174,43 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return _run(args, str(lpath), str(dpath), label="bundled Cixi sample (datasets/cixi-sample)")
 
 
+def _cmd_serve(args: argparse.Namespace) -> int:
+    import importlib.util
+    import os
+    import secrets
+
+    if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
+        raise _Usage("the service needs the [server] extra: pip install 'changfang[server]'")
+    import uvicorn
+
+    from matcher.service.app import create_app
+
+    token = args.token or os.environ.get("CHANGFANG_TOKEN")
+    if not token:
+        token = secrets.token_urlsafe(24)
+        print(f"changfang: no --token or CHANGFANG_TOKEN given; write token for this run: {token}", file=sys.stderr)
+    db = args.db or os.environ.get("CHANGFANG_DB") or "changfang.db"
+    if args.max_body < 1:
+        raise _Usage("--max-body must be >= 1")
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+    service_log = logging.getLogger("changfang")
+    service_log.addHandler(handler)
+    service_log.setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        app = create_app(db, token=token, max_body_bytes=args.max_body, profile=args.profile)
+    except OSError as exc:
+        raise OutputError(f"cannot open database {db}: {exc}") from None
+    import gc
+
+    gc.freeze()  # the loaded market is long-lived: keep it out of every later collection
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info",
+                access_log=not args.quiet)
+    return EXIT_OK
+
+
 def _cmd_generate(args: argparse.Namespace) -> int:
     from matcher.export import write_records
     from matcher.generate import generate_market
@@ -225,6 +268,17 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("--out", default="changfang-demo", help="output folder (default: ./changfang-demo)")
     run_options(d)
     d.set_defaults(func=_cmd_demo)
+
+    s = sub.add_parser("serve", help="the HTTP service for the portal (the [server] extra)")
+    s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=8000)
+    s.add_argument("--db", help="SQLite database (default: $CHANGFANG_DB or ./changfang.db)")
+    s.add_argument("--token", help="bearer token for writes (default: $CHANGFANG_TOKEN)")
+    s.add_argument("--max-body", type=int, default=10 * 2**20, metavar="BYTES",
+                   help="largest request body accepted (default 10 MiB)")
+    s.add_argument("--profile", help="scoring profile (TOML)")
+    s.add_argument("--quiet", action="store_true", help="warnings only in the log")
+    s.set_defaults(func=_cmd_serve)
 
     g = sub.add_parser("generate", help="write a seeded synthetic market")
     g.add_argument("--listings", type=int, required=True, metavar="N")

@@ -364,6 +364,31 @@ class _Records:
         kw["extra"] = {k: v[idx] for k, v in self.extra.items()}  # type: ignore[attr-defined]
         return type(self)(**kw)
 
+    @classmethod
+    def concat(cls, parts: Sequence[Any]) -> Any:
+        """One record set holding ``parts`` one after another (ids must stay unique).
+
+        Extra columns present in only some parts are empty in the others.
+        """
+        parts = list(parts)
+        if not parts:
+            return cls.from_columns({cls.ID: np.zeros(0, dtype=str)})
+        kw: dict[str, Any] = {}
+        for f in cls.FIELDS:
+            cols = [getattr(p, f.name) for p in parts]
+            if isinstance(cols[0], Ragged):
+                sizes = np.array([len(c.values) for c in cols[:-1]], dtype=np.int64)
+                shift = np.concatenate([[0], np.cumsum(sizes)])
+                offsets = np.concatenate([cols[0].offsets[:1]] + [c.offsets[1:] + s for c, s in zip(cols, shift)])
+                kw[f.name] = Ragged(np.concatenate([c.values for c in cols]), offsets)
+            else:
+                kw[f.name] = np.concatenate(cols)
+        kw["rows"] = np.concatenate([p.rows for p in parts])
+        keys = list(dict.fromkeys(k for p in parts for k in p.extra))
+        kw["extra"] = {k: np.concatenate([p.extra[k] if k in p.extra else np.full(len(p), "", dtype=str)
+                                          for p in parts]).astype(str) for k in keys}
+        return cls(**kw)
+
     def equals(self, other: Any) -> bool:
         """True when both hold the same values in every canonical field (NaN == NaN)."""
         if type(other) is not type(self) or len(other) != len(self):

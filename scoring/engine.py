@@ -24,7 +24,7 @@ from __future__ import annotations
 import functools
 import math
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -442,6 +442,16 @@ class Scorer:
                 self._map(run, ranges)
         return TopK(index=index, scores=scores, count=count, by=by)
 
+    def warm(self) -> None:
+        """Do now what the first single-record query would: load the compiled loop,
+        prepare its arrays, rank the ids for ties (a service calls this after each
+        write, so that readers never pay for it)."""
+        self._ranks("listing")
+        self._ranks("demand")
+        if self.d.n and self.l.n:
+            self.for_demand(0, 1)
+            self.for_listing(0, 1)
+
     def for_demand(self, i: int, k: int | None = None) -> Ranking:
         """The best feasible listings for demand row ``i`` (all of them when k is None)."""
         _, total = self.evaluate(self.block(i, i + 1, 0, self.l.n))
@@ -466,27 +476,56 @@ class Scorer:
     def explain(self, i: int, j: int) -> Explanation:
         """Every rule and criterion for demand row ``i`` and listing row ``j``.
 
-        Always the numpy rule and criterion code, on a 1 × 1 block, each evaluated once.
+        Always the numpy rule and criterion code, each evaluated once.
         """
-        b = self.block(i, i + 1, j, j + 1)
-        km = nearest_place(b)[0]
-        rules, f = [], 0
+        return self.explain_row(i, [j])[0]
+
+    def explain_row(self, i: int, js: Sequence[int], rules: bool = True) -> list[Explanation]:
+        """Explanations of demand row ``i`` with each listing row in ``js``, the same as
+        ``[explain(i, j) for j in js]``; the rules and criteria run once, on one
+        1 × len(js) block, so a demand's recommendations cost little more than one.
+
+        Parameters
+        ----------
+        i : int
+        js : sequence of int
+        rules : bool
+            Also describe every rule (the failed ones are always in ``failed``).
+            Without, ``rules`` is empty: enough for pairs known to be feasible, whose
+            summaries only use the criteria.
+        """
+        js = np.asarray(js, dtype=np.int64).reshape(-1)
+        b = Block(self.d.slice(i, i + 1), self.l.take(js), self.tables, self.profile)
+        n = len(js)
+        bits = np.zeros(n, dtype=np.int64)
+        passed = {}
         for r in RULES:
-            passed = not bool(dense(r.fails(b), (1, 1))[0, 0])
-            f |= 0 if passed else r.flag
-            dv, lv = rule_values(b, r.name, km)
-            zh, en = rule_sentences(r.zh, r.en, passed, dv, lv)
-            rules.append(RuleCheck(r.name, r.zh, r.en, passed, dv, lv, zh, en))
-        parts = []
-        for name, w in self.weights.items():
-            mod = CRITERIA[name]
-            s = float(np.broadcast_to(mod.score(b), (1, 1))[0, 0])
-            det = mod.describe(b)
-            parts.append(CriterionPart(name, mod.zh, mod.en, s, w, w * s, det.inputs, det.zh, det.en))
-        return Explanation(
-            demand_id=str(self.d.ids[i]), listing_id=str(self.l.ids[j]), feasible=f == 0, failed=f,
-            total=math.fsum(p.contribution for p in parts) if f == 0 else None, rules=rules, criteria=parts,
-        )
+            ok = ~dense(r.fails(b), (1, n))[0]
+            passed[r.name] = ok
+            bits |= np.where(ok, 0, r.flag)
+        scores = {name: np.broadcast_to(CRITERIA[name].score(b), (1, n))[0] for name in self.weights}
+        out = []
+        for p in range(n):
+            checks = []
+            if rules:
+                km = nearest_place(b, p)[0]
+                for r in RULES:
+                    ok = bool(passed[r.name][p])
+                    dv, lv = rule_values(b, r.name, km, p)
+                    zh, en = rule_sentences(r.zh, r.en, ok, dv, lv)
+                    checks.append(RuleCheck(r.name, r.zh, r.en, ok, dv, lv, zh, en))
+            parts = []
+            for name, w in self.weights.items():
+                mod = CRITERIA[name]
+                s = float(scores[name][p])
+                det = mod.describe(b, p)
+                parts.append(CriterionPart(name, mod.zh, mod.en, s, w, w * s, det.inputs, det.zh, det.en))
+            f = int(bits[p])
+            out.append(Explanation(
+                demand_id=str(self.d.ids[i]), listing_id=str(self.l.ids[js[p]]), feasible=f == 0, failed=f,
+                total=math.fsum(q.contribution for q in parts) if f == 0 else None, rules=checks, criteria=parts,
+            ))
+        return out
 
 
 def _check_top_k(k: int, by: str) -> None:

@@ -123,27 +123,28 @@ def _day(v: float) -> str | None:
     return str(np.datetime64(int(v), "D"))
 
 
-def rule_values(b: Block, name: str, distance_km: float | None) -> tuple[Any, Any]:
-    """The demand's and the listing's values a rule compares, for a 1 × 1 block."""
+def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0) -> tuple[Any, Any]:
+    """The demand's and the listing's values a rule compares, for the pair (demand 0,
+    listing ``p``) of a one-demand block."""
     d, l = b.d, b.l  # noqa: E741
     code = d.codes[int(d.code[0])] if d.code[0] >= 0 else None
     table: dict[str, tuple[Any, Any]] = {
-        "deal": (_DEMAND_DEAL[int(d.deal[0])][1], _LISTING_DEAL[int(l.deal[0])][1]),
+        "deal": (_DEMAND_DEAL[int(d.deal[0])][1], _LISTING_DEAL[int(l.deal[p])][1]),
         "area": ({"min": _f(d.lo[0]), "max": _f(d.hi[0]) if math.isfinite(d.hi[0]) else None},
-                 _f(b.offered.reshape(-1)[0])),
-        "fire_class": (_fire(int(d.fire[0])), _fire(int(l.fire[0]))),
-        "eia": (_tri(int(d.eia[0])), _tri(int(l.eia[0]))),
-        "industry_allowed": (code, list(l.allowed_lists[int(l.allowed[0])])),
-        "industry_banned": (code, list(l.banned_lists[int(l.banned[0])])),
-        "crane": (_f(d.crane[0]), _f(l.crane[0])),
-        "ground_floor": (_tri(int(d.ground[0])), _f(l.floor[0])),
-        "floor_load": (_f(d.load[0]), _f(l.load[0])),
-        "title_certificate": (_tri(int(d.certificate[0])), _tri(int(l.title[0]))),
-        "park_tax": (_f(d.tax[0]), _f(l.min_tax[0])),
-        "park_rating": (_rating(int(d.rating[0])), _rating(int(l.min_rating[0]))),
+                 _f(np.broadcast_to(b.offered, b.shape)[0, p])),
+        "fire_class": (_fire(int(d.fire[0])), _fire(int(l.fire[p]))),
+        "eia": (_tri(int(d.eia[0])), _tri(int(l.eia[p]))),
+        "industry_allowed": (code, list(l.allowed_lists[int(l.allowed[p])])),
+        "industry_banned": (code, list(l.banned_lists[int(l.banned[p])])),
+        "crane": (_f(d.crane[0]), _f(l.crane[p])),
+        "ground_floor": (_tri(int(d.ground[0])), _f(l.floor[p])),
+        "floor_load": (_f(d.load[0]), _f(l.load[p])),
+        "title_certificate": (_tri(int(d.certificate[0])), _tri(int(l.title[p]))),
+        "park_tax": (_f(d.tax[0]), _f(l.min_tax[p])),
+        "park_rating": (_rating(int(d.rating[0])), _rating(int(l.min_rating[p]))),
         "max_distance": (_f(d.max_distance[0]) if math.isfinite(d.max_distance[0]) else None, distance_km),
-        "available": (_day(d.move_in[0]), _day(l.available[0])),
-        "lease_term": (_f(d.lease_months[0]), _f(l.min_lease[0])),
+        "available": (_day(d.move_in[0]), _day(l.available[p])),
+        "lease_term": (_f(d.lease_months[0]), _f(l.min_lease[p])),
     }
     return table[name]
 

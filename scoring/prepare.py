@@ -67,6 +67,29 @@ def _index_lists(lists: Any) -> tuple[np.ndarray, list[tuple[str, ...]]]:
     return idx, list(uniq)
 
 
+def _take_fields(obj: Any, idx: np.ndarray, n: int, skip: tuple[str, ...]) -> dict[str, Any]:
+    return {f.name: getattr(obj, f.name)[idx] for f in fields(obj)
+            if f.name not in skip and isinstance(getattr(obj, f.name), np.ndarray)
+            and getattr(obj, f.name).ndim >= 1 and len(getattr(obj, f.name)) == n}
+
+
+def _concat_fields(parts: list[Any], skip: tuple[str, ...]) -> dict[str, Any]:
+    first = parts[0]
+    return {f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(first)
+            if f.name not in skip and isinstance(getattr(first, f.name), np.ndarray)
+            and getattr(first, f.name).ndim >= 1 and len(getattr(first, f.name)) == first.n}
+
+
+def _merge_lists(parts: list[Any], lists: str, index: str) -> tuple[list, np.ndarray]:
+    """Concatenate the parts' unique-list tables, each part's indices shifted to match."""
+    table: list = []
+    idx = []
+    for p in parts:
+        idx.append(np.asarray(getattr(p, index)) + len(table))
+        table += list(getattr(p, lists))
+    return table, np.concatenate(idx).astype(getattr(parts[0], index).dtype)
+
+
 def _slice_fields(obj: Any, sl: slice, n: int, skip: tuple[str, ...]) -> dict[str, Any]:
     out = {}
     for f in fields(obj):
@@ -133,6 +156,32 @@ class DemandSide:
         """Bool (n,): the demand names at least one place."""
         return np.diff(self.point_offsets) > 0
 
+    def take(self, idx: np.ndarray) -> DemandSide:
+        """Demands at positions ``idx`` (int array), in that order."""
+        idx = np.asarray(idx, dtype=np.int64)
+        kw = _take_fields(self, idx, self.n, skip=_POINT_FIELDS)
+        lengths = np.diff(self.point_offsets)[idx]
+        offsets = np.zeros(len(idx) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        pts = np.repeat(self.point_offsets[:-1][idx] - offsets[:-1], lengths) + np.arange(offsets[-1])
+        kw.update({f: getattr(self, f)[pts] for f in _POINT_FIELDS if f != "point_offsets"})
+        return replace(self, n=len(idx), point_offsets=offsets, **kw)
+
+    @staticmethod
+    def concat(parts: list[DemandSide]) -> DemandSide:
+        """Demands of ``parts`` one after another (sides prepared with the same profile)."""
+        kw = _concat_fields(parts, skip=_POINT_FIELDS + ("code",))
+        kw.update({f: np.concatenate([getattr(p, f) for p in parts]) for f in _POINT_FIELDS if f != "point_offsets"})
+        sizes = np.array([len(p.points) for p in parts[:-1]], dtype=np.int64)
+        shift = np.concatenate([[0], np.cumsum(sizes)])
+        kw["point_offsets"] = np.concatenate([parts[0].point_offsets[:1]]
+                                             + [p.point_offsets[1:] + s for p, s in zip(parts, shift)])
+        codes = list(dict.fromkeys(c for p in parts for c in p.codes))
+        where = {c: k for k, c in enumerate(codes)}
+        kw["code"] = np.concatenate([np.array([-1] + [where[c] for c in p.codes], dtype=p.code.dtype)[p.code + 1]
+                                     for p in parts])
+        return replace(parts[0], n=sum(p.n for p in parts), codes=codes, **kw)
+
     def slice(self, start: int, stop: int) -> DemandSide:
         """Demands ``start:stop`` (views, no copies of the big arrays)."""
         start, stop, _ = slice(start, stop).indices(self.n)
@@ -191,6 +240,19 @@ class ListingSide:
     allowed_lists: list
     banned_lists: list
     related_lists: list
+
+    def take(self, idx: np.ndarray) -> ListingSide:
+        """Listings at positions ``idx`` (int array), in that order."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return replace(self, n=len(idx), **_take_fields(self, idx, self.n, skip=()))
+
+    @staticmethod
+    def concat(parts: list[ListingSide]) -> ListingSide:
+        """Listings of ``parts`` one after another (sides prepared with the same profile)."""
+        kw = _concat_fields(parts, skip=("allowed", "banned", "related"))
+        for lists, index in (("allowed_lists", "allowed"), ("banned_lists", "banned"), ("related_lists", "related")):
+            kw[lists], kw[index] = _merge_lists(parts, lists, index)
+        return replace(parts[0], n=sum(p.n for p in parts), **kw)
 
     def slice(self, start: int, stop: int) -> ListingSide:
         """Listings ``start:stop`` (views)."""

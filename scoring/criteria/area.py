@@ -54,11 +54,11 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
-def describe(b: Block) -> Detail:
+def describe(b: Block, p: int = 0) -> Detail:
     d = b.d
-    a = value(b.offered[:, :1] if b.offered.shape[0] == 1 else b.offered)
+    a = value(np.broadcast_to(b.offered, b.shape)[0, p])
     lo, hi = float(d.area_min[0]), float(d.area_max[0])
-    unit = float(b.l.unit[0])
+    unit = float(b.l.unit[p])
     inputs = {"offered_m2": a, "area_min_m2": lo, "area_max_m2": hi if np.isfinite(hi) else None,
               "unit_m2": unit or None}
     if not d.has_area[0]:

@@ -6,8 +6,9 @@ A criterion is an object with
 * ``score(block)`` -> float32 array of the block's shape (or broadcastable to it),
   every value in [0, 1], never NaN: missing data gives the criterion's documented
   neutral score;
-* ``describe(block)`` -> :class:`Detail` for a 1 × 1 block: the inputs compared and
-  one sentence in Chinese and in English.
+* ``describe(block, p=0)`` -> :class:`Detail` for the pair (demand 0, listing ``p``)
+  of a one-demand block: the inputs compared and one sentence in Chinese and in
+  English (one block serves every listing of a demand's explanations).
 
 The tests hold every registered criterion to this contract.
 """
@@ -41,7 +42,7 @@ class Criterion(Protocol):
 
     def score(self, b: Block) -> np.ndarray: ...
 
-    def describe(self, b: Block) -> Detail: ...
+    def describe(self, b: Block, p: int = 0) -> Detail: ...
 
 
 def neutral_fill(shape: tuple[int, int], value: float) -> np.ndarray:

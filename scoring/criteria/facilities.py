@@ -65,11 +65,11 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
-def describe(b: Block) -> Detail:
+def describe(b: Block, p: int = 0) -> Detail:
     inputs, zh_parts, en_parts = {}, [], []
     for f, zh_w, en_w, unit, unit_en in _FACILITIES:
         need = float(getattr(b.d, f)[0])
-        have = float(getattr(b.l, f)[0])
+        have = float(getattr(b.l, f)[p])
         if not need > 0:
             continue
         inputs[f] = {"need": need, "have": None if np.isnan(have) else have}

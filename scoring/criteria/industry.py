@@ -15,6 +15,8 @@ only gathers from it.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from scoring.block import Block, gather
@@ -34,20 +36,27 @@ def _label(code: str) -> str:
     return f"{code} {industries().names[i]}" if i is not None else code
 
 
-def describe(b: Block) -> Detail:
+@functools.lru_cache(maxsize=4096)
+def _best(code: str, related: tuple[str, ...], levels: tuple[tuple[str, float], ...]) -> tuple[str, float, bool]:
+    """The listing industry closest to ``code``, its score, and whether a supply-chain
+    link gives it (codes and lists are few: each pair is worked out once)."""
+    sims = similarity_table([code], list(related), dict(levels))[0]
+    best = related[int(np.argmax(sims))]
+    return best, value(sims.max()), bool(chain_links([code], [best])[0, 0])
+
+
+def describe(b: Block, p: int = 0) -> Detail:
     row = int(b.code_rows[0])
     code = b.d.codes[row] if row >= 0 else ""
-    related = b.l.related_lists[int(b.l.related[0])]
+    related = b.l.related_lists[int(b.l.related[p])]
     inputs = {"industry_code": code or None, "listing_industries": list(related)}
     if not code:
         return Detail(inputs, "需求未填行业", "the demand gives no industry")
     if not related:
         return Detail(inputs, "房源未注明产业方向", "the listing names no industries")
-    sims = similarity_table([code], list(related), b.profile["industry"])[0]
-    best = related[int(np.argmax(sims))]
-    s = value(sims.max())
     lv = b.profile["industry"]
-    if chain_links([code], [best])[0, 0] and s == lv["chain"]:
+    best, s, linked = _best(code, tuple(related), tuple(sorted(lv.items())))
+    if linked and s == lv["chain"]:
         zh_, en_ = f"与园区 {_label(best)} 有产业链上下游关系", f"supply-chain link with {best} in the park"
     elif s == lv["same_class"]:
         zh_, en_ = f"与园区 {_label(best)} 同小类", f"same class as {best} in the park"

@@ -39,22 +39,23 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
-def nearest_place(b: Block) -> tuple[float | None, int, int]:
-    """For a 1 × 1 block: (km, point kind, town) of the nearest place, exactly.
+def nearest_place(b: Block, p: int = 0) -> tuple[float | None, int, int]:
+    """For the pair (demand 0, listing ``p``) of a one-demand block: (km, point kind,
+    town) of the nearest place, exactly.
 
     Returns ``(None, -1, -1)`` when the demand names no place or the listing has no
     location.
     """
     d, l = b.d, b.l  # noqa: E741
-    if d.points.shape[0] == 0 or not l.has_loc[0]:
+    if d.points.shape[0] == 0 or not l.has_loc[p]:
         return None, -1, -1
     best = (math.inf, -1, -1)
     for k in range(d.points.shape[0]):
         town = int(d.point_town[k])
-        if town >= 0 and town == int(l.town[0]):
+        if town >= 0 and town == int(l.town[p]):
             km = 0.0
         else:
-            km = float(haversine_km(d.point_lat[k], d.point_lon[k], l.lat[0], l.lon[0]))
+            km = float(haversine_km(d.point_lat[k], d.point_lon[k], l.lat[p], l.lon[p]))
         if km < best[0]:
             best = (km, int(d.point_kind[k]), town)
     return best
@@ -70,8 +71,8 @@ def place_name(kind: int, town: int) -> tuple[str, str]:
     return name_, name_
 
 
-def describe(b: Block) -> Detail:
-    km, kind, town = nearest_place(b)
+def describe(b: Block, p: int = 0) -> Detail:
+    km, kind, town = nearest_place(b, p)
     if km is None:
         why = ("需求未指定区位", "the demand names no place") if b.d.points.shape[0] == 0 else (
             "房源位置未知", "listing location unknown")

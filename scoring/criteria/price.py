@@ -66,29 +66,29 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
-def describe(b: Block) -> Detail:
+def describe(b: Block, p: int = 0) -> Detail:
     d, l = b.d, b.l  # noqa: E741
-    modes = int(b.modes[0, 0]) or int(b.shared[0, 0]) or int(d.deal[0])
+    modes = int(b.modes[0, p]) or int(b.shared[0, p]) or int(d.deal[0])
     parts_zh, parts_en, inputs = [], [], {}
     for mode, budget, price, zh_w, en_w, unit_zh, unit_en in (
-        (DEAL_LEASE, d.max_rent[0], l.rent[0], "租金", "rent", "元/㎡/月", "yuan/m²/month"),
-        (DEAL_SALE, d.max_sale[0], l.sale[0], "售价", "price", "元/㎡", "yuan/m²"),
+        (DEAL_LEASE, d.max_rent[0], l.rent[p], "租金", "rent", "元/㎡/月", "yuan/m²/month"),
+        (DEAL_SALE, d.max_sale[0], l.sale[p], "售价", "price", "元/㎡", "yuan/m²"),
     ):
         if not modes & mode:
             continue
         key = "rent" if mode == DEAL_LEASE else "sale_price"
         inputs[key] = None if np.isnan(price) else float(price)
         inputs["budget_" + key] = None if np.isnan(budget) else float(budget)
-        neg = "（面议）" if l.negotiable[0] else ""
-        neg_en = " (negotiable)" if l.negotiable[0] else ""
+        neg = "（面议）" if l.negotiable[p] else ""
+        neg_en = " (negotiable)" if l.negotiable[p] else ""
         if np.isnan(price):
-            parts_zh.append(f"{zh_w}面议" if l.negotiable[0] else f"{zh_w}未知")
-            parts_en.append(f"{en_w} negotiable" if l.negotiable[0] else f"{en_w} unknown")
+            parts_zh.append(f"{zh_w}面议" if l.negotiable[p] else f"{zh_w}未知")
+            parts_en.append(f"{en_w} negotiable" if l.negotiable[p] else f"{en_w} unknown")
         elif np.isnan(budget):
             parts_zh.append(f"{zh_w} {fmt(price)} {unit_zh}{neg}，需求未填预算")
             parts_en.append(f"{en_w} {fmt(price)} {unit_en}{neg_en}, no budget given")
         else:
-            eff = float(_effective(b, l.rent[:1] if mode == DEAL_LEASE else l.sale[:1])[0])
+            eff = float(price) * (1.0 - b.profile["price"]["negotiable_discount"]) if l.negotiable[p] else float(price)
             pct = (eff - budget) / budget * 100
             if pct > 0:
                 parts_zh.append(f"{zh_w} {fmt(price)} {unit_zh}{neg}，超预算 {fmt(pct)}%")

@@ -1,0 +1,89 @@
+"""A real ``changfang serve`` on a loopback port, for the service tests."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("fastapi")
+httpx = pytest.importorskip("httpx")
+
+TOKEN = "test-token-7f3a"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    db: Path
+    proc: subprocess.Popen
+    log: Path
+
+    def client(self, **kw) -> "httpx.Client":
+        return httpx.Client(base_url=self.url, timeout=60, **kw)
+
+    def log_text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+
+def start_server(db: Path, *extra: str, token: str | None = TOKEN) -> Server:
+    """Start the real command as a subprocess and wait until it answers /healthz."""
+    port = free_port()
+    log = db.with_suffix(f".{port}.log")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env.pop("CHANGFANG_TOKEN", None)
+    if token is not None:
+        env["CHANGFANG_TOKEN"] = token
+    fh = open(log, "w", encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--port", str(port), "--db", str(db), *extra],
+                            stdout=fh, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited: {log.read_text()}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                return Server(url, db, proc, log)
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+def as_dicts(records) -> list[dict]:
+    """Records as the portal would send them: canonical text columns, one object each."""
+    cols = records.text_columns()
+    return [dict(zip(cols, row)) for row in zip(*cols.values())]
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = start_server(tmp_path / "market.db")
+    yield s
+    s.stop()
