@@ -10,7 +10,7 @@ requests one after another (keep-alive), and reports latency percentiles:
 
 Usage::
 
-    python benchmarks/load_service.py --size 10000 --clients 8 --requests 250
+    python benchmarks/load_service.py --size 10000 --clients 8 --requests 250 --workers 2
 
 Prints one JSON object. Nothing leaves 127.0.0.1; the server and its database are
 removed at the end.
@@ -82,14 +82,51 @@ def _hammer(url: str, paths: list[list[str]]) -> tuple[list[float], float, int]:
     for t in threads:
         t.start()
     start.wait()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     for t in threads:
         t.join()
-    return [x for lst in lat for x in lst], time.perf_counter() - t0, errors[0]
+    wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    return [x for lst in lat for x in lst], wall, errors[0], cpu
+
+
+def _children(pid: int) -> list[int]:
+    """Child processes (uvicorn's workers), from ``/proc`` (empty elsewhere)."""
+    out = []
+    for d in Path("/proc").glob("[0-9]*"):
+        try:
+            if int((d / "stat").read_text().rsplit(")", 1)[1].split()[1]) == pid:
+                out.append(int(d.name))
+        except (OSError, ValueError, IndexError):
+            continue
+    return out
+
+
+class _Cpu:
+    """CPU seconds some processes used since the last call (Linux ``/proc``; 0 elsewhere)."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.last = self._now()
+
+    def _now(self) -> float:
+        total = 0.0
+        for pid in self.pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            except OSError:
+                continue
+        return total
+
+    def used(self) -> float:
+        now = self._now()
+        out, self.last = now - self.last, now
+        return out
 
 
 def run(size: int = 10_000, clients: int = 8, requests: int = 250, k: int = 10, seed: int = 0,
-        extra_args: tuple[str, ...] = ()) -> dict:
+        workers: int = 2) -> dict:
     """Start a server on a generated ``size`` × ``size`` market and measure; returns the figures."""
     import httpx
 
@@ -100,7 +137,7 @@ def run(size: int = 10_000, clients: int = 8, requests: int = 250, k: int = 10, 
         port, token = _free_port(), "load-test"
         env = {**os.environ, "CHANGFANG_TOKEN": token}
         proc = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--port", str(port), "--quiet",
-                                 "--db", str(Path(tmp) / "load.db"), *extra_args],
+                                 "--db", str(Path(tmp) / "load.db"), "--workers", str(workers)],
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
         url = f"http://127.0.0.1:{port}"
         try:
@@ -124,8 +161,11 @@ def run(size: int = 10_000, clients: int = 8, requests: int = 250, k: int = 10, 
             health = [["/healthz"] * requests for _ in range(clients)]
             recs = [[f"/v1/demands/{ids[i]}/recommendations?k={k}" for i in rng.integers(0, len(ids), requests)]
                     for _ in range(clients)]
-            base_lat, base_wall, base_err = _hammer(url, health)
-            rec_lat, rec_wall, rec_err = _hammer(url, recs)
+            server = _Cpu([proc.pid, *_children(proc.pid)])
+            base_lat, base_wall, base_err, base_cpu = _hammer(url, health)
+            base_srv = server.used()
+            rec_lat, rec_wall, rec_err, rec_cpu = _hammer(url, recs)
+            rec_srv = server.used()
         finally:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -134,10 +174,14 @@ def run(size: int = 10_000, clients: int = 8, requests: int = 250, k: int = 10, 
                 proc.kill()
     return {
         "market": f"{size} x {size}", "clients": clients, "requests_per_client": requests, "k": k,
+        "server_processes": workers,
         "load_seconds": round(load_s, 2),
         "baseline_healthz": {**_percentiles(base_lat), "per_s": round(len(base_lat) / base_wall, 1),
-                             "errors": base_err},
-        "recommendations": {**_percentiles(rec_lat), "per_s": round(len(rec_lat) / rec_wall, 1), "errors": rec_err},
+                             "errors": base_err, "server_cpu_ms_per_request": round(base_srv / len(base_lat) * 1000, 3),
+                             "client_cpu_ms_per_request": round(base_cpu / len(base_lat) * 1000, 3)},
+        "recommendations": {**_percentiles(rec_lat), "per_s": round(len(rec_lat) / rec_wall, 1), "errors": rec_err,
+                            "server_cpu_ms_per_request": round(rec_srv / len(rec_lat) * 1000, 3),
+                            "client_cpu_ms_per_request": round(rec_cpu / len(rec_lat) * 1000, 3)},
     }
 
 
@@ -148,8 +192,9 @@ def main() -> None:
     p.add_argument("--requests", type=int, default=250, help="per client")
     p.add_argument("--k", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--workers", type=int, default=2, help="server processes (changfang serve --workers)")
     a = p.parse_args()
-    print(json.dumps(run(a.size, a.clients, a.requests, a.k, a.seed), indent=2))
+    print(json.dumps(run(a.size, a.clients, a.requests, a.k, a.seed, a.workers), indent=2))
 
 
 if __name__ == "__main__":

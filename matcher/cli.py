@@ -15,7 +15,7 @@ Sub-commands
     (default ``./changfang-demo/``), and print a short summary with the five best
     pairs.
 
-``changfang serve [--host 127.0.0.1] [--port 8000] [--db PATH] [--token TOKEN] [--max-body BYTES] [--profile P.toml]``
+``changfang serve [--host 127.0.0.1] [--port 8000] [--db PATH] [--token TOKEN] [--max-body BYTES] [--profile P.toml] [--workers N]``
     The HTTP service (the ``[server]`` extra; see :mod:`matcher.service.app`). The
     write token may also come from ``CHANGFANG_TOKEN`` and the database path from
     ``CHANGFANG_DB`` (default ``./changfang.db``); without a token one is made up and
@@ -41,6 +41,7 @@ import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from matcher.errors import ChangfangError, InputFileError, ProfileError
 
@@ -181,34 +182,55 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
         raise _Usage("the service needs the [server] extra: pip install 'changfang[server]'")
+    if args.max_body < 1 or args.workers < 1:
+        raise _Usage("--max-body and --workers must be >= 1")
+    # numba's OpenMP threads would spin between the many small queries of a server
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import uvicorn
-
-    from matcher.service.app import create_app
 
     token = args.token or os.environ.get("CHANGFANG_TOKEN")
     if not token:
         token = secrets.token_urlsafe(24)
         print(f"changfang: no --token or CHANGFANG_TOKEN given; write token for this run: {token}", file=sys.stderr)
     db = args.db or os.environ.get("CHANGFANG_DB") or "changfang.db"
-    if args.max_body < 1:
-        raise _Usage("--max-body must be >= 1")
-    import logging
+    # every server process reads its configuration from the environment
+    os.environ.update(CHANGFANG_DB=db, CHANGFANG_TOKEN=token, CHANGFANG_MAX_BODY=str(args.max_body),
+                      CHANGFANG_PROFILE=args.profile or "", CHANGFANG_LOG_LEVEL="WARNING" if args.quiet else "INFO")
+    from matcher.service.app import app_from_env
 
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
-    service_log = logging.getLogger("changfang")
-    service_log.addHandler(handler)
-    service_log.setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
-        app = create_app(db, token=token, max_body_bytes=args.max_body, profile=args.profile)
+        app = app_from_env() if args.workers == 1 else None  # fail here, with one line, on a bad db or profile
     except OSError as exc:
         raise OutputError(f"cannot open database {db}: {exc}") from None
-    import gc
-
-    gc.freeze()  # the loaded market is long-lived: keep it out of every later collection
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning" if args.quiet else "info",
-                access_log=not args.quiet)
+    log_level = "warning" if args.quiet else "info"
+    if app is not None:
+        uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, access_log=not args.quiet)
+        return EXIT_OK
+    # several processes on one listening socket, bound here with TCP_NODELAY (accepted
+    # connections inherit it): uvicorn wraps a passed socket as a Unix one and would
+    # leave Nagle's algorithm on, adding 40 ms to every response
+    sock = _listening_socket(args.host, args.port)
+    print(f"changfang: {args.workers} server processes on http://{args.host}:{args.port}", file=sys.stderr)
+    uvicorn.run("matcher.service.app:app_from_env", factory=True, workers=args.workers, fd=sock.fileno(),
+                log_level=log_level, access_log=not args.quiet)
+    sock.close()
     return EXIT_OK
+
+
+def _listening_socket(host: str, port: int) -> Any:
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise OutputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -277,6 +299,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--max-body", type=int, default=10 * 2**20, metavar="BYTES",
                    help="largest request body accepted (default 10 MiB)")
     s.add_argument("--profile", help="scoring profile (TOML)")
+    s.add_argument("--workers", type=int, default=1,
+                   help="server processes sharing the database (default 1; 2 on a 2-core machine under load)")
     s.add_argument("--quiet", action="store_true", help="warnings only in the log")
     s.set_defaults(func=_cmd_serve)
 

@@ -298,12 +298,14 @@ def recommendation_rows(result: Any, listings: Any, demands: Any, k: int) -> lis
     res = result.scores
     rows = []
     for i in np.argsort(demands.demand_id, kind="stable").tolist():
-        for rank in range(min(int(tk.count[i]), k)):
-            j = int(tk.index[i, rank])
-            e = res.explain(i, j)
+        n = min(int(tk.count[i]), k)
+        if n == 0:
+            continue
+        js = tk.index[i, :n]
+        for rank, (j, e) in enumerate(zip(js.tolist(), res.scorer.explain_row(i, js)), start=1):  # one block
             dist = next((c.inputs.get("distance_km") for c in e.criteria if c.name == "location"), None)
-            rows.append([_text(demands.demand_id[i]), str(rank + 1), _text(listings.listing_id[j]),
-                         _num(tk.scores[i, rank], 4), _num(dist, 3), e.summary("zh"), e.summary("en")])
+            rows.append([_text(demands.demand_id[i]), str(rank), _text(listings.listing_id[j]),
+                         _num(tk.scores[i, rank - 1], 4), _num(dist, 3), e.summary("zh"), e.summary("en")])
     return rows
 
 

@@ -480,7 +480,8 @@ class Scorer:
         """
         return self.explain_row(i, [j])[0]
 
-    def explain_row(self, i: int, js: Sequence[int], rules: bool = True) -> list[Explanation]:
+    def explain_row(self, i: int, js: Sequence[int], rules: bool = True,
+                    known_feasible: bool = False) -> list[Explanation]:
         """Explanations of demand row ``i`` with each listing row in ``js``, the same as
         ``[explain(i, j) for j in js]``; the rules and criteria run once, on one
         1 × len(js) block, so a demand's recommendations cost little more than one.
@@ -493,13 +494,16 @@ class Scorer:
             Also describe every rule (the failed ones are always in ``failed``).
             Without, ``rules`` is empty: enough for pairs known to be feasible, whose
             summaries only use the criteria.
+        known_feasible : bool
+            The caller knows every pair passes every rule (the pairs of a ranking,
+            say): the rules are not evaluated again.
         """
         js = np.asarray(js, dtype=np.int64).reshape(-1)
         b = Block(self.d.slice(i, i + 1), self.l.take(js), self.tables, self.profile)
         n = len(js)
         bits = np.zeros(n, dtype=np.int64)
-        passed = {}
-        for r in RULES:
+        passed = {r.name: np.ones(n, dtype=bool) for r in RULES} if rules else {}
+        for r in () if known_feasible else RULES:
             ok = ~dense(r.fails(b), (1, n))[0]
             passed[r.name] = ok
             bits |= np.where(ok, 0, r.flag)

@@ -131,7 +131,7 @@ def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0) -> t
     table: dict[str, tuple[Any, Any]] = {
         "deal": (_DEMAND_DEAL[int(d.deal[0])][1], _LISTING_DEAL[int(l.deal[p])][1]),
         "area": ({"min": _f(d.lo[0]), "max": _f(d.hi[0]) if math.isfinite(d.hi[0]) else None},
-                 _f(np.broadcast_to(b.offered, b.shape)[0, p])),
+                 _f(b.offered[0, p])),
         "fire_class": (_fire(int(d.fire[0])), _fire(int(l.fire[p]))),
         "eia": (_tri(int(d.eia[0])), _tri(int(l.eia[p]))),
         "industry_allowed": (code, list(l.allowed_lists[int(l.allowed[p])])),

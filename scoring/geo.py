@@ -15,9 +15,11 @@ with a series for ``asin`` that is exact to float32 precision up to about 1300 k
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["EARTH_RADIUS_KM", "chord2_to_km", "haversine_km", "unit_vectors"]
+__all__ = ["EARTH_RADIUS_KM", "chord2_to_km", "haversine_km", "haversine_km_scalar", "unit_vectors"]
 
 EARTH_RADIUS_KM = 6371.009
 """Mean Earth radius in km, as ``geopy.distance.EARTH_RADIUS``."""
@@ -70,6 +72,14 @@ def haversine_km(lat1: np.ndarray, lon1: np.ndarray, lat2: np.ndarray, lon2: np.
     dl = np.radians(np.asarray(lon2, dtype=np.float64) - np.asarray(lon1, dtype=np.float64))
     h = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
     return 2 * EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
+
+
+def haversine_km_scalar(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """:func:`haversine_km` for one pair of points, with the math module (an
+    explanation asks for a few distances, where numpy's per-call cost dominates)."""
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    h = math.sin((p2 - p1) / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(math.radians(lon2 - lon1) / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(min(max(h, 0.0), 1.0)))
 
 
 def chord2_to_km(c2: np.ndarray) -> np.ndarray:

@@ -183,8 +183,11 @@ class DemandSide:
         return replace(parts[0], n=sum(p.n for p in parts), codes=codes, **kw)
 
     def slice(self, start: int, stop: int) -> DemandSide:
-        """Demands ``start:stop`` (views, no copies of the big arrays)."""
+        """Demands ``start:stop`` (views, no copies of the big arrays; the side itself
+        when that is all of it)."""
         start, stop, _ = slice(start, stop).indices(self.n)
+        if start == 0 and stop == self.n:
+            return self
         sl = slice(start, stop)
         kw = _slice_fields(self, sl, self.n, skip=_POINT_FIELDS)
         a, b = self.point_offsets[start], self.point_offsets[stop]
@@ -255,8 +258,10 @@ class ListingSide:
         return replace(parts[0], n=sum(p.n for p in parts), **kw)
 
     def slice(self, start: int, stop: int) -> ListingSide:
-        """Listings ``start:stop`` (views)."""
+        """Listings ``start:stop`` (views; the side itself when that is all of it)."""
         start, stop, _ = slice(start, stop).indices(self.n)
+        if start == 0 and stop == self.n:
+            return self
         return replace(self, n=stop - start, **_slice_fields(self, slice(start, stop), self.n, skip=()))
 
 

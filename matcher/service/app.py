@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import os
 import threading
 import uuid
 from datetime import datetime, timezone
@@ -55,7 +56,8 @@ PRIVATE_FIELDS = ("contact",)
 class Problem(BaseModel):
     """One problem with one record of a bulk upsert."""
 
-    index: int = Field(description="position of the record in the request array (0-based); -1 for the whole body")
+    index: int = Field(description="position of the record in the request array (0-based); -1 for the whole "
+                                   "body (e.g. an unknown field, carried through)")
     id: str
     field: str
     value: str
@@ -106,18 +108,49 @@ class Service:
     """The market state behind the app: the store, the current snapshot, the caches."""
 
     def __init__(self, store: Store, profile: Any = None) -> None:
-        from matcher.ingest import read_demands, read_listings
-
         self.store = store
         self.profile = scoring.load_profile(profile)
         self._write = threading.Lock()
-        self._rev = 1
-        listings = _read(read_listings, store.records("listing"), Listings)
-        demands = _read(read_demands, store.records("demand"), Demands)
-        self.market = Market.build(self.profile, listings, demands, rev=0)
+        seq, listing_rows, demand_rows = store.snapshot()
+        self._seq = seq  # the last change this process's market holds
+        self._dv = store.data_version()
+        listings, demands = _read("listing", listing_rows), _read("demand", demand_rows)
+        self.market = Market.build(self.profile, listings, demands, rev=seq)
         self.market.scorer.warm()
         self.explanations = ExplanationCache()
         log.info("market loaded: %d listings, %d demands", len(listings), len(demands))
+
+    def sync(self) -> Market:
+        """The current market, first replaying what other server processes wrote (the
+        change log in the database); one cheap query when nothing changed."""
+        if self.store.data_version() != self._dv:
+            with self._write, self.store.transaction():
+                self._catch_up()
+        return self.market
+
+    def _catch_up(self) -> None:
+        """Apply the changes after ``self._seq`` (call holding the write lock, inside a
+        store transaction)."""
+        self._dv = self.store.data_version()
+        changes = self.store.changes_since(self._seq)
+        if not changes:
+            return
+        last: dict[tuple[str, str], str] = {}
+        for _, side, rid, op in changes:
+            last[(side, rid)] = op
+        m, seq = self.market, changes[-1][0]
+        for side in ("listing", "demand"):
+            ups = [rid for (s, rid), op in last.items() if s == side and op == "upsert"]
+            gone = [rid for (s, rid), op in last.items() if s == side and op == "delete"]
+            if ups:
+                recs = _read(side, self.store.fetch(side, ups))
+                m = m.with_listings(recs, seq) if side == "listing" else m.with_demands(recs, seq)
+            for rid in gone:
+                if rid in (m.l_row if side == "listing" else m.d_row):
+                    m = m.without(side, rid)
+        m.scorer.warm()
+        self.market, self._seq = m, seq
+        log.info("replayed %d changes from other processes", len(changes))
 
     def upsert(self, side: str, body: list[dict[str, Any]]) -> UpsertResult:
         from matcher.ingest import read_demands, read_listings
@@ -130,7 +163,7 @@ class Service:
         except InputFileError as exc:
             raise HTTPException(422, [{"loc": ["body"], "msg": exc.reason, "type": "value_error"}]) from None
         recs = res.records
-        problems = [_problem(p) for p in res.report if p.row >= 2]
+        problems = [_problem(p) for p in res.report]
         rejected = [p for p in problems if p.severity == "error"]
         warnings = [p for p in problems if p.severity != "error"]
         ids = [str(x) for x in recs.ids]
@@ -138,27 +171,31 @@ class Service:
             text = recs.text_columns()
             rows = [(rid, {k: v[n] for k, v in text.items()}) for n, rid in enumerate(ids)]
             with self._write:
-                self.store.upsert(side, rows)  # durable before it is visible or acknowledged
-                self._rev += 1
+                with self.store.transaction():  # other processes' writes wait; theirs come first
+                    self._catch_up()
+                    seq = self.store.upsert(side, rows)  # durable before visible or acknowledged
                 m = self.market
-                m = m.with_listings(recs, self._rev) if side == "listing" else m.with_demands(recs, self._rev)
+                m = m.with_listings(recs, seq) if side == "listing" else m.with_demands(recs, seq)
                 m.scorer.warm()  # the writer pays for the first query's set-up, not a reader
-                self.market = m
+                self.market, self._seq = m, seq
         log.info("upsert %s: %d accepted, %d rejected", side, len(ids), len(rejected))
         return UpsertResult(accepted=ids, rejected=rejected, warnings=warnings)
 
     def delete(self, side: str, record_id: str) -> bool:
         with self._write:
-            if not self.store.delete(side, record_id):
+            with self.store.transaction():
+                self._catch_up()
+                seq = self.store.delete(side, record_id)
+            if seq is None:
                 return False
             m = self.market.without(side, record_id)
             m.scorer.warm()
-            self.market = m
+            self.market, self._seq = m, seq
         log.info("deleted %s %s", side, record_id)
         return True
 
     def recommendations(self, side: str, record_id: str, k: int) -> Recommendations:
-        m = self.market  # one snapshot for the whole request
+        m = self.sync()  # one snapshot for the whole request
         rows = m.d_row if side == "demand" else m.l_row
         if record_id not in rows:
             raise HTTPException(404, f"unknown {side} id {record_id!r}")
@@ -166,9 +203,9 @@ class Service:
         rk = m.scorer.for_demand(r, k) if side == "demand" else m.scorer.for_listing(r, k)
         others = rk.index.tolist()
         if side == "demand":  # one block for the demand's k explanations
-            reasons = self.explanations.pairs(m, [r] * len(others), others)
+            reasons = self.explanations.pairs(m, [r] * len(others), others, feasible=True)
         else:
-            reasons = self.explanations.pairs(m, others, [r] * len(others))
+            reasons = self.explanations.pairs(m, others, [r] * len(others), feasible=True)
         out = []
         for rank, (e, score) in enumerate(zip(reasons, rk.scores.tolist()), start=1):
             out.append(Recommendation(rank=rank, id=str(rk.ids[rank - 1]), score=round(float(score), 6),
@@ -177,7 +214,7 @@ class Service:
         return Recommendations(id=record_id, k=k, recommendations=out)
 
     def record(self, side: str, record_id: str) -> dict[str, Any]:
-        m = self.market
+        m = self.sync()
         rows, recs = (m.l_row, m.listings) if side == "listing" else (m.d_row, m.demands)
         if record_id not in rows:
             raise HTTPException(404, f"unknown {side} id {record_id!r}")
@@ -187,7 +224,7 @@ class Service:
         return _jsonable(rec)
 
     def explain(self, demand_id: str, listing_id: str) -> dict[str, Any]:
-        m = self.market
+        m = self.sync()
         if demand_id not in m.d_row:
             raise HTTPException(404, f"unknown demand id {demand_id!r}")
         if listing_id not in m.l_row:
@@ -197,7 +234,7 @@ class Service:
     def match(self, req: MatchRequest) -> RunSummary:
         from matcher.match import match
 
-        m = self.market
+        m = self.sync()
         try:
             profile = scoring.load_profile(req.profile) if req.profile is not None else self.profile
         except scoring.ProfileError as exc:
@@ -232,14 +269,18 @@ class Service:
         return summary
 
 
-def _read(reader: Any, rows: list[dict[str, Any]], cls: Any) -> Any:
+def _read(side: str, rows: list[dict[str, Any]]) -> Any:
+    """Stored records (canonical text) back into records."""
+    from matcher.ingest import read_demands, read_listings
+
+    cls = Listings if side == "listing" else Demands
     if not rows:
         return cls.from_columns({cls.ID: np.zeros(0, dtype=str)})
-    return reader(rows).records
+    return (read_listings if side == "listing" else read_demands)(rows).records
 
 
 def _problem(p: Any) -> Problem:
-    return Problem(index=p.row - 2, id=p.id or "", field=p.field, value=str(p.value), severity=p.severity,
+    return Problem(index=p.row - 2 if p.row >= 2 else -1, id=p.id or "", field=p.field, value=str(p.value), severity=p.severity,
                    reason_zh=p.reason_zh, reason_en=p.reason_en)
 
 
@@ -332,8 +373,9 @@ def create_app(db: str = "changfang.db", token: str | None = None, max_body_byte
 
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
-        m = service.market
-        return {"status": "ok", "listings": len(m.listings), "demands": len(m.demands)}
+        """Liveness, the market's size, and which server process answered."""
+        m = service.sync()
+        return {"status": "ok", "listings": len(m.listings), "demands": len(m.demands), "process": os.getpid()}
 
     for side, plural in (("listing", "listings"), ("demand", "demands")):
         _routes(app, service, side, plural, writer)
@@ -361,6 +403,27 @@ def create_app(db: str = "changfang.db", token: str | None = None, max_body_byte
     return app
 
 
+def app_from_env() -> FastAPI:
+    """:func:`create_app` configured from the environment, for server processes that
+    uvicorn starts (``changfang serve --workers N``): ``CHANGFANG_DB``,
+    ``CHANGFANG_TOKEN``, ``CHANGFANG_MAX_BODY``, ``CHANGFANG_PROFILE`` and
+    ``CHANGFANG_LOG_LEVEL``."""
+    import gc
+    import sys
+
+    level = os.environ.get("CHANGFANG_LOG_LEVEL")
+    if level and not log.handlers:  # the service's own log lines, beside uvicorn's
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s:     %(name)s: %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(level)
+    app = create_app(os.environ.get("CHANGFANG_DB", "changfang.db"), token=os.environ.get("CHANGFANG_TOKEN") or None,
+                     max_body_bytes=int(os.environ.get("CHANGFANG_MAX_BODY", DEFAULT_MAX_BODY)),
+                     profile=os.environ.get("CHANGFANG_PROFILE") or None)
+    gc.freeze()  # the loaded market is long-lived: keep it out of every later collection
+    return app
+
+
 def _routes(app: FastAPI, service: Service, side: str, plural: str, writer: Any) -> None:
     @app.put(f"/v1/{plural}", dependencies=[Depends(writer)], name=f"upsert_{plural}")
     def upsert(records: list[dict[str, Any]] = Body(..., description=f"{plural}: the fields, aliases and "
@@ -378,9 +441,12 @@ def _routes(app: FastAPI, service: Service, side: str, plural: str, writer: Any)
     def get(record_id: str) -> dict[str, Any]:
         return service.record(side, record_id)
 
-    @app.get(f"/v1/{plural}/{{record_id}}/recommendations", name=f"recommend_for_{side}")
-    async def recommend(record_id: str, k: int = Query(10, ge=1, le=100)) -> Recommendations:
-        return service.recommendations(side, record_id, k)
+    @app.get(f"/v1/{plural}/{{record_id}}/recommendations", name=f"recommend_for_{side}",
+             response_model=Recommendations)
+    async def recommend(record_id: str, k: int = Query(10, ge=1, le=100)) -> Response:
+        # short and CPU-bound: run on the event loop (a thread pool only adds GIL
+        # switching); the model built here is already valid, so it is dumped directly
+        return Response(service.recommendations(side, record_id, k).model_dump_json(), media_type="application/json")
 
 
 def _version() -> str:

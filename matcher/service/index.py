@@ -126,9 +126,10 @@ class ExplanationCache:
     def _key(self, m: Market, i: int, j: int) -> tuple[Any, ...]:
         return (str(m.demands.demand_id[i]), int(m.d_rev[i]), str(m.listings.listing_id[j]), int(m.l_rev[j]))
 
-    def pairs(self, m: Market, i: Sequence[int], j: Sequence[int]) -> list[Reasons]:
+    def pairs(self, m: Market, i: Sequence[int], j: Sequence[int], feasible: bool = False) -> list[Reasons]:
         """Reasons of the pairs ``(i[n], j[n])``, computing the missing ones one demand
-        at a time on one block (``Scorer.explain_row``)."""
+        at a time on one block (``Scorer.explain_row``); ``feasible``: the pairs come
+        from a ranking, so the rules need no second look."""
         keys = [self._key(m, a, b) for a, b in zip(i, j)]
         with self._lock:
             found: list[Reasons | None] = [self._data.get(k) for k in keys]
@@ -140,7 +141,7 @@ class ExplanationCache:
             if e is None:
                 todo.setdefault(i[n], []).append(n)
         for a, ns in todo.items():
-            fresh = m.scorer.explain_row(a, [j[n] for n in ns], rules=False)
+            fresh = m.scorer.explain_row(a, [j[n] for n in ns], rules=False, known_feasible=feasible)
             for n, e in zip(ns, fresh):
                 found[n] = Reasons(e.summary("zh"), e.summary("en"), tuple((c.name, c.score) for c in e.criteria))
         if todo:

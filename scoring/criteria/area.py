@@ -56,7 +56,7 @@ def score(b: Block) -> np.ndarray:
 
 def describe(b: Block, p: int = 0) -> Detail:
     d = b.d
-    a = value(np.broadcast_to(b.offered, b.shape)[0, p])
+    a = value(b.offered[0, p])  # (n_d or 1, n_l): demand 0's row either way
     lo, hi = float(d.area_min[0]), float(d.area_max[0])
     unit = float(b.l.unit[p])
     inputs = {"offered_m2": a, "area_min_m2": lo, "area_max_m2": hi if np.isfinite(hi) else None,

@@ -15,6 +15,7 @@ The tests hold every registered criterion to this contract.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -52,11 +53,18 @@ def neutral_fill(shape: tuple[int, int], value: float) -> np.ndarray:
 
 def fmt(x: float, digits: int = 1) -> str:
     """A number for a sentence: ``800``, ``3.2``, ``'?'`` when unknown."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
+    return "?" if x is None else _fmt(float(x), digits)
+
+
+@functools.lru_cache(maxsize=65536)
+def _fmt(v: float, digits: int) -> str:
+    # explanations format the same few numbers over and over (a demand's range, a
+    # listing's price): each is worked out once
+    if math.isnan(v):
         return "?"
-    if math.isinf(x):
+    if math.isinf(v):
         return "∞"
-    r = round(float(x), digits)
+    r = round(v, digits)
     return str(int(r)) if r == int(r) else f"{r:.{digits}f}"
 
 

@@ -21,7 +21,7 @@ import numpy as np
 
 from scoring.block import Block, keep_known
 from scoring.criteria.base import Detail, fmt, neutral_fill
-from scoring.geo import haversine_km
+from scoring.geo import haversine_km_scalar
 from scoring.prepare import POINT_ANCHOR, POINT_ORIGIN
 from scoring.reference import gazetteer
 
@@ -55,7 +55,7 @@ def nearest_place(b: Block, p: int = 0) -> tuple[float | None, int, int]:
         if town >= 0 and town == int(l.town[p]):
             km = 0.0
         else:
-            km = float(haversine_km(d.point_lat[k], d.point_lon[k], l.lat[p], l.lon[p]))
+            km = haversine_km_scalar(float(d.point_lat[k]), float(d.point_lon[k]), float(l.lat[p]), float(l.lon[p]))
         if km < best[0]:
             best = (km, int(d.point_kind[k]), town)
     return best

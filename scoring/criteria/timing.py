@@ -13,6 +13,8 @@ one, scores ``timing.neutral`` (see ``timing.as_of`` for what "now" means).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from scoring.block import Block, keep_known
@@ -35,6 +37,7 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=4096)
 def _date(day: float) -> str:
     if day == -np.inf:
         return "now"

@@ -48,3 +48,12 @@ def test_without_rules_the_criteria_are_the_same(scorer):
     for a, b in zip(full, lean):
         assert b.rules == [] and a.failed == b.failed and a.criteria == b.criteria
         assert a.summary("zh") == b.summary("zh") or not a.feasible
+
+
+def test_known_feasible_pairs_explain_the_same(scorer):
+    i = 0
+    rk = scorer.for_demand(i, 12)
+    a = scorer.explain_row(i, rk.index, rules=False)
+    b = scorer.explain_row(i, rk.index, rules=False, known_feasible=True)
+    assert [x.to_dict() for x in a] == [x.to_dict() for x in b]
+    assert all(x.feasible for x in b)

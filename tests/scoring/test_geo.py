@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 import scoring
 from matcher.records import Demands, Listings
-from scoring.geo import EARTH_RADIUS_KM, chord2_to_km, haversine_km, unit_vectors
+from scoring.geo import EARTH_RADIUS_KM, chord2_to_km, haversine_km, haversine_km_scalar, unit_vectors
 
 # edge cases from geopy's own distance tests, plus a few of ours
 FIJI = (-16.1333333, 180.0)
@@ -55,6 +55,11 @@ def test_edge_cases_match_great_circle(a, b):
     ref = great_circle(a, b).km
     assert float(haversine_km(*a, *b)) == pytest.approx(ref, rel=1e-9, abs=1e-9)
     assert close(float(matrix_km([a], [b])[0, 0]), ref)
+
+
+@pytest.mark.parametrize(("a", "b"), EDGE_PAIRS)
+def test_scalar_haversine_matches_great_circle(a, b):
+    assert close(haversine_km_scalar(a[0], a[1], b[0], b[1]), great_circle(a, b).km)
 
 
 @pytest.mark.parametrize(("a", "b"), EDGE_PAIRS)

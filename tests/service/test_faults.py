@@ -90,3 +90,36 @@ def test_readers_see_a_record_before_or_after_an_upsert_never_half(server):
         v = int(owner[1:])
         assert area == 1000 + v and rent == v % 20 + 10, (area, rent, owner)
     assert len({owner for _, _, owner in seen}) > 3  # the readers did overlap the writes
+
+
+def test_several_server_processes_see_each_others_writes(tmp_path):
+    """``--workers 2``: a write acknowledged by one process is what the other serves."""
+    s = start_server(tmp_path / "two.db", "--workers", "2")
+    try:
+        pids = set()
+        for _ in range(200):  # fresh connections, until both processes have answered
+            with s.client() as c:
+                pids.add(c.get("/healthz").json()["process"])
+            if len(pids) == 2:
+                break
+        assert len(pids) == 2
+        c_demand = {"demand_id": "M1", "area_min_m2": "900", "area_max_m2": "1300", "towns": "周巷镇", "deal": "租"}
+        for v in range(1, 6):
+            with s.client() as w:
+                assert w.put("/v1/listings", json=[listing(0, v)], headers=AUTH).status_code == 200
+                if v == 1:
+                    assert w.put("/v1/demands", json=[c_demand], headers=AUTH).status_code == 200
+            for _ in range(12):  # new connections land on either process
+                with s.client() as r:
+                    g = r.get("/v1/listings/K00000").json()
+                    assert g["owner"] == f"v{v}" and g["area_m2"] == 1000 + v
+                    rec = r.get("/v1/demands/M1/recommendations").json()["recommendations"]
+                    assert [x["id"] for x in rec] == ["K00000"]
+        with s.client() as w:
+            assert w.delete("/v1/listings/K00000", headers=AUTH).status_code == 204
+        for _ in range(12):
+            with s.client() as r:
+                assert r.get("/v1/listings/K00000").status_code == 404
+                assert r.get("/v1/demands/M1/recommendations").json()["recommendations"] == []
+    finally:
+        s.stop()
