@@ -133,6 +133,20 @@ def test_upsert_keeps_good_records_and_reports_bad_ones(server):
         assert c.get("/healthz").json()["listings"] == len([x for x in out["accepted"] if x != "L1"])
 
 
+def test_demands_round_trip(server):
+    with server.client() as c:
+        body = [{"需求编号": "D9", "企业名称": "慈溪市某电器有限公司", "面积": "800-1200平", "意向镇街": "周巷镇、长河镇",
+                 "类型": "租赁", "联系方式": "13700000000"}]
+        r = c.put("/v1/demands", json=body, headers=AUTH)
+        assert r.status_code == 200 and r.json()["accepted"] == ["D9"], r.text
+        got = c.get("/v1/demands/D9").json()
+        assert got["company"] == "慈溪市某电器有限公司" and got["area_min_m2"] == 800 and got["area_max_m2"] == 1200
+        assert got["towns"] == ["周巷镇", "长河镇"] and "contact" not in got
+        assert c.delete("/v1/demands/D9", headers=AUTH).status_code == 204
+        assert c.get("/v1/demands/D9").status_code == 404
+        assert c.get("/healthz").json()["demands"] == 0
+
+
 def test_writes_need_the_token(server):
     with server.client() as c:
         body = [{"listing_id": "T1", "area_m2": "1000", "town": "周巷镇", "deal": "出租"}]
