@@ -39,11 +39,6 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _dicts(records) -> list[dict]:
-    cols = records.text_columns()
-    return [dict(zip(cols, row)) for row in zip(*cols.values())]
-
-
 def _percentiles(ms: list[float]) -> dict[str, float]:
     a = np.asarray(ms)
     return {"n": int(a.size), "p50_ms": round(float(np.percentile(a, 50)), 2),
@@ -151,7 +146,7 @@ def run(size: int = 10_000, clients: int = 8, requests: int = 250, k: int = 10, 
             t0 = time.perf_counter()
             with httpx.Client(base_url=url, timeout=600) as c:
                 for path, recs in (("/v1/listings", market.listings), ("/v1/demands", market.demands)):
-                    rows = _dicts(recs)
+                    rows = recs.text_rows()
                     for a in range(0, len(rows), 2000):
                         r = c.put(path, json=rows[a:a + 2000], headers=auth)
                         r.raise_for_status()

@@ -32,6 +32,7 @@ from matcher.allocation import divisible, one_to_one, stable, unit_sizes
 __all__ = ["LANDLORD_WEIGHTS", "MatchResult", "Unmatched", "landlord_scores", "match"]
 
 Method = Literal["one_to_one", "divisible", "stable"]
+_SHARED = ("divisible", "stable")  # the methods that share divisible plants in whole units
 
 
 @dataclass(frozen=True)
@@ -149,7 +150,7 @@ def _locked_area(sc: scoring.Scorer, lr: np.ndarray, lc: np.ndarray, method: str
     """Area of each locked pair: the whole listing, or under ``divisible`` and ``stable`` the fewest
     whole units covering the demand's minimum (at least one, at most the listing)."""
     area, unit = sc.l.area[lc], sc.l.unit[lc]
-    if method not in ("divisible", "stable"):
+    if method not in _SHARED:
         return area
     u = np.where(unit > 0, unit, 1.0)
     k = np.maximum(np.ceil(sc.d.area_min[lr] / u - 1e-9), 1.0)
@@ -210,7 +211,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     xr, xc = _pairs(ids_d, ids_l, exclude, "excluded")
     s[xr, xc] = np.nan
     lr, lc = _pairs(ids_d, ids_l, locks, "locked")
-    shared = method in ("divisible", "stable")  # plants shared in whole units
+    shared = method in _SHARED
     if len(set(lr.tolist())) != len(lr) or (not shared and len(set(lc.tolist())) != len(lc)):
         raise ValueError("a demand (or, under one_to_one, a listing) is locked twice")
     s[lr, :] = np.nan

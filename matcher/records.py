@@ -351,6 +351,12 @@ class _Records:
             out[k] = [str(x) for x in v]
         return out
 
+    def text_rows(self) -> list[dict[str, str]]:
+        """Every record as a dict of canonical text (:meth:`text_columns`, row by row):
+        what a file row or a JSON record of the same data reads back to."""
+        cols = self.text_columns()
+        return [dict(zip(cols, row)) for row in zip(*cols.values())]
+
     def take(self, idx: np.ndarray) -> Any:
         """A new record set of the rows ``idx`` (int positions or a bool mask)."""
         idx = np.asarray(idx)

@@ -36,7 +36,7 @@ Two ways to solve it (``method``):
 
 from __future__ import annotations
 
-import time
+import functools
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -100,6 +100,11 @@ class _Pairs:
     area: np.ndarray  # (n_listings,) floor area, ㎡
     need: np.ndarray  # capacity taken on the fewest units: ㎡, or 1 seat
     cap: np.ndarray  # (n_listings,) capacity: area, or 1 seat when indivisible
+
+    @functools.cached_property
+    def starts(self) -> np.ndarray:
+        """Where each demand's run of pairs begins (the pairs are sorted by demand)."""
+        return np.flatnonzero(np.r_[True, self.r[1:] != self.r[:-1]])
 
     def units_area(self, k: np.ndarray) -> np.ndarray:
         """Area each pair gets with ``k`` units: whole units, or the whole listing."""
@@ -180,7 +185,7 @@ def divisible(scores: Any, area_min: Any, area_max: Any, area: Any, unit: Any,
     reservation : float
         Pairs scoring below it are never chosen.
     time_limit : float
-        Seconds for HiGHS (the MILP), or for the heuristic's bound search.
+        Seconds for HiGHS: the MILP, or the heuristic's LP.
     method : {"auto", "milp", "heuristic"}
         The exact MILP, the fast heuristic, or the MILP up to ``MILP_MAX_PAIRS`` pairs.
 
@@ -263,40 +268,38 @@ def _heuristic(p: _Pairs, time_limit: float, keep: int = 32) -> DivisibleResult:
     from scipy.sparse import coo_array, vstack
 
     n_d, n_l = p.shape
-    w, cap = p.need, p.cap
     pool = _best_per_demand(p, p.s, keep)
     e = len(pool)
     cols = np.arange(e)
     a = vstack([coo_array((np.ones(e), (p.r[pool], cols)), shape=(n_d, e)),
-                coo_array((w[pool], (p.j[pool], cols)), shape=(n_l, e))]).tocsr()
-    lp = linprog(-p.s[pool], A_ub=a, b_ub=np.r_[np.ones(n_d), cap], bounds=(0, 1), method="highs",
+                coo_array((p.need[pool], (p.j[pool], cols)), shape=(n_l, e))]).tocsr()
+    lp = linprog(-p.s[pool], A_ub=a, b_ub=np.r_[np.ones(n_d), p.cap], bounds=(0, 1), method="highs",
                  options={"time_limit": float(time_limit)})
     lam = np.zeros(n_l)
     key = p.s.copy()
     if lp.x is not None:
         lam = np.maximum(-lp.ineqlin.marginals[n_d:], 0.0)
         key[pool] += 2.0 * lp.x  # the LP's choices first, the rest by score
-    x = _greedy(p, key, w, cap, keep)
-    bound = min(_lagrangian(p, w, cap, lam), _lagrangian(p, w, cap, np.zeros(n_l)))
+    x = _greedy(p, key, keep)
+    bound = min(_lagrangian(p, lam), _lagrangian(p, np.zeros(n_l)))
     return _result(p, x, p.kmin, bound, False, "heuristic")
 
 
-def _lagrangian(p: _Pairs, w: np.ndarray, cap: np.ndarray, lam: np.ndarray) -> float:
+def _lagrangian(p: _Pairs, lam: np.ndarray) -> float:
     """``L(lam)`` of the module docstring: an upper bound on the LP and MILP optima."""
-    starts = np.flatnonzero(np.r_[True, p.r[1:] != p.r[:-1]])  # the pairs are sorted by demand
-    top = np.maximum.reduceat(p.s - lam[p.j] * w, starts)
-    return float(np.sum(np.maximum(top, 0.0)) + lam @ cap)
+    top = np.maximum.reduceat(p.s - lam[p.j] * p.need, p.starts)
+    return float(np.sum(np.maximum(top, 0.0)) + lam @ p.cap)
 
 
 def _best_per_demand(p: _Pairs, key: np.ndarray, keep: int) -> np.ndarray:
     """Indices of each demand's ``keep`` pairs of highest ``key`` (ties by listing)."""
-    starts = np.flatnonzero(np.r_[True, p.r[1:] != p.r[:-1]])
+    starts = p.starts
     order = np.lexsort((p.j, -key, p.r))  # by demand, best first
     rank = np.arange(len(order)) - np.repeat(starts, np.diff(np.r_[starts, len(order)]))
     return np.sort(order[rank < keep])
 
 
-def _greedy(p: _Pairs, key: np.ndarray, w: np.ndarray, cap: np.ndarray, keep: int) -> np.ndarray:
+def _greedy(p: _Pairs, key: np.ndarray, keep: int) -> np.ndarray:
     """Pairs placed one by one, highest ``key`` first (ties by index), each demand on its
     fewest whole units while the listing has room; ``keep`` best pairs per demand are
     tried first, then every pair of the demands still out. Mask over the pairs."""
@@ -304,11 +307,11 @@ def _greedy(p: _Pairs, key: np.ndarray, w: np.ndarray, cap: np.ndarray, keep: in
     first = _best_per_demand(p, key, keep)
     x = np.zeros(len(p.s), dtype=bool)
     placed = np.zeros(n_d, dtype=bool)
-    free = cap.astype(np.float64).copy()
+    free = p.cap.astype(np.float64).copy()
     for pool in (first, np.setdiff1d(np.arange(len(p.s)), first, assume_unique=True)):
         pool = pool[np.lexsort((p.j[pool], p.r[pool], -key[pool]))]
         pool = pool[~placed[p.r[pool]]]
-        r, j, ww = p.r[pool].tolist(), p.j[pool].tolist(), w[pool].tolist()
+        r, j, ww = p.r[pool].tolist(), p.j[pool].tolist(), p.need[pool].tolist()
         for e, i, jj, need in zip(pool.tolist(), r, j, ww):
             if not placed[i] and need <= free[jj] + _EPS:
                 placed[i] = True

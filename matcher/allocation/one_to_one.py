@@ -54,22 +54,67 @@ when at least ``DENSE_DENSITY`` of them are candidates; otherwise the sparse one
 DENSE_DENSITY = 0.3
 
 
-def _empty() -> tuple[np.ndarray, np.ndarray]:
-    return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+Local = tuple[np.ndarray, np.ndarray]
 
 
-def _compact(c: Candidates) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-    """The pairs worth choosing (score > 0), renumbered over the rows and columns they use.
+def _on_used(c: Candidates, solve: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Run ``solve`` on the pairs worth choosing (score > 0), renumbered over the rows
+    and columns they use, and map its choice back.
 
-    Returns ``(used_rows, used_cols, r, k, scores)`` with ``r``, ``k`` indices into the
-    used rows and columns, or None when no pair is worth choosing.
+    ``solve(r, k, s, n, m)`` gets the pairs' local row and column indices, their scores
+    and the numbers of rows and columns used, and returns the chosen pairs as local
+    ``(rows, cols)``, sorted by row. Empty arrays when no pair is worth choosing.
     """
     keep = c.scores > 0  # a pair scoring <= 0 adds nothing
     rows, cols, scores = c.rows[keep], c.cols[keep], c.scores[keep]
     if rows.size == 0:
-        return None
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     ur, uc = np.unique(rows), np.unique(cols)
-    return ur, uc, np.searchsorted(ur, rows), np.searchsorted(uc, cols), scores
+    r, k = solve(np.searchsorted(ur, rows), np.searchsorted(uc, cols), scores, len(ur), len(uc))
+    return ur[r], uc[k]
+
+
+def _dense(ri: np.ndarray, ci: np.ndarray, s: np.ndarray, n: int, m: int) -> Local:
+    from scipy.optimize import linear_sum_assignment
+
+    value = np.zeros((n, m))
+    value[ri, ci] = s
+    r, k = linear_sum_assignment(value, maximize=True)
+    chosen = value[r, k] > 0  # an assignment through a 0 leaves both unmatched
+    return r[chosen], k[chosen]
+
+
+def _sparse(ri: np.ndarray, ci: np.ndarray, s: np.ndarray, n: int, m: int) -> Local:
+    from scipy.sparse import csr_array
+    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+
+    big = float(np.max(s)) + 1.0
+    rows = np.concatenate([ri, np.arange(n)])
+    cols = np.concatenate([ci, m + np.arange(n)])
+    w = np.concatenate([big - s, np.full(n, big)])
+    r, k = min_weight_full_bipartite_matching(csr_array((w, (rows, cols)), shape=(n, m + n)))
+    real = k < m  # a demand on its own slack column stays unmatched
+    return r[real], k[real]
+
+
+def _flow(ri: np.ndarray, ci: np.ndarray, s: np.ndarray, n: int, m: int) -> Local:
+    from ortools.graph.python import min_cost_flow
+
+    source, sink = n + m, n + m + 1
+    scale = _flow_scale(float(np.max(s)), n + m + 2, n)
+    dem, lis = np.arange(n, dtype=np.int64), np.arange(n, n + m, dtype=np.int64)
+    tails = np.concatenate([np.full(n, source), ri, dem, lis])
+    heads = np.concatenate([dem, n + ci, np.full(n, sink), np.full(m, sink)])
+    costs = np.concatenate([np.zeros(n, np.int64), -np.rint(s * scale).astype(np.int64),
+                            np.zeros(n + m, np.int64)])
+    flow = min_cost_flow.SimpleMinCostFlow()
+    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, np.ones(len(tails), np.int64), costs)
+    flow.set_nodes_supplies(np.array([source, sink]), np.array([n, -n]))
+    status = flow.solve()
+    if status != flow.OPTIMAL:
+        raise RuntimeError(f"OR-tools min-cost flow ended with {status!r}")
+    used = flow.flows(arcs[n:n + len(ri)]) > 0
+    return ri[used], ci[used]
 
 
 def solve_dense(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
@@ -80,17 +125,7 @@ def solve_dense(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     rows, cols : ndarray of int64
         The chosen candidate pairs, sorted by row.
     """
-    from scipy.optimize import linear_sum_assignment
-
-    compact = _compact(c)
-    if compact is None:
-        return _empty()
-    ur, uc, ri, ci, s = compact
-    value = np.zeros((len(ur), len(uc)))
-    value[ri, ci] = s
-    r, k = linear_sum_assignment(value, maximize=True)
-    chosen = value[r, k] > 0  # an assignment through a 0 leaves both unmatched
-    return ur[r[chosen]], uc[k[chosen]]
+    return _on_used(c, _dense)
 
 
 def solve_sparse(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
@@ -101,21 +136,7 @@ def solve_sparse(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     rows, cols : ndarray of int64
         The chosen candidate pairs, sorted by row.
     """
-    from scipy.sparse import csr_array
-    from scipy.sparse.csgraph import min_weight_full_bipartite_matching
-
-    compact = _compact(c)
-    if compact is None:
-        return _empty()
-    ur, uc, ri, ci, s = compact
-    n, m = len(ur), len(uc)
-    big = float(np.max(s)) + 1.0
-    rows = np.concatenate([ri, np.arange(n)])
-    cols = np.concatenate([ci, m + np.arange(n)])
-    w = np.concatenate([big - s, np.full(n, big)])
-    r, k = min_weight_full_bipartite_matching(csr_array((w, (rows, cols)), shape=(n, m + n)))
-    real = k < m  # a demand on its own slack column stays unmatched
-    return ur[r[real]], uc[k[real]]
+    return _on_used(c, _sparse)
 
 
 def has_flow() -> bool:
@@ -148,28 +169,7 @@ def solve_flow(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     RuntimeError
         If the solver reports anything but an optimum.
     """
-    from ortools.graph.python import min_cost_flow
-
-    compact = _compact(c)
-    if compact is None:
-        return _empty()
-    ur, uc, ri, ci, s = compact
-    n, m = len(ur), len(uc)
-    source, sink = n + m, n + m + 1
-    scale = _flow_scale(float(np.max(s)), n + m + 2, n)
-    dem, lis = np.arange(n, dtype=np.int64), np.arange(n, n + m, dtype=np.int64)
-    tails = np.concatenate([np.full(n, source), ri, dem, lis])
-    heads = np.concatenate([dem, n + ci, np.full(n, sink), np.full(m, sink)])
-    costs = np.concatenate([np.zeros(n, np.int64), -np.rint(s * scale).astype(np.int64),
-                            np.zeros(n + m, np.int64)])
-    flow = min_cost_flow.SimpleMinCostFlow()
-    arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, np.ones(len(tails), np.int64), costs)
-    flow.set_nodes_supplies(np.array([source, sink]), np.array([n, -n]))
-    status = flow.solve()
-    if status != flow.OPTIMAL:
-        raise RuntimeError(f"OR-tools min-cost flow ended with {status!r}")
-    used = flow.flows(arcs[n:n + len(ri)]) > 0
-    return ur[ri[used]], uc[ci[used]]
+    return _on_used(c, _flow)
 
 
 def one_to_one(scores: Any, reservation: float = 0.0,

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from matcher.allocation.candidates import Candidates, candidates
+from matcher.allocation.divisible import unit_sizes
 
 __all__ = ["blocking_pairs", "stable"]
 
@@ -72,8 +73,6 @@ def _sizes(c: Candidates, capacity: Any, areas: tuple[Any, Any, Any, Any] | None
         if np.any(cap < 0):
             raise ValueError("capacities must be >= 0")
         return c, np.ones(len(c)), cap
-    from matcher.allocation.divisible import unit_sizes
-
     ok, _, _, _, _, need, cap = unit_sizes(c.rows, c.cols, *areas)
     return Candidates(c.shape, c.rows[ok], c.cols[ok], c.scores[ok]), need[ok], cap
 

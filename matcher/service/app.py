@@ -168,8 +168,7 @@ class Service:
         warnings = [p for p in problems if p.severity != "error"]
         ids = [str(x) for x in recs.ids]
         if ids:
-            text = recs.text_columns()
-            rows = [(rid, {k: v[n] for k, v in text.items()}) for n, rid in enumerate(ids)]
+            rows = list(zip(ids, recs.text_rows()))
             with self._write:
                 with self.store.transaction():  # other processes' writes wait; theirs come first
                     self._catch_up()

@@ -9,10 +9,8 @@ from matcher import generate_market, read_demands, read_listings
 from matcher.normalise import is_blank
 
 MARKET = generate_market(30, 30, seed=2)
-LISTING_ROWS = [dict(zip(cols := list(MARKET.listings.text_columns()), vals))
-                for vals in zip(*MARKET.listings.text_columns().values())]
-DEMAND_ROWS = [dict(zip(cols := list(MARKET.demands.text_columns()), vals))
-               for vals in zip(*MARKET.demands.text_columns().values())]
+LISTING_ROWS = MARKET.listings.text_rows()
+DEMAND_ROWS = MARKET.demands.text_rows()
 
 junk = st.one_of(
     st.none(),

@@ -77,9 +77,8 @@ def start_server(db: Path, *extra: str, token: str | None = TOKEN) -> Server:
 
 
 def as_dicts(records) -> list[dict]:
-    """Records as the portal would send them: canonical text columns, one object each."""
-    cols = records.text_columns()
-    return [dict(zip(cols, row)) for row in zip(*cols.values())]
+    """Records as the portal would send them: canonical text, one object each."""
+    return records.text_rows()
 
 
 @pytest.fixture
