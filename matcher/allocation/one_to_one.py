@@ -70,7 +70,9 @@ def _on_used(c: Candidates, solve: Any) -> tuple[np.ndarray, np.ndarray]:
     if rows.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     ur, uc = np.unique(rows), np.unique(cols)
-    r, k = solve(np.searchsorted(ur, rows), np.searchsorted(uc, cols), scores, len(ur), len(uc))
+    ri, ci = np.searchsorted(ur, rows), np.searchsorted(uc, cols)
+    del rows, cols  # the solver's peak memory should not hold the market's indices too
+    r, k = solve(ri, ci, scores, len(ur), len(uc))
     return ur[r], uc[k]
 
 
