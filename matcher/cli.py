@@ -9,7 +9,7 @@ Sub-commands
 ``changfang match LISTINGS DEMANDS --out DIR [--profile P.toml] [--method one_to_one|divisible|stable] [--top-k K] [--lock FILE] [--exclude FILE] [--sheet NAME]``
     Read, score and allocate; write ``pairs.csv``, ``recommendations.csv``,
     ``unmatched.csv``, ``rejects.csv``, ``run.json``, ``result.xlsx`` and
-    ``report.html`` to ``DIR`` (see :mod:`matcher.run`), and print a summary.
+    ``report.html`` to ``DIR`` (see :mod:`matcher.batch.run`), and print a summary.
 ``changfang demo [--out DIR]``
     The same on the bundled Cixi sample (``datasets/cixi-sample/``), into ``DIR``
     (default ``./changfang-demo/``), and print a short summary with the five best
@@ -75,8 +75,8 @@ def _writing(path: Path) -> Iterator[Path]:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from matcher.export import write_records, write_report
-    from matcher.ingest import read_demands, read_listings
+    from matcher.io.export import write_records, write_report
+    from matcher.io.ingest import read_demands, read_listings
 
     reader = read_listings if args.side == "listings" else read_demands
     result = reader(args.file, sheet=args.sheet)
@@ -128,7 +128,7 @@ class _Progress:
 def _run(args: argparse.Namespace, listings: str, demands: str, label: str | None = None) -> int:
     import json
 
-    from matcher.run import run_match
+    from matcher.batch.run import run_match
 
     if args.top_k < 1:
         raise _Usage("--top-k must be >= 1")
@@ -234,7 +234,7 @@ def _listening_socket(host: str, port: int) -> Any:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from matcher.export import write_records
+    from matcher.io.export import write_records
     from matcher.generate import generate_market
 
     if args.listings < 0 or args.demands < 0:

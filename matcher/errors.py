@@ -4,7 +4,7 @@ Every exception the package raises on purpose derives from
 :class:`~scoring.errors.ChangfangError`; those caused by bad input also derive from
 the matching builtin (``ValueError``), so callers may catch either. Problems with
 single rows or cells never raise: they are collected in the ingestion report (see
-:mod:`matcher.ingest`).
+:mod:`matcher.io.ingest`).
 """
 
 from __future__ import annotations

@@ -153,7 +153,7 @@ class Service:
         log.info("replayed %d changes from other processes", len(changes))
 
     def upsert(self, side: str, body: list[dict[str, Any]]) -> UpsertResult:
-        from matcher.ingest import read_demands, read_listings
+        from matcher.io.ingest import read_demands, read_listings
 
         reader = read_listings if side == "listing" else read_demands
         if not body:
@@ -270,7 +270,7 @@ class Service:
 
 def _read(side: str, rows: list[dict[str, Any]]) -> Any:
     """Stored records (canonical text) back into records."""
-    from matcher.ingest import read_demands, read_listings
+    from matcher.io.ingest import read_demands, read_listings
 
     cls = Listings if side == "listing" else Demands
     if not rows:

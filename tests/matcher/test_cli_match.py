@@ -15,7 +15,7 @@ import pytest
 
 import scoring
 from matcher import generate_market, match, read_demands, read_listings
-from matcher.export import write_records
+from matcher.io.export import write_records
 from tests.matcher.test_cli import CMD, SAMPLE, run
 
 LISTINGS, DEMANDS = SAMPLE / "listings.csv", SAMPLE / "demands.xlsx"
@@ -304,7 +304,7 @@ def test_debug_shows_the_traceback(tmp_path):
 def test_an_interrupted_write_leaves_no_complete_looking_file(tmp_path, monkeypatch):
     """Interrupt the run while it writes recommendations.csv: the file must not exist
     (nor any temporary), while the files finished before it are whole."""
-    import matcher.export as export
+    import matcher.io.export as export
     from matcher.cli import main
 
     real = export._csv

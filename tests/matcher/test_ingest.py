@@ -302,7 +302,7 @@ ISSUE_ALIASES = """编号 业主 企业名称 租售类型 需求类型 镇街 �
 
 
 def test_every_header_alias_named_in_the_issue_is_recognised():
-    from matcher._schema import DEMAND_COLUMNS, LISTING_COLUMNS, column_lookup, fold_header
+    from matcher.io.schema import DEMAND_COLUMNS, LISTING_COLUMNS, column_lookup, fold_header
 
     known = set(column_lookup(LISTING_COLUMNS)) | set(column_lookup(DEMAND_COLUMNS))
     assert [a for a in ISSUE_ALIASES if fold_header(a) not in known] == []

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from matcher import normalise as nz
+from matcher.io import normalise as nz
 from matcher.records import AVAILABLE_NOW, DEAL_BOTH, DEAL_LEASE, DEAL_SALE
 from scoring.reference import gazetteer
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from matcher import generate_market, read_demands, read_listings
-from matcher.normalise import is_blank
+from matcher.io.normalise import is_blank
 
 MARKET = generate_market(30, 30, seed=2)
 LISTING_ROWS = MARKET.listings.text_rows()

@@ -3,7 +3,7 @@
 :func:`read_listings` and :func:`read_demands` take a path (CSV in UTF-8 or
 GB18030, XLSX, JSON, JSON Lines) or an in-memory table (list of dicts, dict of
 columns, pandas DataFrame), recognise Chinese or canonical headers, normalise every
-cell (:mod:`matcher.normalise`), and return the records with a report.
+cell (:mod:`matcher.io.normalise`), and return the records with a report.
 
 Rules
 -----
@@ -44,9 +44,9 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
-from matcher import normalise as nz
-from matcher._schema import DEMAND_COLUMNS, LISTING_COLUMNS, Column, column_lookup, fold_header
-from matcher._tables import RawTable, load_table
+from matcher.io import normalise as nz
+from matcher.io.schema import DEMAND_COLUMNS, LISTING_COLUMNS, Column, column_lookup, fold_header
+from matcher.io.tables import RawTable, load_table
 from matcher.errors import InputFileError
 from matcher.records import DEAL_SALE, EMPTY, Demands, Listings
 from scoring.reference import gazetteer
@@ -151,7 +151,7 @@ def read_listings(source: Any, *, sheet: str | None = None,
     Parameters
     ----------
     source : str, os.PathLike, list of dict, dict of list or pandas.DataFrame
-        See :func:`matcher._tables.load_table` for the formats.
+        See :func:`matcher.io.tables.load_table` for the formats.
     sheet : str, optional
         Worksheet of an XLSX workbook (default: the first).
     geocoder : geopy geocoder or callable, optional

@@ -10,7 +10,7 @@ Units (DESIGN.md)
 * area in ㎡; 1 亩 = 10000/15 ㎡ (≈ 666.67 ㎡, the legal definition);
 * rent in 元/㎡/月: 元/㎡/天 × 30 (the local convention), 元/㎡/年 ÷ 12;
 * sale price in 元/㎡; a total ("总价800万", "800万元") is divided by the area at the
-  row level (see :mod:`matcher.ingest`);
+  row level (see :mod:`matcher.io.ingest`);
 * floor load in kg/㎡ (1 吨 = 1000 kg), power in kVA, crane in t, heights in m,
   distances in km, terms in months (1 年 = 12 个月), 亩均税收 in 万元/亩.
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from matcher.errors import InputFileError
-from matcher.normalise import is_blank
+from matcher.io.normalise import is_blank
 
 __all__ = ["RawTable", "load_table"]
 

@@ -152,12 +152,12 @@ def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozen
 
 def write_report_html(path: str | os.PathLike[str], run: Any, title: str | None = None,
                       max_rows: int = 2000) -> Path:
-    """Write the report of a run (a :class:`matcher.run.RunOutput`) to ``path``.
+    """Write the report of a run (a :class:`matcher.batch.run.RunOutput`) to ``path``.
 
     Parameters
     ----------
     path : path-like
-    run : matcher.run.RunOutput
+    run : matcher.batch.run.RunOutput
     title : str, optional
         Shown under the heading (e.g. the input files).
     max_rows : int
@@ -167,8 +167,8 @@ def write_report_html(path: str | os.PathLike[str], run: Any, title: str | None 
     -------
     pathlib.Path
     """
-    from matcher.export import atomic_path
-    from matcher.run import reject_problems
+    from matcher.io.export import atomic_path
+    from matcher.batch.run import reject_problems
 
     res, s = run.result, run.summary
     c = s["counts"]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from matcher import normalise as nz
+from matcher.io import normalise as nz
 
 __all__ = ["Column", "LISTING_COLUMNS", "DEMAND_COLUMNS", "fold_header", "column_lookup"]
 

@@ -1,6 +1,6 @@
 """A batch matching run: files in, the tables staff send out, a summary and a report.
 
-:func:`run_match` reads the listings and demands (any format :mod:`matcher.ingest`
+:func:`run_match` reads the listings and demands (any format :mod:`matcher.io.ingest`
 reads), scores and allocates them (:func:`matcher.match`), and writes to one folder:
 
 ============================  ======================================================
@@ -10,7 +10,7 @@ reads), scores and allocates them (:func:`matcher.match`), and writes to one fol
 ``rejects.csv``               the ingestion report of both files (as ``changfang validate``)
 ``run.json``                  version, input hashes, profile, method, counts, objective, timings
 ``result.xlsx``               the four tables, one sheet each, Chinese headers
-``report.html``               a self-contained page to look at (:mod:`matcher.report`)
+``report.html``               a self-contained page to look at (:mod:`matcher.batch.report`)
 ============================  ======================================================
 
 CSV files are UTF-8 with a byte-order mark (Excel on Chinese Windows opens them
@@ -68,7 +68,7 @@ class RunOutput:
     summary : dict
         The content of ``run.json``.
     result : matcher.MatchResult
-    listings, demands : matcher.ingest.ReadResult
+    listings, demands : matcher.io.ingest.ReadResult
     files : dict of str to pathlib.Path
         Each file written.
     rows : dict of str to list
@@ -136,7 +136,7 @@ def read_pairs_file(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     matcher.errors.InputFileError
         Unreadable, or without the two columns.
     """
-    from matcher._tables import load_table
+    from matcher.io.tables import load_table
     from matcher.errors import InputFileError
 
     table = load_table(path)
@@ -190,7 +190,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     """
     import scoring
     from matcher import __version__
-    from matcher.ingest import read_demands, read_listings
+    from matcher.io.ingest import read_demands, read_listings
     from matcher.match import match
 
     say = progress or (lambda stage: None)
@@ -239,13 +239,13 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     }
     output = RunOutput(out_dir, summary, result, lres, dres, files, rows)
     if report:
-        from matcher.report import write_report_html
+        from matcher.batch.report import write_report_html
 
         say("report")
         files["report"] = write_report_html(out_dir / "report.html", output, title=sample_label)
     seconds["write"] = time.perf_counter() - t0
     summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
-    from matcher.export import atomic_path
+    from matcher.io.export import atomic_path
 
     with atomic_path(out_dir / "run.json") as tmp:
         tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -323,8 +323,8 @@ def reject_problems(lres: Any, dres: Any) -> list[Any]:
 
 def _write_tables(out: Path, result: Any, lres: Any, dres: Any, top_k: int
                   ) -> tuple[dict[str, Path], dict[str, list[list[Any]]]]:
-    from matcher.export import write_table, write_workbook
-    from matcher.ingest import REPORT_COLUMNS
+    from matcher.io.export import write_table, write_workbook
+    from matcher.io.ingest import REPORT_COLUMNS
 
     out.mkdir(parents=True, exist_ok=True)
     L, D = lres.records, dres.records  # noqa: N806

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from matcher.ingest import REPORT_COLUMNS, Problem, Report
+from matcher.io.ingest import REPORT_COLUMNS, Problem, Report
 
 __all__ = ["atomic_path", "write_table", "write_records", "write_report", "write_workbook"]
 
