@@ -100,7 +100,7 @@ def test_one_to_one(benchmark, market, method):
 def test_stable(benchmark, market, capacity):
     size, s, total = market
     c = candidates(total, RESERVATION)
-    kw = {} if capacity == "one" else dict(area_min=s.d.lo, area_max=s.d.hi, area=s.l.area, unit=s.l.unit)
+    kw = {} if capacity == "one" else {"area_min": s.d.lo, "area_max": s.d.hi, "area": s.l.area, "unit": s.l.unit}
     rows, cols = benchmark.pedantic(stable, args=(c,), kwargs=kw, rounds=1, iterations=1)
     blocking = len(blocking_pairs(c, rows, cols, **kw))
     assert blocking == 0

@@ -10,8 +10,8 @@ See ``README.md`` for a tour.
 """
 
 from matcher.errors import ChangfangError, InputFileError, ProfileError
-from matcher.io.export import write_records, write_report, write_table
 from matcher.generate import Market, generate_market
+from matcher.io.export import write_records, write_report, write_table
 from matcher.io.ingest import Problem, ReadResult, Report, read_demands, read_listings
 from matcher.match import MatchResult, Unmatched, match
 from matcher.records import Demands, Listings, Ragged

@@ -6,7 +6,8 @@ Sub-commands
     Read one file, print counts and the most common problems, write
     ``DIR/listings.csv`` (or ``DIR/demands.csv``) with canonical field names and
     ``DIR/rejects.csv`` (file, row, id, field, value, severity, reason_zh, reason_en).
-``changfang match LISTINGS DEMANDS --out DIR [--profile P.toml] [--method one_to_one|divisible|stable] [--top-k K] [--lock FILE] [--exclude FILE] [--sheet NAME]``
+``changfang match LISTINGS DEMANDS --out DIR [--profile P.toml] [--method M] [--top-k K] [--lock FILE]
+[--exclude FILE] [--sheet NAME]``
     Read, score and allocate; write ``pairs.csv``, ``recommendations.csv``,
     ``unmatched.csv``, ``rejects.csv``, ``run.json``, ``result.xlsx`` and
     ``report.html`` to ``DIR`` (see :mod:`matcher.batch.run`), and print a summary.
@@ -15,7 +16,8 @@ Sub-commands
     (default ``./changfang-demo/``), and print a short summary with the five best
     pairs.
 
-``changfang serve [--host 127.0.0.1] [--port 8000] [--db PATH] [--token TOKEN] [--max-body BYTES] [--profile P.toml] [--workers N]``
+``changfang serve [--host 127.0.0.1] [--port 8000] [--db PATH] [--token TOKEN] [--max-body BYTES]
+[--profile P.toml] [--workers N]``
     The HTTP service (the ``[server]`` extra; see :mod:`matcher.service.app`). The
     write token may also come from ``CHANGFANG_TOKEN`` and the database path from
     ``CHANGFANG_DB`` (default ``./changfang.db``); without a token one is made up and
@@ -234,8 +236,8 @@ def _listening_socket(host: str, port: int) -> Any:
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    from matcher.io.export import write_records
     from matcher.generate import generate_market
+    from matcher.io.export import write_records
 
     if args.listings < 0 or args.demands < 0:
         raise _Usage("--listings and --demands must be >= 0")
@@ -333,7 +335,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("changfang: interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # noqa: BLE001 - last resort: one line, not a traceback
+    except Exception as exc:
         if args.debug:
             raise
         print(f"changfang: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",

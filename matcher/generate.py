@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from matcher.records import AVAILABLE_NOW, DEAL_BOTH, DEAL_LEASE, DEAL_SALE, Demands, Listings, Ragged
+from matcher.records import AVAILABLE_NOW, DEAL_BOTH, DEAL_LEASE, DEAL_SALE, Demands, Listings
 from scoring.reference import gazetteer
 
 __all__ = ["BASE_DATE", "Market", "generate_market"]

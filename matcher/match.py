@@ -104,7 +104,7 @@ def _pairs(ids_d: np.ndarray, ids_l: np.ndarray, pairs: Iterable[tuple[str, str]
     pos_d = {str(x): k for k, x in enumerate(ids_d)}
     pos_l = {str(x): k for k, x in enumerate(ids_l)}
     rows, cols = [], []
-    for d, l in pairs:  # noqa: E741
+    for d, l in pairs:
         if str(d) not in pos_d or str(l) not in pos_l:
             raise KeyError(f"{what} pair ({d}, {l}): unknown demand or listing id")
         rows.append(pos_d[str(d)])
@@ -128,7 +128,7 @@ def landlord_scores(res: scoring.ScoreResult) -> np.ndarray:
     * the lease it wants: ``min(1, lease_months / 36)`` (unknown 0.5; a purchase 1);
     * industry fit: the industry criterion of the score.
     """
-    d, l = res.scorer.d, res.scorer.l  # noqa: E741
+    d, l = res.scorer.d, res.scorer.l
     w = LANDLORD_WEIGHTS
     rating = np.where(d.rating > 0, d.rating / 4.0, 0.5)
     lease = np.where(np.isnan(d.lease_months), 0.5, np.minimum(d.lease_months / 36.0, 1.0))
@@ -163,7 +163,7 @@ def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer, o
     if method == "one_to_one":
         r, c = one_to_one(s, reservation)
         return r, c, None, 0.0
-    d, l = sc.d, sc.l  # noqa: E741
+    d, l = sc.d, sc.l
     areas = (d.lo[od], d.hi[od], room[ol], l.unit[ol])
     if method == "stable":
         r, c = stable(s, landlord_scores(res)[np.ix_(od, ol)], reservation=reservation,

@@ -71,7 +71,7 @@ class Ragged:
         Non-decreasing, ``offsets[0] == 0`` and ``offsets[-1] == n_values``.
     """
 
-    __slots__ = ("values", "offsets")
+    __slots__ = ("offsets", "values")
 
     def __init__(self, values: np.ndarray, offsets: np.ndarray) -> None:
         offsets = np.asarray(offsets, dtype=np.int64)

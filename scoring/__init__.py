@@ -12,7 +12,7 @@ Nothing here imports :mod:`matcher`; dependencies point one way.
 """
 
 from scoring.criteria import CRITERIA
-from scoring.engine import Ranking, ScoreResult, Scorer, TopK, score, top_k
+from scoring.engine import Ranking, Scorer, ScoreResult, TopK, score, top_k
 from scoring.errors import ChangfangError, ProfileError
 from scoring.explain import Explanation
 from scoring.profile import Profile, default_profile, load_profile

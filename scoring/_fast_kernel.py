@@ -188,10 +188,7 @@ def run(  # demands
                     else:
                         s_area = n_area
                     if located and l_has_loc[j]:
-                        if limited:
-                            cc = c2[t]
-                        else:
-                            cc = nearest_c2(d_points, p0, p1, l_vec, j, d_wanted[i, l_town[j]])
+                        cc = c2[t] if limited else nearest_c2(d_points, p0, p1, l_vec, j, d_wanted[i, l_town[j]])
                         s_loc = decay(c2_km(cc, R2), kinds[2], kparams[2])
                     else:
                         s_loc = n_loc

@@ -47,7 +47,7 @@ class Tables:
     synergy: np.ndarray
 
     @classmethod
-    def build(cls, d: DemandSide, l: ListingSide, profile: Profile) -> Tables:  # noqa: E741
+    def build(cls, d: DemandSide, l: ListingSide, profile: Profile) -> Tables:
         codes = d.codes
         nc = len(codes)
 
@@ -127,7 +127,7 @@ class Block:
         Where the block lies in the whole market.
     """
 
-    def __init__(self, d: DemandSide, l: ListingSide, tables: Tables, profile: Profile,  # noqa: E741
+    def __init__(self, d: DemandSide, l: ListingSide, tables: Tables, profile: Profile,
                  rows: slice = slice(None), cols: slice = slice(None)) -> None:
         self.d, self.l, self.tables, self.profile = d, l, tables, profile
         self.rows, self.cols = rows, cols
@@ -208,7 +208,7 @@ class Block:
         """float32 (n_located, n_l): km from each listing to the nearest place of
         each located demand; 0 inside a wanted town; meaningless for a listing without a
         location (``l.has_loc`` false), which rules and criteria mask."""
-        d, l = self.d, self.l  # noqa: E741
+        d, l = self.d, self.l
         if self.located.size == 0:
             return np.zeros((0, l.n), dtype=np.float32)
         rows = self.located

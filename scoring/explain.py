@@ -126,7 +126,7 @@ def _day(v: float) -> str | None:
 def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0) -> tuple[Any, Any]:
     """The demand's and the listing's values a rule compares, for the pair (demand 0,
     listing ``p``) of a one-demand block."""
-    d, l = b.d, b.l  # noqa: E741
+    d, l = b.d, b.l
     code = d.codes[int(d.code[0])] if d.code[0] >= 0 else None
     table: dict[str, tuple[Any, Any]] = {
         "deal": (_DEMAND_DEAL[int(d.deal[0])][1], _LISTING_DEAL[int(l.deal[p])][1]),

@@ -73,7 +73,7 @@ def _class_bits(b: Block) -> tuple[np.ndarray, ...]:
     cat_bits : uint16 (n_classes, n_l)
     code_bits : uint16 (n_codes + 1, n_l)
     """
-    d, l, t = b.d, b.l, b.tables  # noqa: E741
+    d, l, t = b.d, b.l, b.tables
     keys = np.stack([d.fire.astype(np.int64), d.eia == 1, d.ground == 1, d.rating.astype(np.int64)], axis=1)
     classes, d_cat = np.unique(keys, axis=0, return_inverse=True)
     fire, eia, ground, rating = (classes[:, k][:, None] for k in range(4))
@@ -110,7 +110,7 @@ class Prepared:
 
 def prepare(b: Block, weights: dict[str, float]) -> Prepared:
     """Precompute for the whole market ``b`` (all demands against all listings)."""
-    l = b.l  # noqa: E741
+    l = b.l
     # listings' location uncertainty (+ slack) takes few values: one distance limit each
     slack = b.profile["rules"]["distance_slack_km"]
     levels, level = np.unique(l.approx + slack, return_inverse=True)
@@ -140,7 +140,7 @@ def evaluate_block(b: Block, pre: Prepared, failed: np.ndarray, total: np.ndarra
     crit : ndarray of float32, shape (6, n_d, n_l), optional
         In the order area, location, price, industry, facilities, timing.
     """
-    d, l = b.d, b.l  # noqa: E741
+    d, l = b.d, b.l
     rs, cs = b.rows, b.cols
     c = np.ascontiguousarray
     keep = crit is not None

@@ -125,10 +125,9 @@ def decay(x: np.ndarray, kind: str, offset: float, scale: float, q: float = 0.5,
     if fn is None:
         raise ValueError(f"kind == {kind!r}, must be one of {', '.join(KERNELS)}")
     _check(offset, scale, q)
-    if inplace and isinstance(x, np.ndarray) and x.dtype == np.float32:
-        d = x
-    else:
-        d = np.array(x, dtype=np.float32)  # a fresh array: the kernels work in place
+    # a fresh array unless the caller lends its own: the kernels work in place
+    own = inplace and isinstance(x, np.ndarray) and x.dtype == np.float32
+    d = x if own else np.array(x, dtype=np.float32)
     if offset:
         d -= np.float32(offset)
     np.maximum(d, np.float32(0), out=d)

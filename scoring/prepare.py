@@ -170,7 +170,7 @@ class DemandSide:
     @staticmethod
     def concat(parts: list[DemandSide]) -> DemandSide:
         """Demands of ``parts`` one after another (sides prepared with the same profile)."""
-        kw = _concat_fields(parts, skip=_POINT_FIELDS + ("code",))
+        kw = _concat_fields(parts, skip=(*_POINT_FIELDS, "code"))
         kw.update({f: np.concatenate([getattr(p, f) for p in parts]) for f in _POINT_FIELDS if f != "point_offsets"})
         sizes = np.array([len(p.points) for p in parts[:-1]], dtype=np.int64)
         shift = np.concatenate([[0], np.cumsum(sizes)])
@@ -308,7 +308,8 @@ def prepare_demands(d: Any, profile: Profile) -> DemandSide:
         n=n, ids=np.asarray(d.demand_id), deal=_deal(d.deal), has_area=has_area,
         area_min=amin, area_max=amax,
         lo=amin * (1.0 - rules["area_below"]), hi=amax * (1.0 + rules["area_above"]),
-        points=points, point_offsets=offsets, point_kind=kind, point_town=ptown, point_lat=lat, point_lon=lon, wanted=wanted,
+        points=points, point_offsets=offsets, point_kind=kind, point_town=ptown, point_lat=lat, point_lon=lon,
+        wanted=wanted,
         max_distance=np.where(np.isnan(_f(d.max_distance_km)), np.inf, _f(d.max_distance_km)),
         max_rent=_f(d.max_rent), max_sale=_f(d.max_sale_price),
         code=(code_idx - 1).astype(np.int32), codes=codes,
@@ -321,7 +322,7 @@ def prepare_demands(d: Any, profile: Profile) -> DemandSide:
     )
 
 
-def prepare_listings(l: Any, profile: Profile) -> ListingSide:  # noqa: E741
+def prepare_listings(l: Any, profile: Profile) -> ListingSide:
     """Read listing records (see the module docstring for what missing values become)."""
     n = len(l.listing_id)
     g = gazetteer()

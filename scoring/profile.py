@@ -45,7 +45,7 @@ _UNIT_KEYS = {"reservation", "neutral", "same_class", "same_group", "same_divisi
 class Kernel:
     """A decay kernel's parameters (see :mod:`scoring.kernels`)."""
 
-    __slots__ = ("kind", "offset", "scale", "decay")
+    __slots__ = ("decay", "kind", "offset", "scale")
 
     def __init__(self, kind: str, offset: float, scale: float, decay: float) -> None:
         self.kind, self.offset, self.scale, self.decay = kind, float(offset), float(scale), float(decay)

@@ -66,7 +66,7 @@ class Gazetteer:
         """Index of the town called ``text``, with or without 镇/街道, else None.
 
         >>> g = gazetteer()
-        >>> g.names[g.find("周巷")]
+        >>> str(g.names[g.find("周巷")])
         '周巷镇'
         >>> g.find("慈溪市周巷镇") == g.find("周巷镇")
         True

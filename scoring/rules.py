@@ -47,7 +47,7 @@ import numpy as np
 from scoring.block import Block, gather
 from scoring.conventions import DEAL_LEASE, DEAL_SALE
 
-__all__ = ["RULES", "Rule", "RowFails", "dense", "rule_names"]
+__all__ = ["RULES", "RowFails", "Rule", "dense", "rule_names"]
 
 
 @dataclass(frozen=True)

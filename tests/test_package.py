@@ -19,7 +19,8 @@ def test_all_is_exactly_the_public_names():
 
 def test_import_is_light_and_side_effect_free():
     code = ("import sys, warnings, numpy; f = list(warnings.filters); import matcher, scoring; "
-            "heavy = [m for m in ('openpyxl', 'cn2an', 'pandas', 'geopy', 'scipy', 'networkx', 'numba') if m in sys.modules]; "
+            "heavy = [m for m in ('openpyxl', 'cn2an', 'pandas', 'geopy', 'scipy', 'networkx', 'numba') "
+            "if m in sys.modules]; "
             "assert not heavy, heavy; assert warnings.filters == f; "
             "from scoring import reference; assert reference.gazetteer.cache_info().currsize == 0")
     subprocess.run([sys.executable, "-c", code], check=True)

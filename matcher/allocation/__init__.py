@@ -11,4 +11,7 @@ from matcher.allocation.divisible import DivisibleResult, divisible, unit_sizes
 from matcher.allocation.one_to_one import has_flow, one_to_one, solve_dense, solve_flow, solve_sparse
 from matcher.allocation.stable import blocking_pairs, stable
 
-__all__ = ["Candidates", "DivisibleResult", "blocking_pairs", "divisible", "candidates", "has_flow", "one_to_one", "solve_dense", "solve_flow", "solve_sparse", "stable", "unit_sizes"]
+__all__ = [
+    "Candidates", "DivisibleResult", "blocking_pairs", "candidates", "divisible", "has_flow", "one_to_one",
+    "solve_dense", "solve_flow", "solve_sparse", "stable", "unit_sizes",
+]

@@ -223,7 +223,7 @@ def blocking_pairs(scores: Any, rows: np.ndarray, cols: np.ndarray, listing_scor
     """
     c, need, cap = _sizes(candidates(scores, reservation), capacity,
                           _area_args(area_min, area_max, area, unit))
-    n_d, n_l = c.shape
+    _n_d, n_l = c.shape
     if len(c) == 0:
         return np.zeros((0, 2), dtype=np.int64)
     d_order, l_rank = _ranks(c, _prefs(c, listing_scores))

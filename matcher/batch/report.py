@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["write_report_html", "has_figures"]
+__all__ = ["has_figures", "write_report_html"]
 
 
 def has_figures() -> bool:
@@ -49,7 +49,7 @@ def _cjk_font() -> str | None:
     return None
 
 
-def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray  # noqa: E741
+def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray
                   ) -> tuple[np.ndarray, np.ndarray]:
     """Where to draw each demand: for a matched one its location point (wanted town,
     present site or chain anchor) nearest its listing; else its first point; NaN when
@@ -79,7 +79,7 @@ def _figures(run: Any) -> dict[str, str]:
 
     res = run.result
     sc = res.scores.scorer
-    d, l = sc.d, sc.l  # noqa: E741
+    d, l = sc.d, sc.l
     dlat, dlon = _demand_sites(d, l, res.demand, res.listing)
     font = _cjk_font()
     out = {}
@@ -167,8 +167,8 @@ def write_report_html(path: str | os.PathLike[str], run: Any, title: str | None 
     -------
     pathlib.Path
     """
-    from matcher.io.export import atomic_path
     from matcher.batch.run import reject_problems
+    from matcher.io.export import atomic_path
 
     res, s = run.result, run.summary
     c = s["counts"]

@@ -85,7 +85,7 @@ class RunOutput:
 
     def best_pairs(self, n: int = 5) -> list[dict[str, Any]]:
         """The ``n`` best-scoring pairs, ties by demand id then listing id."""
-        r, d, l = self.result, self.demands.records, self.listings.records  # noqa: E741
+        r, d, l = self.result, self.demands.records, self.listings.records
         order = sorted(range(len(r)), key=lambda k: (-r.score[k], d.demand_id[r.demand[k]],
                                                      l.listing_id[r.listing[k]]))[:n]
         out = []
@@ -136,8 +136,8 @@ def read_pairs_file(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     matcher.errors.InputFileError
         Unreadable, or without the two columns.
     """
-    from matcher.io.tables import load_table
     from matcher.errors import InputFileError
+    from matcher.io.tables import load_table
 
     table = load_table(path)
     heads = [h.strip().lower() for h in table.headers]
@@ -146,7 +146,7 @@ def read_pairs_file(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     di, li = heads.index("demand_id"), heads.index("listing_id")
     out = []
     for _, cells in table.rows:
-        d, l = _text(cells[di]).strip(), _text(cells[li]).strip()  # noqa: E741
+        d, l = _text(cells[di]).strip(), _text(cells[li]).strip()
         if d or l:
             if not (d and l):
                 raise InputFileError(str(path), "a row has only one of demand_id and listing_id")
@@ -327,7 +327,7 @@ def _write_tables(out: Path, result: Any, lres: Any, dres: Any, top_k: int
     from matcher.io.ingest import REPORT_COLUMNS
 
     out.mkdir(parents=True, exist_ok=True)
-    L, D = lres.records, dres.records  # noqa: N806
+    L, D = lres.records, dres.records
     tables: list[tuple[str, Sequence[str], list[list[Any]]]] = [
         ("pairs", PAIRS_COLUMNS, pair_rows(result, L, D)),
         ("recommendations", RECOMMENDATION_COLUMNS, recommendation_rows(result, L, D, top_k)),

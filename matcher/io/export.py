@@ -20,7 +20,7 @@ from typing import Any
 
 from matcher.io.ingest import REPORT_COLUMNS, Problem, Report
 
-__all__ = ["atomic_path", "write_table", "write_records", "write_report", "write_workbook"]
+__all__ = ["atomic_path", "write_records", "write_report", "write_table", "write_workbook"]
 
 
 def write_table(path: str | os.PathLike[str], headers: Sequence[str],

@@ -44,14 +44,14 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import numpy as np
 
+from matcher.errors import InputFileError
 from matcher.io import normalise as nz
 from matcher.io.schema import DEMAND_COLUMNS, LISTING_COLUMNS, Column, column_lookup, fold_header
 from matcher.io.tables import RawTable, load_table
-from matcher.errors import InputFileError
 from matcher.records import DEAL_SALE, EMPTY, Demands, Listings
 from scoring.reference import gazetteer
 
-__all__ = ["Problem", "Report", "ReadResult", "read_listings", "read_demands", "REPORT_COLUMNS"]
+__all__ = ["REPORT_COLUMNS", "Problem", "ReadResult", "Report", "read_demands", "read_listings"]
 
 REPORT_COLUMNS = ("file", "row", "id", "field", "value", "severity", "reason_zh", "reason_en")
 
@@ -112,8 +112,8 @@ class Report:
 
     def most_common(self, n: int = 5) -> list[tuple[tuple[str, str, str], int]]:
         """The ``n`` most frequent (severity, field, reason_en) with their counts."""
-        key = lambda p: (p.severity, p.field, _reason_kind(p.reason_en))  # noqa: E731
-        return Counter(key(p) for p in self.problems if p.severity != "info").most_common(n)
+        return Counter((p.severity, p.field, _reason_kind(p.reason_en))
+                       for p in self.problems if p.severity != "info").most_common(n)
 
 
 def _reason_kind(reason: str) -> str:
@@ -312,7 +312,7 @@ class _Reader:
 def _geocode(geocoder: Any, text: str) -> tuple[float, float] | None:
     try:
         loc = geocoder.geocode(text) if hasattr(geocoder, "geocode") else geocoder(text)
-    except Exception:  # noqa: BLE001 - a geocoder's failure is a warning, never a crash
+    except Exception:
         return None
     if loc is None:
         return None
@@ -373,7 +373,8 @@ def _price_per_m2(row: _Row, field: str, kind: str, area: float, range_pick: str
     if math.isnan(price.lo):
         return
     if price.is_range and range_pick is None:
-        row.warn(field, raw, f"价格应为一个数值，不能是范围：{raw}", f"price must be one value, not a range: {str(raw)!r}")
+        row.warn(field, raw, f"价格应为一个数值，不能是范围：{raw}",
+                 f"price must be one value, not a range: {str(raw)!r}")
         return
     value = price.hi if range_pick == "hi" else price.lo
     if price.total:

@@ -38,8 +38,9 @@ from scoring.reference import gazetteer, industries
 
 __all__ = [
     "ABOUT_BAND",
-    "AreaRange",
     "MU_M2",
+    "QUANTITIES",
+    "AreaRange",
     "CellError",
     "Price",
     "is_blank",
@@ -56,7 +57,6 @@ __all__ = [
     "parse_rating",
     "parse_town",
     "parse_towns",
-    "QUANTITIES",
 ]
 
 MU_M2 = 10000.0 / 15.0
@@ -283,7 +283,7 @@ def parse_quantity(raw: Any, q: Quantity) -> float:
     values = scan.values
     if len(values) == 1:
         v = values[0]
-    elif len(values) > 2 and q.pick != "max" or not scan.ranged and q.pick != "max":
+    elif (len(values) > 2 and q.pick != "max") or (not scan.ranged and q.pick != "max"):
         raise CellError(f"{q.what_zh}应为一个数值或一个范围：{raw}",
                         f"{q.what_en} must be one value or one range, got {str(raw)!r}")
     elif q.pick == "lo":
@@ -385,7 +385,7 @@ def parse_area(raw: Any) -> AreaRange:
 
 
 def _check_area(v: float, raw: Any) -> None:
-    lo, hi = _AREA_BOUNDS
+    _lo, hi = _AREA_BOUNDS
     if v <= 0:
         raise CellError(f"面积必须大于0：{raw}", f"area must be > 0, got {str(raw)!r}")
     if v > hi:
@@ -460,7 +460,8 @@ def parse_price(raw: Any, kind: str) -> Price:
             negotiable = True
             s = s.replace(w, " ")
     if negotiable and not re.search(r"\d", s):
-        if any(c not in _SEPARATORS and not c.isspace() for c in s.replace("可", "").replace("价格", "").replace("租金", "")):
+        rest = s.replace("可", "").replace("价格", "").replace("租金", "")
+        if any(c not in _SEPARATORS and not c.isspace() for c in rest):
             raise _not_understood(raw, zh, en)
         return Price(math.nan, math.nan, False, True)
     per_area = bool(_PER_AREA.search(s))
@@ -507,8 +508,10 @@ def check_unit_price(v: float, kind: str, raw: Any) -> float:
 # ---------------------------------------------------------------------------
 # categorical values
 
-_TRUE = frozenset({"是", "有", "可", "可以", "能", "需要", "需", "要", "y", "yes", "true", "t", "1", "√", "✓", "✔", "对", "具备", "已办", "已有"})
-_FALSE = frozenset({"否", "无", "不可", "不可以", "不能", "不需要", "不需", "不要", "没有", "n", "no", "false", "f", "0", "×", "✗", "✘", "不具备", "未办"})
+_TRUE = frozenset({"是", "有", "可", "可以", "能", "需要", "需", "要", "y", "yes", "true", "t", "1", "√", "✓", "✔",
+                   "对", "具备", "已办", "已有"})
+_FALSE = frozenset({"否", "无", "不可", "不可以", "不能", "不需要", "不需", "不要", "没有", "n", "no", "false",
+                    "f", "0", "×", "✗", "✘", "不具备", "未办"})
 
 
 def parse_bool(raw: Any) -> bool:
@@ -587,7 +590,8 @@ def parse_rating(raw: Any) -> int:
     return RATINGS.index(m.group(1).upper()) + 1
 
 
-_NOW_WORDS = frozenset({"现房", "即可入驻", "随时", "随时入驻", "立即", "马上", "尽快", "现在", "now", "即时", "已空置", "空置"})
+_NOW_WORDS = frozenset({"现房", "即可入驻", "随时", "随时入驻", "立即", "马上", "尽快", "现在", "now", "即时",
+                        "已空置", "空置"})
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:[-/.月]\s*(\d{1,2})\s*[日号]?|月)?(?:前|之前|以前|左右)?$")
 
 
@@ -596,7 +600,7 @@ def parse_date(raw: Any) -> np.datetime64:
 
     >>> parse_date("2026年3月")
     np.datetime64('2026-03-01')
-    >>> parse_date("即可入驻") == AVAILABLE_NOW
+    >>> bool(parse_date("即可入驻") == AVAILABLE_NOW)
     True
     """
     if isinstance(raw, _dt.datetime):
@@ -673,10 +677,7 @@ def parse_industry(raw: Any) -> str:
     """
     if isinstance(raw, bool):
         raise CellError(f"未知行业：{raw}", f"unknown industry: {raw!r}")
-    if isinstance(raw, int) or (isinstance(raw, float) and raw.is_integer()):
-        raw_s = str(int(raw))
-    else:
-        raw_s = str(raw)
+    raw_s = str(int(raw)) if isinstance(raw, int) or (isinstance(raw, float) and raw.is_integer()) else str(raw)
     s = unicodedata.normalize("NFKC", raw_s).strip()
     table = industries()
     m = _CODE.match(s.lower())

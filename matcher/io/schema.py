@@ -16,7 +16,7 @@ from typing import Any
 
 from matcher.io import normalise as nz
 
-__all__ = ["Column", "LISTING_COLUMNS", "DEMAND_COLUMNS", "fold_header", "column_lookup"]
+__all__ = ["DEMAND_COLUMNS", "LISTING_COLUMNS", "Column", "column_lookup", "fold_header"]
 
 
 def fold_header(h: str) -> str:

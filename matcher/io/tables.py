@@ -86,7 +86,8 @@ def load_table(source: Any, *, sheet: str | None = None,
         return _from_records("<dict>", records, list(cols))
     if isinstance(source, Sequence) and not isinstance(source, (bytes, bytearray)):
         return _from_records("<list>", list(source), None)
-    raise InputFileError(f"<{type(source).__name__}>", "not a path, a list of records, a dict of columns or a DataFrame")
+    raise InputFileError(f"<{type(source).__name__}>",
+                         "not a path, a list of records, a dict of columns or a DataFrame")
 
 
 def _from_records(label: str, records: list[Any], headers: list[str] | None) -> RawTable:

@@ -29,7 +29,7 @@ import logging
 import os
 import threading
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import numpy as np
@@ -237,9 +237,10 @@ class Service:
         try:
             profile = scoring.load_profile(req.profile) if req.profile is not None else self.profile
         except scoring.ProfileError as exc:
-            raise RequestValidationError([{"loc": ("body", "profile"), "msg": str(exc), "type": "value_error"}]) from None
+            raise RequestValidationError([{"loc": ("body", "profile"), "msg": str(exc),
+                                           "type": "value_error"}]) from None
         for name, pairs in (("locks", req.locks), ("exclude", req.exclude)):
-            for k, (d, l) in enumerate(pairs):  # noqa: E741
+            for k, (d, l) in enumerate(pairs):
                 if d not in m.d_row or l not in m.l_row:
                     raise RequestValidationError([{"loc": ("body", name, k), "type": "value_error",
                                                    "msg": f"unknown id in ({d!r}, {l!r})"}])
@@ -258,7 +259,7 @@ class Service:
         unmatched = [{"side": u.side, "id": u.id, "kind": u.kind, "reason_zh": u.reason_zh,
                       "reason_en": u.reason_en} for u in sorted(r.unmatched, key=lambda u: (u.side, u.id))]
         n_ud = sum(u["side"] == "demand" for u in unmatched)
-        summary = RunSummary(id=uuid.uuid4().hex, created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        summary = RunSummary(id=uuid.uuid4().hex, created=datetime.now(UTC).isoformat(timespec="seconds"),
                              method=req.method, objective=round(float(r.objective), 6), gap=round(float(r.gap), 6),
                              counts={"listings": len(ids_l), "demands": len(ids_d), "matched": len(r),
                                      "unmatched_demands": n_ud, "unmatched_listings": len(unmatched) - n_ud})
@@ -279,8 +280,8 @@ def _read(side: str, rows: list[dict[str, Any]]) -> Any:
 
 
 def _problem(p: Any) -> Problem:
-    return Problem(index=p.row - 2 if p.row >= 2 else -1, id=p.id or "", field=p.field, value=str(p.value), severity=p.severity,
-                   reason_zh=p.reason_zh, reason_en=p.reason_en)
+    return Problem(index=p.row - 2 if p.row >= 2 else -1, id=p.id or "", field=p.field, value=str(p.value),
+                   severity=p.severity, reason_zh=p.reason_zh, reason_en=p.reason_en)
 
 
 def _jsonable(x: Any) -> Any:

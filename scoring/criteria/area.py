@@ -69,16 +69,18 @@ def describe(b: Block, p: int = 0) -> Detail:
         rng, rng_en = f"不超过{fmt(hi, 0)}㎡", f"at most {fmt(hi, 0)} m²"
     else:
         rng, rng_en = f"{fmt(lo, 0)}–{fmt(hi, 0)}㎡", f"{fmt(lo, 0)}–{fmt(hi, 0)} m²"
-    what = f"{int(round(a / unit))} 个单元共 {fmt(a, 0)}㎡" if unit and a is not None else f"面积 {fmt(a, 0)}㎡"
-    what_en = f"{int(round(a / unit))} units, {fmt(a, 0)} m²" if unit and a is not None else f"area {fmt(a, 0)} m²"
+    what = f"{round(a / unit)} 个单元共 {fmt(a, 0)}㎡" if unit and a is not None else f"面积 {fmt(a, 0)}㎡"
+    what_en = f"{round(a / unit)} units, {fmt(a, 0)} m²" if unit and a is not None else f"area {fmt(a, 0)} m²"
     if a is None:
         return Detail(inputs, "房源面积未知", "listing area unknown")
     if a < lo:
         pct = (lo - a) / lo * 100
-        return Detail(inputs, f"{what}，比需求 {rng} 少 {fmt(pct)}%", f"{what_en}, {fmt(pct)}% below the wanted {rng_en}")
+        return Detail(inputs, f"{what}，比需求 {rng} 少 {fmt(pct)}%",
+                      f"{what_en}, {fmt(pct)}% below the wanted {rng_en}")
     if a > hi:
         pct = (a - hi) / hi * 100 if hi > 0 else float("inf")
-        return Detail(inputs, f"{what}，比需求 {rng} 多 {fmt(pct)}%", f"{what_en}, {fmt(pct)}% above the wanted {rng_en}")
+        return Detail(inputs, f"{what}，比需求 {rng} 多 {fmt(pct)}%",
+                      f"{what_en}, {fmt(pct)}% above the wanted {rng_en}")
     if np.isfinite(hi) and lo > 0:
         return Detail(inputs, f"{what} 在需求 {rng} 内", f"{what_en} within the wanted {rng_en}")
     return Detail(inputs, f"{what}，满足需求 {rng}", f"{what_en}, meets the wanted {rng_en}")

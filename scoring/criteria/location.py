@@ -46,7 +46,7 @@ def nearest_place(b: Block, p: int = 0) -> tuple[float | None, int, int]:
     Returns ``(None, -1, -1)`` when the demand names no place or the listing has no
     location.
     """
-    d, l = b.d, b.l  # noqa: E741
+    d, l = b.d, b.l
     if d.points.shape[0] == 0 or not l.has_loc[p]:
         return None, -1, -1
     best = (math.inf, -1, -1)

@@ -67,7 +67,7 @@ def score(b: Block) -> np.ndarray:
 
 
 def describe(b: Block, p: int = 0) -> Detail:
-    d, l = b.d, b.l  # noqa: E741
+    d, l = b.d, b.l
     modes = int(b.modes[0, p]) or int(b.shared[0, p]) or int(d.deal[0])
     parts_zh, parts_en, inputs = [], [], {}
     for mode, budget, price, zh_w, en_w, unit_zh, unit_en in (

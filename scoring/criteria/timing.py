@@ -54,4 +54,5 @@ def describe(b: Block, p: int = 0) -> Detail:
     late = a - m
     if late <= 0:
         return Detail(inputs, f"可于 {_date(m)} 前交付", f"available by {_date(m)}")
-    return Detail(inputs, f"交付比入驻时间晚 {fmt(late, 0)} 天", f"available {fmt(late, 0)} days after the move-in date")
+    return Detail(inputs, f"交付比入驻时间晚 {fmt(late, 0)} 天",
+                  f"available {fmt(late, 0)} days after the move-in date")

@@ -47,7 +47,7 @@ def library():
 def test_pairs_csv_is_the_library_result(sample_run, library):
     out, _ = sample_run
     lres, dres, r = library
-    L, D = lres.records, dres.records  # noqa: N806
+    L, D = lres.records, dres.records
     rows = read_csv(out / "pairs.csv")
     assert list(rows[0]) == ["demand_id", "company", "listing_id", "owner", "score", "area_score",
                              "location_score", "price_score", "industry_score", "facilities_score", "timing_score",
@@ -79,7 +79,7 @@ def test_distances_agree_with_geopy(sample_run, library):
 
     out, _ = sample_run
     lres, dres, _ = library
-    L = lres.records  # noqa: N806
+    L = lres.records
     sc = scoring.Scorer(dres.records, L)
     row_of = {d: i for i, d in enumerate(dres.records.demand_id)}
     col_of = {x: j for j, x in enumerate(L.listing_id)}
@@ -98,7 +98,7 @@ def test_distances_agree_with_geopy(sample_run, library):
 def test_recommendations_and_unmatched(sample_run, library):
     out, _ = sample_run
     lres, dres, r = library
-    D, L = dres.records, lres.records  # noqa: N806
+    D, L = dres.records, lres.records
     rows = read_csv(out / "recommendations.csv")
     assert list(rows[0]) == ["demand_id", "rank", "listing_id", "score", "distance_km", "reasons_zh", "reasons_en"]
     feasible = r.scores.feasible
@@ -140,7 +140,7 @@ def test_rejects_csv_is_the_validate_report(sample_run, tmp_path):
 
 def test_run_json(sample_run, library):
     out, _ = sample_run
-    lres, dres, r = library
+    _lres, _dres, r = library
     s = json.loads((out / "run.json").read_text(encoding="utf-8"))
     import hashlib
 
@@ -183,7 +183,7 @@ def test_result_xlsx_has_every_table_with_chinese_headers(sample_run):
         assert all(w and w >= 6 for w in widths)
     pairs = wb["配对结果"]
     assert pairs["A1"].value == "需求编号" and pairs["E1"].value == "总分"
-    reasons_col = [c for c in pairs[1] if c.value == "理由"][0].column_letter
+    reasons_col = next(c for c in pairs[1] if c.value == "理由").column_letter
     assert pairs.column_dimensions[reasons_col].width > 30  # long reasons get a wide column
 
 
@@ -248,7 +248,7 @@ def test_generated_market_every_method(tmp_path, method):
 
 def test_locks_and_exclusions(tmp_path, library):
     lres, dres, r = library
-    D, L = dres.records, lres.records  # noqa: N806
+    D, L = dres.records, lres.records
     refused = [(D.demand_id[i], L.listing_id[j]) for i, j in zip(r.demand[:3], r.listing[:3])]
     # sign a pair the optimum did not choose: a feasible one off the allocation
     chosen = set(zip(r.demand.tolist(), r.listing.tolist()))
@@ -287,9 +287,10 @@ def test_errors_are_one_line_and_a_documented_exit_code(tmp_path, args, code, ne
     (tmp_path / "badlock.csv").write_text("demand_id,listing_id\nNOBODY,CX-L001\n", encoding="utf-8")
     (tmp_path / "nocols.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     (tmp_path / "afile").write_text("x")
-    fmt = dict(L=LISTINGS, D=DEMANDS, tmp=tmp_path / "out", garbage=tmp_path / "garbage.xlsx",
-               badprofile=tmp_path / "bad.toml", badlock=tmp_path / "badlock.csv", nocols=tmp_path / "nocols.csv",
-               file=tmp_path / "afile" / "sub")
+    fmt = {"L": LISTINGS, "D": DEMANDS, "tmp": tmp_path / "out", "garbage": tmp_path / "garbage.xlsx",
+               "badprofile": tmp_path / "bad.toml", "badlock": tmp_path / "badlock.csv",
+               "nocols": tmp_path / "nocols.csv",
+               "file": tmp_path / "afile" / "sub"}
     p = run(*[a.format(**fmt) for a in args])
     assert p.returncode == code, p.stderr
     assert needle in p.stderr and "Traceback" not in p.stderr

@@ -26,7 +26,8 @@ def test_formats(tmp_path, suffix):
         assert path.read_bytes().startswith(b"\xef\xbb\xbf")
         assert path.read_text(encoding="utf-8-sig").splitlines() == ["编号,面积", "L1,2000", "L2,"]
     elif suffix == ".json":
-        assert json.loads(path.read_text(encoding="utf-8")) == [{"编号": "L1", "面积": "2000"}, {"编号": "L2", "面积": ""}]
+        want = [{"编号": "L1", "面积": "2000"}, {"编号": "L2", "面积": ""}]
+        assert json.loads(path.read_text(encoding="utf-8")) == want
     elif suffix == ".jsonl":
         assert [json.loads(x)["编号"] for x in path.read_text(encoding="utf-8").splitlines()] == ["L1", "L2"]
     else:

@@ -1,6 +1,5 @@
 """Reading tables: required fields, warnings, duplicates, unknown columns, whole-file errors."""
 
-import codecs
 import json
 import math
 
@@ -194,7 +193,8 @@ def test_problem_rows_carry_every_report_column():
 
 
 def test_headers_with_units_and_spaces_are_recognised():
-    r = read_listings([{" 编号 ": "L1", "租售类型*": "出租", "镇街": "周巷", "面积(㎡)": "100", "租金（元/㎡/月）": 12}])
+    r = read_listings([{" 编号 ": "L1", "租售类型*": "出租", "镇街": "周巷", "面积(㎡)": "100",
+                        "租金（元/㎡/月）": 12}])
     assert r.records.area_m2[0] == 100 and r.records.rent[0] == 12 and not r.unknown_columns
 
 
@@ -296,9 +296,12 @@ def test_empty_in_memory_tables_raise():
         read_listings(42)
 
 
-ISSUE_ALIASES = """编号 业主 企业名称 租售类型 需求类型 镇街 意向镇街 地址 经度 纬度 面积 需求面积 最小分割面积 租金 售价
-    租金预算 购买预算 楼层 层高 层高要求 承重 承重要求 配电 用电需求 行车 行车需求 需一楼 火灾危险性 可环评 需环评 产权证
-    可入驻日期 入驻时间 行业 行业代码 准入行业 禁入行业 亩均税收 亩均评价 联系电话""".split()
+ISSUE_ALIASES = [
+    "编号", "业主", "企业名称", "租售类型", "需求类型", "镇街", "意向镇街", "地址", "经度", "纬度", "面积",
+    "需求面积", "最小分割面积", "租金", "售价", "租金预算", "购买预算", "楼层", "层高", "层高要求", "承重",
+    "承重要求", "配电", "用电需求", "行车", "行车需求", "需一楼", "火灾危险性", "可环评", "需环评", "产权证",
+    "可入驻日期", "入驻时间", "行业", "行业代码", "准入行业", "禁入行业", "亩均税收", "亩均评价", "联系电话",
+]
 
 
 def test_every_header_alias_named_in_the_issue_is_recognised():

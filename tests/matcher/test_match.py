@@ -2,9 +2,12 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import scoring
 from matcher import generate_market, match
+from tests.scoring.markets import lenient_markets
 
 
 @pytest.fixture(scope="module")
@@ -78,7 +81,8 @@ def test_same_result_whatever_the_row_order(market):
     rng = np.random.default_rng(1)
     pd_, pl = rng.permutation(80), rng.permutation(60)
     b = match(market.demands.take(pd_), market.listings.take(pl))
-    pairs = lambda r, d, l: sorted((d.demand_id[i], l.listing_id[j]) for i, j in zip(r.demand, r.listing))  # noqa: E731
+    def pairs(r, d, l):
+        return sorted((d.demand_id[i], l.listing_id[j]) for i, j in zip(r.demand, r.listing))
     assert pairs(a, market.demands, market.listings) == pairs(b, market.demands.take(pd_), market.listings.take(pl))
 
 
@@ -159,16 +163,11 @@ def test_stable_uses_the_landlord_preference_and_is_stable(market):
     assert land[i, j] == pytest.approx(want, abs=1e-6)
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from tests.scoring.markets import lenient_markets  # noqa: E402
-
 
 @given(market=lenient_markets, method=st.sampled_from(["one_to_one", "stable", "divisible"]), data=st.data())
 @settings(max_examples=40)
 def test_invariants_with_locks_and_exclusions(market, method, data):
-    d, l = market  # noqa: E741
+    d, l = market
     ids_d, ids_l = list(d.demand_id), list(l.listing_id)
     pairs = [(a, b) for a in ids_d for b in ids_l]
     exclude = data.draw(st.lists(st.sampled_from(pairs), max_size=4, unique=True))

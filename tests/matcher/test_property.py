@@ -14,7 +14,8 @@ DEMAND_ROWS = MARKET.demands.text_rows()
 
 junk = st.one_of(
     st.none(),
-    st.text(alphabet=string.printable + "面积租金元平方米亩约以上至到万千一二三四五六七八九十点甲乙丙丁戊是否镇街㎡～，、；",
+    st.text(alphabet=string.printable
+            + "面积租金元平方米亩约以上至到万千一二三四五六七八九十点甲乙丙丁戊是否镇街㎡～，、；",
             max_size=12),
     st.integers(-10**6, 10**6),
     st.floats(allow_nan=True, allow_infinity=True),

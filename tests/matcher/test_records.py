@@ -44,11 +44,17 @@ def test_record_access_and_index():
 
 
 def test_fields_cover_design():
-    design_listing = """listing_id deal town address lat lon park micro_park area_m2 min_unit_m2 rent sale_price
-        negotiable floor clear_height_m floor_load_kg_m2 power_kva crane_t fire_class eia_ok industries_allowed
-        industries_banned title_certificate available_from min_lease_months min_tax_per_mu min_rating""".split()
-    design_demand = """demand_id company deal area_min_m2 area_max_m2 towns origin anchor max_distance_km max_rent
-        max_sale_price industry_code min_clear_height_m min_floor_load_kg_m2 min_power_kva crane_t ground_floor
-        fire_class needs_eia needs_certificate move_in_by lease_months tax_per_mu rating srdi""".split()
+    design_listing = [
+        "listing_id", "deal", "town", "address", "lat", "lon", "park", "micro_park", "area_m2", "min_unit_m2",
+        "rent", "sale_price", "negotiable", "floor", "clear_height_m", "floor_load_kg_m2", "power_kva",
+        "crane_t", "fire_class", "eia_ok", "industries_allowed", "industries_banned", "title_certificate",
+        "available_from", "min_lease_months", "min_tax_per_mu", "min_rating",
+    ]
+    design_demand = [
+        "demand_id", "company", "deal", "area_min_m2", "area_max_m2", "towns", "origin", "anchor",
+        "max_distance_km", "max_rent", "max_sale_price", "industry_code", "min_clear_height_m",
+        "min_floor_load_kg_m2", "min_power_kva", "crane_t", "ground_floor", "fire_class", "needs_eia",
+        "needs_certificate", "move_in_by", "lease_months", "tax_per_mu", "rating", "srdi",
+    ]
     assert set(design_listing) <= {f.name for f in Listings.FIELDS}
     assert set(design_demand) <= {f.name for f in Demands.FIELDS}

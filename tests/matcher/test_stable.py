@@ -78,7 +78,7 @@ def test_landlord_preferences_change_the_outcome():
 
 def test_capacities():
     s = np.full((5, 2), 0.5)
-    rows, cols = stable(s, capacity=[3, 1])
+    _rows, cols = stable(s, capacity=[3, 1])
     assert np.bincount(cols, minlength=2).tolist() == [3, 1]
     with pytest.raises(ValueError, match="capacities"):
         stable(s, capacity=[-1, 1])
@@ -138,7 +138,7 @@ def all_stable(s, ls, lo, hi, area, unit, reservation):
 @settings(max_examples=300)
 def test_shared_plants_give_the_demand_optimal_stable_allocation(game, reservation):
     s, ls, lo, hi, area, unit = game
-    kw = dict(area_min=lo, area_max=hi, area=area, unit=unit)
+    kw = {"area_min": lo, "area_max": hi, "area": area, "unit": unit}
     rows, cols = stable(s, ls, reservation=reservation, **kw)
     assert blocking_pairs(s, rows, cols, ls, reservation=reservation, **kw).shape == (0, 2)
     n = s.shape[0]
@@ -158,7 +158,7 @@ def test_the_area_checker_finds_a_blocking_pair():
     # one plant of 1000 ㎡ in 100 ㎡ units; the landlord prefers demand 1
     s = np.array([[0.9], [0.8]])
     ls = np.array([[0.2], [0.9]])
-    kw = dict(area_min=[600.0, 500.0], area_max=[700.0, 600.0], area=[1000.0], unit=[100.0])
+    kw = {"area_min": [600.0, 500.0], "area_max": [700.0, 600.0], "area": [1000.0], "unit": [100.0]}
     # demand 0 holds 600 ㎡; demand 1 (preferred, 500 ㎡) would fit if 0 left: blocks
     assert blocking_pairs(s, np.array([0]), np.array([0]), ls, **kw).tolist() == [[1, 0]]
     rows, cols = stable(s, ls, **kw)

@@ -110,10 +110,11 @@ def days(v) -> float:
     return float((datetime.date.fromisoformat(s) - datetime.date(1970, 1, 1)).days)
 
 
-def reference_pair(d, l, i: int, j: int, profile) -> tuple[int, dict, float]:  # noqa: C901, E741
+def reference_pair(d, l, i: int, j: int, profile) -> tuple[int, dict, float]:
     p = profile.to_dict()
     rules, g = p["rules"], gazetteer()
-    F = lambda arr, k: float(arr[k])  # noqa: E731
+    def F(arr, k):  # reads like the F(field, row) of the formulas
+        return float(arr[k])
     failed = 0
 
     def fail(name):
@@ -190,9 +191,7 @@ def reference_pair(d, l, i: int, j: int, profile) -> tuple[int, dict, float]:  #
         fail("park_rating")
 
     # ---- places
-    places = []  # (lat, lon, town or -1)
-    for t in d.towns[i]:
-        places.append((float(g.lat[t]), float(g.lon[t]), int(t)))
+    places = [(float(g.lat[t]), float(g.lon[t]), int(t)) for t in d.towns[i]]  # (lat, lon, town or -1)
     for a, b in ((d.origin_lat, d.origin_lon), (d.anchor_lat, d.anchor_lon)):
         if not (isnan(F(a, i)) or isnan(F(b, i))):
             places.append((F(a, i), F(b, i), -1))

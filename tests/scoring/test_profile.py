@@ -34,7 +34,7 @@ def test_a_file_only_needs_what_it_changes(tmp_path):
     ({"weights": {"colour": 1}}, "weights.colour"),
     ({"wieghts": {"area": 1}}, "wieghts"),
     ({"weights": {"area": -1}}, "weights.area"),
-    ({"weights": {k: 0 for k in ("area", "location", "price", "industry", "facilities", "timing")}}, "weights"),
+    ({"weights": dict.fromkeys(("area", "location", "price", "industry", "facilities", "timing"), 0)}, "weights"),
     ({"weights": {"area": "high"}}, "weights.area"),
     ({"weights": {"area": True}}, "weights.area"),
     ({"weights": {"area": float("nan")}}, "weights.area"),

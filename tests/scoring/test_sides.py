@@ -1,6 +1,8 @@
 """Prepared sides taken and concatenated (the service's index updates) score exactly as
 sides prepared from the whole market; records concatenate back to the whole."""
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -25,8 +27,8 @@ def test_concat_of_parts_scores_as_the_whole(market, cuts):
     d_all, l_all = market.demands, market.listings
     bounds_l = [0, *[c for c in cuts if 0 < c < len(l_all)], len(l_all)]
     bounds_d = [0, *[min(c, len(d_all)) for c in cuts if 0 < c < len(d_all)], len(d_all)]
-    lparts = [prepare_listings(l_all.take(np.arange(a, b)), prof) for a, b in zip(bounds_l, bounds_l[1:])]
-    dparts = [prepare_demands(d_all.take(np.arange(a, b)), prof) for a, b in zip(bounds_d, bounds_d[1:])]
+    lparts = [prepare_listings(l_all.take(np.arange(a, b)), prof) for a, b in itertools.pairwise(bounds_l)]
+    dparts = [prepare_demands(d_all.take(np.arange(a, b)), prof) for a, b in itertools.pairwise(bounds_d)]
     l_side, d_side = ListingSide.concat(lparts), DemandSide.concat(dparts)
     whole_l, whole_d = prepare_listings(l_all, prof), prepare_demands(d_all, prof)
     assert _resolved(l_side, "related_lists", "related") == _resolved(whole_l, "related_lists", "related")

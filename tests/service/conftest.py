@@ -59,9 +59,9 @@ def start_server(db: Path, *extra: str, token: str | None = TOKEN) -> Server:
     env.pop("CHANGFANG_TOKEN", None)
     if token is not None:
         env["CHANGFANG_TOKEN"] = token
-    fh = open(log, "w", encoding="utf-8")
-    proc = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--port", str(port), "--db", str(db), *extra],
-                            stdout=fh, stderr=subprocess.STDOUT, env=env)
+    with open(log, "w", encoding="utf-8") as fh:  # the server keeps its own copy of the handle
+        proc = subprocess.Popen([sys.executable, "-m", "matcher", "serve", "--port", str(port), "--db", str(db),
+                                 *extra], stdout=fh, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:

@@ -39,7 +39,8 @@ def test_health_openapi_and_docs(loaded):
     s, lib_l, lib_d = loaded
     with s.client() as c:
         h = c.get("/healthz").json()
-        assert {k: h[k] for k in ("status", "listings", "demands")} == {"status": "ok", "listings": len(lib_l), "demands": len(lib_d)}
+        want = {"status": "ok", "listings": len(lib_l), "demands": len(lib_d)}
+        assert {k: h[k] for k in ("status", "listings", "demands")} == want
         paths = c.get("/openapi.json").json()["paths"]
         for p in ("/v1/listings", "/v1/demands", "/v1/listings/{record_id}", "/v1/demands/{record_id}/recommendations",
                   "/v1/listings/{record_id}/recommendations", "/v1/explain", "/v1/match", "/v1/runs/{run_id}"):
@@ -135,7 +136,8 @@ def test_upsert_keeps_good_records_and_reports_bad_ones(server):
 
 def test_demands_round_trip(server):
     with server.client() as c:
-        body = [{"需求编号": "D9", "企业名称": "慈溪市某电器有限公司", "面积": "800-1200平", "意向镇街": "周巷镇、长河镇",
+        body = [{"需求编号": "D9", "企业名称": "慈溪市某电器有限公司", "面积": "800-1200平",
+                 "意向镇街": "周巷镇、长河镇",
                  "类型": "租赁", "联系方式": "13700000000"}]
         r = c.put("/v1/demands", json=body, headers=AUTH)
         assert r.status_code == 200 and r.json()["accepted"] == ["D9"], r.text
@@ -262,11 +264,12 @@ def test_serve_binds_loopback_by_default_and_documents_itself():
 
 
 @pytest.mark.skipif(importlib.util.find_spec("schemathesis") is None, reason="schemathesis not installed")
-def test_schemathesis_finds_no_server_error(loaded):
+def test_schemathesis_finds_no_server_error(loaded, tmp_path):
     s, _, _ = loaded
-    p = subprocess.run([sys.executable, "-m", "schemathesis.cli", "run", f"{s.url}/openapi.json", "--checks", "not_a_server_error",
+    p = subprocess.run([sys.executable, "-m", "schemathesis.cli", "run", f"{s.url}/openapi.json",
+                        "--checks", "not_a_server_error",
                         "-H", f"Authorization: Bearer {TOKEN}", "--max-examples", "25", "--seed", "7",
                         "--phases", "examples,coverage,fuzzing"],
-                       capture_output=True, text=True, timeout=600)
+                       capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its state: not in the checkout
     assert p.returncode == 0, p.stdout[-4000:]
     assert " 500 " not in s.log_text()
