@@ -100,7 +100,8 @@ def test_one_to_one(benchmark, market, method):
 def test_stable(benchmark, market, capacity):
     size, s, total = market
     c = candidates(total, RESERVATION)
-    kw = {} if capacity == "one" else {"area_min": s.d.lo, "area_max": s.d.hi, "area": s.l.area, "unit": s.l.unit}
+    d, l = s.demand_side, s.listing_side
+    kw = {} if capacity == "one" else {"area_min": d.lo, "area_max": d.hi, "area": l.area, "unit": l.unit}
     rows, cols = benchmark.pedantic(stable, args=(c,), kwargs=kw, rounds=1, iterations=1)
     blocking = len(blocking_pairs(c, rows, cols, **kw))
     assert blocking == 0
@@ -112,7 +113,8 @@ def test_divisible(benchmark, market, method):
     size, s, total = market
     if method == "milp" and size != "1k":
         pytest.skip("the MILP is measured at 1k x 1k")
-    res = benchmark.pedantic(divisible, args=(total, s.d.lo, s.d.hi, s.l.area, s.l.unit, RESERVATION),
+    d, l = s.demand_side, s.listing_side
+    res = benchmark.pedantic(divisible, args=(total, d.lo, d.hi, l.area, l.unit, RESERVATION),
                              kwargs={"time_limit": 120, "method": method}, rounds=1, iterations=1)
     benchmark.extra_info.update(size=size, objective=res.objective, bound=res.bound, gap=res.gap,
                                 pairs=len(res.rows))

@@ -128,7 +128,7 @@ def landlord_scores(res: scoring.ScoreResult) -> np.ndarray:
     * the lease it wants: ``min(1, lease_months / 36)`` (unknown 0.5; a purchase 1);
     * industry fit: the industry criterion of the score.
     """
-    d, l = res.scorer.d, res.scorer.l
+    d, l = res.scorer.demand_side, res.scorer.listing_side
     w = LANDLORD_WEIGHTS
     rating = np.where(d.rating > 0, d.rating / 4.0, 0.5)
     lease = np.where(np.isnan(d.lease_months), 0.5, np.minimum(d.lease_months / 36.0, 1.0))
@@ -149,11 +149,11 @@ def landlord_scores(res: scoring.ScoreResult) -> np.ndarray:
 def _locked_area(sc: scoring.Scorer, lr: np.ndarray, lc: np.ndarray, method: str) -> np.ndarray:
     """Area of each locked pair: the whole listing, or under ``divisible`` and ``stable`` the fewest
     whole units covering the demand's minimum (at least one, at most the listing)."""
-    area, unit = sc.l.area[lc], sc.l.unit[lc]
+    area, unit = sc.listing_side.area[lc], sc.listing_side.unit[lc]
     if method not in _SHARED:
         return area
     u = np.where(unit > 0, unit, 1.0)
-    k = np.maximum(np.ceil(sc.d.area_min[lr] / u - 1e-9), 1.0)
+    k = np.maximum(np.ceil(sc.demand_side.area_min[lr] / u - 1e-9), 1.0)
     return np.where(unit > 0, np.minimum(k * u, np.floor(area / u + 1e-9) * u), area)
 
 
@@ -163,7 +163,7 @@ def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer, o
     if method == "one_to_one":
         r, c = one_to_one(s, reservation)
         return r, c, None, 0.0
-    d, l = sc.d, sc.l
+    d, l = sc.demand_side, sc.listing_side
     areas = (d.lo[od], d.hi[od], room[ol], l.unit[ol])
     if method == "stable":
         r, c = stable(s, landlord_scores(res)[np.ix_(od, ol)], reservation=reservation,
@@ -206,7 +206,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     prof = scoring.load_profile(profile)
     sc = scoring.Scorer(demands, listings, prof)
     res = sc.score()
-    ids_d, ids_l = sc.d.ids, sc.l.ids
+    ids_d, ids_l = sc.demand_side.ids, sc.listing_side.ids
     s = res.total.astype(np.float64)
     xr, xc = _pairs(ids_d, ids_l, exclude, "excluded")
     s[xr, xc] = np.nan
@@ -215,17 +215,17 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     if len(set(lr.tolist())) != len(lr) or (not shared and len(set(lc.tolist())) != len(lc)):
         raise ValueError("a demand (or, under one_to_one, a listing) is locked twice")
     s[lr, :] = np.nan
-    room = sc.l.area.copy()  # area left in each listing once the locked pairs have theirs
+    room = sc.listing_side.area.copy()  # area left in each listing once the locked pairs have theirs
     locked_area = _locked_area(sc, lr, lc, method)
     np.subtract.at(room, lc, locked_area)
     if not shared:
         s[:, lc] = np.nan
     else:  # an indivisible listing, or one without room for another unit, is taken
-        s[:, lc[(sc.l.unit[lc] <= 0) | (room[lc] < sc.l.unit[lc])]] = np.nan
+        s[:, lc[(sc.listing_side.unit[lc] <= 0) | (room[lc] < sc.listing_side.unit[lc])]] = np.nan
     od, ol = np.argsort(ids_d, kind="stable"), np.argsort(ids_l, kind="stable")
     r, c, area, gap = _solve(method, s[np.ix_(od, ol)], prof.reservation, sc, od, ol, res, room)
     r, c = od[r], ol[c]
-    area = sc.l.area[c] if area is None else area
+    area = sc.listing_side.area[c] if area is None else area
     demand = np.concatenate([r, lr])
     listing = np.concatenate([c, lc])
     areas = np.concatenate([area, locked_area])
@@ -278,7 +278,7 @@ def reasons(res: scoring.ScoreResult, s: np.ndarray, demand: np.ndarray, listing
     * ``outbid``: its best partner went to another pair; names that partner and to
       whom.
     """
-    ids_d, ids_l = res.scorer.d.ids, res.scorer.l.ids
+    ids_d, ids_l = res.scorer.demand_side.ids, res.scorer.listing_side.ids
     got_d = np.full(len(ids_d), -1)
     got_d[demand] = listing
     got_l: dict[int, list[int]] = {}

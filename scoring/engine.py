@@ -22,28 +22,29 @@ Ties are broken by the partner's id, so results do not depend on row order.
 from __future__ import annotations
 
 import functools
-import math
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import numpy as np
 
 from scoring import fast
 from scoring.block import Block, Tables
 from scoring.criteria import CRITERIA
-from scoring.criteria.location import nearest_place
-from scoring.explain import CriterionPart, Explanation, RuleCheck, rule_sentences, rule_values
+from scoring.explain import Explanation, explain_pairs
 from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
 from scoring.profile import Profile, load_profile
-from scoring.rules import RULES, RowFails, dense
+from scoring.results import CriterionArrays, Ranking, ScoreResult, TopK
+from scoring.rules import RULES, RowFails
+from scoring.select import check_top_k, id_ranks, select_top
 
-__all__ = ["Ranking", "ScoreResult", "Scorer", "TopK", "score", "top_k"]
+__all__ = ["Engine", "Scorer", "score", "top_k"]
 
 ProfileLike = Profile | Mapping[str, Any] | str | Path | None
+Engine = Literal["auto", "numpy", "numba"]
+_T = TypeVar("_T")
 
 BLOCK_PAIRS = 1 << 18
 """Pairs per block when computing the full matrix (about 1 MB per float32 array)."""
@@ -60,150 +61,6 @@ COMPILED_BYTES_PER_PAIR = 32
 
 def _workers(workers: int | None) -> int:
     return max(1, workers if workers is not None else min(2, os.cpu_count() or 1))
-
-
-@dataclass(frozen=True, eq=False)
-class Ranking:
-    """The best partners of one record.
-
-    Attributes
-    ----------
-    index : ndarray of int64, shape (k,)
-        Partner rows, best first.
-    ids : ndarray of str, shape (k,)
-    scores : ndarray of float32, shape (k,)
-    """
-
-    index: np.ndarray
-    ids: np.ndarray
-    scores: np.ndarray
-
-    def __len__(self) -> int:
-        return len(self.index)
-
-
-@dataclass(frozen=True, eq=False)
-class TopK:
-    """The k best feasible partners of every record of one side.
-
-    Attributes
-    ----------
-    index : ndarray of int64, shape (n, k)
-        Partner rows, best first; -1 pads rows with fewer than k feasible partners.
-    scores : ndarray of float32, shape (n, k)
-        Their totals; NaN in the padding.
-    count : ndarray of int64, shape (n,)
-        Feasible partners listed per row (<= k).
-    by : {"demand", "listing"}
-        The side the rows belong to.
-    """
-
-    index: np.ndarray
-    scores: np.ndarray
-    count: np.ndarray
-    by: str
-
-
-class CriterionArrays(Mapping[str, np.ndarray]):
-    """Each weighted criterion's full score matrix, computed on first access and kept.
-
-    Computing them with the total would write one more full float32 matrix per
-    criterion; most callers only need the total and a few explanations.
-    """
-
-    def __init__(self, scorer: Scorer, kept: dict[str, np.ndarray] | None = None) -> None:
-        self._scorer = scorer
-        self._kept = dict(kept or {})
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        if name not in self._scorer.weights:
-            raise KeyError(name)
-        if name not in self._kept:
-            self._kept[name] = self._scorer.criterion_matrix(name)
-        return self._kept[name]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._scorer.weights)
-
-    def __len__(self) -> int:
-        return len(self._scorer.weights)
-
-
-@dataclass(eq=False)
-class ScoreResult:
-    """The score matrix and its parts.
-
-    Attributes
-    ----------
-    total : ndarray of float32, shape (n_demands, n_listings)
-        Weighted score in [0, 1]; NaN where a hard rule fails.
-    feasible : ndarray of bool, shape (n_demands, n_listings)
-    failed : ndarray of uint16, shape (n_demands, n_listings)
-        Bitmask of the failed rules: bit ``rule.bit`` of :data:`scoring.rules.RULES`.
-    criteria : mapping of str to ndarray of float32, shape (n_demands, n_listings)
-        Each weighted criterion's score in [0, 1] (defined on every pair, feasible or
-        not), computed on first access unless ``score(..., criteria=True)``.
-    scorer : Scorer
-    """
-
-    total: np.ndarray
-    failed: np.ndarray
-    criteria: Mapping[str, np.ndarray]
-    scorer: Scorer
-
-    @functools.cached_property
-    def feasible(self) -> np.ndarray:
-        """bool (n_demands, n_listings): no rule fails."""
-        return self.failed == 0
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.criteria[name]
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return self.total.shape
-
-    def explain(self, i: int, j: int) -> Explanation:
-        """Explain pair (demand ``i``, listing ``j``); see :meth:`Scorer.explain`."""
-        return self.scorer.explain(i, j)
-
-    def top_k(self, k: int, by: Literal["demand", "listing"] = "demand") -> TopK:
-        """The k best feasible partners of every record, from the matrix held here
-        (the same result as :meth:`Scorer.top_k`, without scoring again)."""
-        _check_top_k(k, by)
-        t = self.total if by == "demand" else self.total.T
-        n_self, n_other = t.shape
-        index = np.full((n_self, k), -1, dtype=np.int64)
-        scores = np.full((n_self, k), np.nan, dtype=np.float32)
-        count = np.zeros(n_self, dtype=np.int64)
-        kk = min(k, n_other)
-        if kk > 0:
-            tie = self.scorer._ranks("listing" if by == "demand" else "demand")
-            index[:, :kk], scores[:, :kk], count[:] = select_top(t, kk, tie)
-        return TopK(index=index, scores=scores, count=count, by=by)
-
-    def rule_mask(self, name: str) -> np.ndarray:
-        """bool (n_demands, n_listings): the pairs that fail rule ``name``."""
-        for r in RULES:
-            if r.name == name:
-                return (self.failed & np.uint16(r.flag)) != 0
-        raise KeyError(name)
-
-    def rule_counts(self, i: int | None = None, axis: int = 1) -> dict[str, int]:
-        """How many pairs each rule excludes.
-
-        Parameters
-        ----------
-        i : int, optional
-            A demand row (``axis=1``) or listing column (``axis=0``); all pairs when None.
-
-        Returns
-        -------
-        dict of rule name to count, largest first, rules that exclude nothing left out.
-        """
-        f = self.failed if i is None else (self.failed[i] if axis == 1 else self.failed[:, i])
-        counts = {r.name: int(np.count_nonzero(f & np.uint16(r.flag))) for r in RULES}
-        return dict(sorted(((k, v) for k, v in counts.items() if v), key=lambda kv: -kv[1]))
 
 
 class Scorer:
@@ -227,50 +84,84 @@ class Scorer:
     """
 
     def __init__(self, demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
-                 engine: Literal["auto", "numpy", "numba"] = "auto",
-                 *, _prepared: tuple[DemandSide, ListingSide] | None = None) -> None:
-        self.profile = load_profile(profile)
-        self.demands, self.listings = demands, listings
-        if _prepared is None:
-            self.d = prepare_demands(demands, self.profile)
-            self.l = prepare_listings(listings, self.profile)
-        else:
-            self.d, self.l = _prepared
-        self.tables = Tables.build(self.d, self.l, self.profile)
-        self.workers = _workers(workers)
+                 engine: Engine = "auto") -> None:
+        prof = load_profile(profile)
+        self._setup(demands, listings, prof, prepare_demands(demands, prof), prepare_listings(listings, prof),
+                    workers, engine)
+
+    @classmethod
+    def from_sides(cls, demands: Any, listings: Any, demand_side: DemandSide, listing_side: ListingSide,
+                   profile: ProfileLike = None, workers: int | None = None, engine: Engine = "auto") -> Scorer:
+        """A scorer over sides already prepared (:func:`scoring.prepare_demands` and
+        :func:`scoring.prepare_listings` with the same profile), for callers that keep
+        prepared sides and splice them (a service that updates a few records at a time).
+
+        Parameters
+        ----------
+        demands, listings : records
+            The records the sides were prepared from, row for row.
+        demand_side : DemandSide
+        listing_side : ListingSide
+        profile, workers, engine
+            As for :class:`Scorer`.
+        """
+        if demand_side.n != len(demands.demand_id) or listing_side.n != len(listings.listing_id):
+            raise ValueError("the prepared sides and the records have different numbers of rows")
+        self = cls.__new__(cls)
+        self._setup(demands, listings, load_profile(profile), demand_side, listing_side, workers, engine)
+        return self
+
+    def _setup(self, demands: Any, listings: Any, profile: Profile, d: DemandSide, l: ListingSide,
+               workers: int | None, engine: Engine) -> None:
         if engine not in ("auto", "numpy", "numba"):
             raise ValueError(f"engine == {engine!r}, must be 'auto', 'numpy' or 'numba'")
         if engine == "numba" and not fast.available():
             raise ImportError("engine='numba' needs numba: pip install 'changfang[fast]'")
-        self.engine = engine
-        w = self.profile.weights
+        self.profile = profile
+        self.demands, self.listings = demands, listings
+        self._d, self._l = d, l
+        self.tables = Tables.build(d, l, profile)
+        self.workers = _workers(workers)
+        self.engine: Engine = engine
+        w = profile.weights
         wsum = sum(w.values())
         self.weights = {name: w[name] / wsum for name in CRITERIA if w[name] > 0}
         self._rank_d: np.ndarray | None = None
         self._rank_l: np.ndarray | None = None
 
     @property
+    def demand_side(self) -> DemandSide:
+        """The demands as the engine reads them (prepared once; see :mod:`scoring.prepare`)."""
+        return self._d
+
+    @property
+    def listing_side(self) -> ListingSide:
+        """The listings as the engine reads them."""
+        return self._l
+
+    @property
     def shape(self) -> tuple[int, int]:
-        return (self.d.n, self.l.n)
+        """``(n_demands, n_listings)``."""
+        return (self._d.n, self._l.n)
 
     def with_demands(self, demands: Any) -> Scorer:
         """A scorer of other demands against the same (already prepared) listings."""
-        return Scorer(demands, self.listings, self.profile, self.workers, self.engine,
-                      _prepared=(prepare_demands(demands, self.profile), self.l))
+        return Scorer.from_sides(demands, self.listings, prepare_demands(demands, self.profile), self._l,
+                                 self.profile, self.workers, self.engine)
 
     def with_listings(self, listings: Any) -> Scorer:
         """A scorer of the same demands against other listings."""
-        return Scorer(self.demands, listings, self.profile, self.workers, self.engine,
-                      _prepared=(self.d, prepare_listings(listings, self.profile)))
+        return Scorer.from_sides(self.demands, listings, self._d, prepare_listings(listings, self.profile),
+                                 self.profile, self.workers, self.engine)
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> Block:
         """Demands ``r0:r1`` against listings ``c0:c1``."""
-        return Block(self.d.slice(r0, r1), self.l.slice(c0, c1), self.tables, self.profile,
+        return Block(self._d.slice(r0, r1), self._l.slice(c0, c1), self.tables, self.profile,
                      slice(r0, r1), slice(c0, c1))
 
     @functools.cached_property
     def _fast(self) -> fast.Prepared:
-        return fast.prepare(self.block(0, self.d.n, 0, self.l.n), self.weights)
+        return fast.prepare(self.block(0, self._d.n, 0, self._l.n), self.weights)
 
     # ---- evaluation -------------------------------------------------------------
     def compiled(self, pairs: int) -> bool:
@@ -298,9 +189,9 @@ class Scorer:
         if self.compiled(b.shape[0] * b.shape[1]):
             failed = np.empty(b.shape, dtype=np.uint16) if failed is None else failed
             total = np.empty(b.shape, dtype=np.float32) if total is None else total
-            crit = None if criteria is None else np.empty((6, *b.shape), dtype=np.float32)
+            crit = None if criteria is None else np.empty((len(CRITERIA), *b.shape), dtype=np.float32)
             fast.evaluate_block(b, self._fast, failed, total, crit)
-            if criteria is not None:
+            if criteria is not None and crit is not None:
                 for k, name in enumerate(fast.criteria_order()):
                     if name in criteria:
                         criteria[name][...] = crit[k]
@@ -356,7 +247,7 @@ class Scorer:
         failed = np.empty((n_d, n_l), dtype=np.uint16)
         total = np.empty((n_d, n_l), dtype=np.float32)
         if self.compiled(n_d * n_l):  # one call: the compiled loop runs its rows in parallel
-            crit3 = np.empty((6, n_d, n_l), dtype=np.float32) if criteria else None
+            crit3 = np.empty((len(CRITERIA), n_d, n_l), dtype=np.float32) if criteria else None
             fast.evaluate_block(self.block(0, n_d, 0, n_l), self._fast, failed, total, crit3)
             kept = None if crit3 is None else {name: crit3[k] for k, name in enumerate(fast.criteria_order())
                                                if name in self.weights}
@@ -384,21 +275,22 @@ class Scorer:
         self._map(run, list(self._row_blocks(BLOCK_PAIRS)))
         return out
 
-    def _map(self, fn: Any, items: list) -> list:
+    def _map(self, fn: Callable[[Any], _T], items: list[Any]) -> list[_T]:
         if self.workers == 1 or len(items) < 2:
             return [fn(x) for x in items]
         with ThreadPoolExecutor(self.workers) as pool:
             return list(pool.map(fn, items))
 
     # ---- rankings ---------------------------------------------------------------
-    def _ranks(self, side: str) -> np.ndarray:
-        """Rank of every record's id on one side (the tie-break)."""
+    def id_ranks(self, side: Literal["demand", "listing"]) -> np.ndarray:
+        """int64 (n,): the rank of every record's id on one side, the tie-break of every
+        ranking (see :func:`scoring.select.id_ranks`); computed once."""
         if side == "demand":
             if self._rank_d is None:
-                self._rank_d = _rank(self.d.ids)
+                self._rank_d = id_ranks(self._d.ids)
             return self._rank_d
         if self._rank_l is None:
-            self._rank_l = _rank(self.l.ids)
+            self._rank_l = id_ranks(self._l.ids)
         return self._rank_l
 
     def top_k(self, k: int, by: Literal["demand", "listing"] = "demand",
@@ -412,14 +304,14 @@ class Scorer:
         -------
         TopK
         """
-        _check_top_k(k, by)
+        check_top_k(k, by)
         n_d, n_l = self.shape
         n_self, n_other = (n_d, n_l) if by == "demand" else (n_l, n_d)
         kk = min(k, n_other)
         index = np.full((n_self, k), -1, dtype=np.int64)
         scores = np.full((n_self, k), np.nan, dtype=np.float32)
         count = np.zeros(n_self, dtype=np.int64)
-        tie = self._ranks("listing" if by == "demand" else "demand")
+        tie = self.id_ranks("listing" if by == "demand" else "demand")
         step = max(1, memory_bytes // (BYTES_PER_PAIR * self.workers * max(n_other, 1)))
         compiled = self.compiled(step * n_other)
         if compiled:  # no temporaries per pair beyond the block's outputs and the selection
@@ -446,21 +338,21 @@ class Scorer:
         """Do now what the first single-record query would: load the compiled loop,
         prepare its arrays, rank the ids for ties (a service calls this after each
         write, so that readers never pay for it)."""
-        self._ranks("listing")
-        self._ranks("demand")
-        if self.d.n and self.l.n:
+        self.id_ranks("listing")
+        self.id_ranks("demand")
+        if self._d.n and self._l.n:
             self.for_demand(0, 1)
             self.for_listing(0, 1)
 
     def for_demand(self, i: int, k: int | None = None) -> Ranking:
         """The best feasible listings for demand row ``i`` (all of them when k is None)."""
-        _, total = self.evaluate(self.block(i, i + 1, 0, self.l.n))
-        return self._ranking(total, k, self.l.ids, self._ranks("listing"))
+        _, total = self.evaluate(self.block(i, i + 1, 0, self._l.n))
+        return self._ranking(total, k, self._l.ids, self.id_ranks("listing"))
 
     def for_listing(self, j: int, k: int | None = None) -> Ranking:
         """The best feasible demands for listing column ``j``."""
-        _, total = self.evaluate(self.block(0, self.d.n, j, j + 1))
-        return self._ranking(total.T, k, self.d.ids, self._ranks("demand"))
+        _, total = self.evaluate(self.block(0, self._d.n, j, j + 1))
+        return self._ranking(total.T, k, self._d.ids, self.id_ranks("demand"))
 
     @staticmethod
     def _ranking(t: np.ndarray, k: int | None, ids: np.ndarray, tie: np.ndarray) -> Ranking:
@@ -478,116 +370,17 @@ class Scorer:
 
         Always the numpy rule and criterion code, each evaluated once.
         """
-        return self.explain_row(i, [j])[0]
+        return explain_pairs(self, i, [j])[0]
 
-    def explain_row(self, i: int, js: Sequence[int], rules: bool = True,
+    def explain_row(self, i: int, js: Sequence[int] | np.ndarray, rules: bool = True,
                     known_feasible: bool = False) -> list[Explanation]:
-        """Explanations of demand row ``i`` with each listing row in ``js``, the same as
-        ``[explain(i, j) for j in js]``; the rules and criteria run once, on one
-        1 × len(js) block, so a demand's recommendations cost little more than one.
-
-        Parameters
-        ----------
-        i : int
-        js : sequence of int
-        rules : bool
-            Also describe every rule (the failed ones are always in ``failed``).
-            Without, ``rules`` is empty: enough for pairs known to be feasible, whose
-            summaries only use the criteria.
-        known_feasible : bool
-            The caller knows every pair passes every rule (the pairs of a ranking,
-            say): the rules are not evaluated again.
-        """
-        js = np.asarray(js, dtype=np.int64).reshape(-1)
-        b = Block(self.d.slice(i, i + 1), self.l.take(js), self.tables, self.profile)
-        n = len(js)
-        bits = np.zeros(n, dtype=np.int64)
-        passed = {r.name: np.ones(n, dtype=bool) for r in RULES} if rules else {}
-        for r in () if known_feasible else RULES:
-            ok = ~dense(r.fails(b), (1, n))[0]
-            passed[r.name] = ok
-            bits |= np.where(ok, 0, r.flag)
-        scores = {name: np.broadcast_to(CRITERIA[name].score(b), (1, n))[0] for name in self.weights}
-        out = []
-        for p in range(n):
-            checks = []
-            if rules:
-                km = nearest_place(b, p)[0]
-                for r in RULES:
-                    ok = bool(passed[r.name][p])
-                    dv, lv = rule_values(b, r.name, km, p)
-                    zh, en = rule_sentences(r.zh, r.en, ok, dv, lv)
-                    checks.append(RuleCheck(r.name, r.zh, r.en, ok, dv, lv, zh, en))
-            parts = []
-            for name, w in self.weights.items():
-                mod = CRITERIA[name]
-                s = float(scores[name][p])
-                det = mod.describe(b, p)
-                parts.append(CriterionPart(name, mod.zh, mod.en, s, w, w * s, det.inputs, det.zh, det.en))
-            f = int(bits[p])
-            out.append(Explanation(
-                demand_id=str(self.d.ids[i]), listing_id=str(self.l.ids[js[p]]), feasible=f == 0, failed=f,
-                total=math.fsum(q.contribution for q in parts) if f == 0 else None, rules=checks, criteria=parts,
-            ))
-        return out
-
-
-def _check_top_k(k: int, by: str) -> None:
-    if by not in ("demand", "listing"):
-        raise ValueError(f"by == {by!r}, must be 'demand' or 'listing'")
-    if k < 1:
-        raise ValueError(f"k == {k}, must be >= 1")
-
-
-def _rank(ids: np.ndarray) -> np.ndarray:
-    order = np.argsort(ids, kind="stable")
-    rank = np.empty(len(ids), dtype=np.int64)
-    rank[order] = np.arange(len(ids))
-    return rank
-
-
-def select_top(t: np.ndarray, k: int, tie: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The k highest finite values of every row, ties broken by ``tie`` (ascending).
-
-    Parameters
-    ----------
-    t : ndarray of float32, shape (n, m)
-        NaN for excluded entries.
-    k : int
-        1 <= k <= m.
-    tie : ndarray of int64, shape (m,)
-        Distinct ranks of the columns.
-
-    Returns
-    -------
-    index : int64 (n, k), -1 padded
-    scores : float32 (n, k), NaN padded
-    count : int64 (n,)
-    """
-    n, m = t.shape
-    s = np.where(np.isnan(t), -np.inf, t)
-    if k < m:
-        kth = -np.partition(-s, k - 1, axis=1)[:, k - 1]
-        cand = (s >= kth[:, None]) & (s > -np.inf)
-    else:
-        cand = s > -np.inf
-    rows, cols = np.nonzero(cand)
-    vals = s[rows, cols]
-    order = np.lexsort((tie[cols], -vals, rows))
-    rows, cols, vals = rows[order], cols[order], vals[order]
-    starts = np.searchsorted(rows, np.arange(n))
-    pos = np.arange(len(rows)) - starts[rows]
-    keep = pos < k
-    index = np.full((n, k), -1, dtype=np.int64)
-    scores = np.full((n, k), np.nan, dtype=np.float32)
-    index[rows[keep], pos[keep]] = cols[keep]
-    scores[rows[keep], pos[keep]] = vals[keep]
-    count = np.minimum(np.bincount(rows, minlength=n), k).astype(np.int64)
-    return index, scores, count
+        """Explanations of demand row ``i`` with each listing row in ``js``, on one block
+        (see :func:`scoring.explain.explain_pairs`)."""
+        return explain_pairs(self, i, js, rules=rules, known_feasible=known_feasible)
 
 
 def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
-          criteria: bool = False, engine: Literal["auto", "numpy", "numba"] = "auto") -> ScoreResult:
+          criteria: bool = False, engine: Engine = "auto") -> ScoreResult:
     """Score every demand against every listing.
 
     Parameters
@@ -613,7 +406,7 @@ def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int
 
 def top_k(demands: Any, listings: Any, k: int, profile: ProfileLike = None,
           by: Literal["demand", "listing"] = "demand", memory_bytes: int = 256 << 20,
-          workers: int | None = None, engine: Literal["auto", "numpy", "numba"] = "auto") -> TopK:
+          workers: int | None = None, engine: Engine = "auto") -> TopK:
     """The k best feasible partners of every demand (or listing), block by block.
 
     Parameters

@@ -9,16 +9,23 @@ rounding of the weighted sum, far below 1e-6).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from scoring.block import Block
 from scoring.conventions import DEAL_BOTH, DEAL_LEASE, DEAL_SALE, FIRE_CLASSES, RATINGS
+from scoring.criteria import CRITERIA
 from scoring.criteria.base import fmt
+from scoring.criteria.location import nearest_place
+from scoring.rules import RULES, dense
 
-__all__ = ["CriterionPart", "Explanation", "RuleCheck", "rule_values"]
+if TYPE_CHECKING:
+    from scoring.engine import Scorer
+
+__all__ = ["CriterionPart", "Explanation", "RuleCheck", "explain_pairs", "rule_sentences", "rule_values"]
 
 _DEMAND_DEAL = {DEAL_LEASE: ("求租", "lease"), DEAL_SALE: ("求购", "buy"), DEAL_BOTH: ("租购均可", "either")}
 _LISTING_DEAL = {DEAL_LEASE: ("出租", "lease"), DEAL_SALE: ("出售", "sale"), DEAL_BOTH: ("租售均可", "lease or sale")}
@@ -174,3 +181,67 @@ def rule_sentences(label_zh: str, label_en: str, passed: bool, dv: Any, lv: Any)
     zh = f"{label_zh}{'符合' if passed else '不符'}（需求 {_show(dv, 'zh')}，房源 {_show(lv, 'zh')}）"
     en = f"{label_en} {'ok' if passed else 'fails'} (demand {_show(dv, 'en')}, listing {_show(lv, 'en')})"
     return zh, en
+
+
+def explain_pairs(scorer: Scorer, i: int, js: Sequence[int] | np.ndarray, rules: bool = True,
+                  known_feasible: bool = False) -> list[Explanation]:
+    """Explanations of demand row ``i`` with each listing row in ``js``.
+
+    The rules and criteria run once, on one 1 × len(js) block, always on the numpy
+    code (the definition), so a demand's recommendations cost little more than one
+    pair: the same as ``[scorer.explain(i, j) for j in js]``.
+
+    Parameters
+    ----------
+    scorer : Scorer
+        Both sides prepared, the profile and the weights.
+    i : int
+        Demand row.
+    js : sequence of int, shape (n,)
+        Listing rows.
+    rules : bool
+        Also describe every rule (the failed ones are always in ``failed``). Without,
+        ``rules`` is empty: enough for pairs known to be feasible, whose summaries
+        only use the criteria.
+    known_feasible : bool
+        The caller knows every pair passes every rule (the pairs of a ranking, say):
+        the rules are not evaluated again.
+
+    Returns
+    -------
+    list of Explanation, one per listing of ``js``
+    """
+    d, l = scorer.demand_side, scorer.listing_side
+    idx = np.asarray(js, dtype=np.int64).reshape(-1)
+    b = Block(d.slice(i, i + 1), l.take(idx), scorer.tables, scorer.profile)
+    n = len(idx)
+    bits = np.zeros(n, dtype=np.int64)
+    passed = {r.name: np.ones(n, dtype=bool) for r in RULES} if rules else {}
+    for r in () if known_feasible else RULES:
+        ok = ~dense(r.fails(b), (1, n))[0]
+        passed[r.name] = ok
+        bits |= np.where(ok, 0, r.flag)
+    weights = scorer.weights
+    scores = {name: np.broadcast_to(CRITERIA[name].score(b), (1, n))[0] for name in weights}
+    out = []
+    for p in range(n):
+        checks = []
+        if rules:
+            km = nearest_place(b, p)[0]
+            for r in RULES:
+                ok = bool(passed[r.name][p])
+                dv, lv = rule_values(b, r.name, km, p)
+                zh, en = rule_sentences(r.zh, r.en, ok, dv, lv)
+                checks.append(RuleCheck(r.name, r.zh, r.en, ok, dv, lv, zh, en))
+        parts = []
+        for name, w in weights.items():
+            mod = CRITERIA[name]
+            s = float(scores[name][p])
+            det = mod.describe(b, p)
+            parts.append(CriterionPart(name, mod.zh, mod.en, s, w, w * s, det.inputs, det.zh, det.en))
+        f = int(bits[p])
+        out.append(Explanation(
+            demand_id=str(d.ids[i]), listing_id=str(l.ids[idx[p]]), feasible=f == 0, failed=f,
+            total=math.fsum(q.contribution for q in parts) if f == 0 else None, rules=checks, criteria=parts,
+        ))
+    return out

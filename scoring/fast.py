@@ -22,13 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from scoring.block import Block
+from scoring.criteria import CRITERIA
 from scoring.geo import EARTH_RADIUS_KM
 from scoring.kernels import KERNELS
 
 __all__ = ["Prepared", "available", "criteria_order", "evaluate_block", "prepare", "select_top"]
 
 _KIND = {name: k for k, name in enumerate(KERNELS)}  # step linear exp gauss rational cauchy
-_CRITERIA = ("area", "location", "price", "industry", "facilities", "timing")
+_CRITERIA = tuple(CRITERIA)  # the loop computes them in the registry's order
 
 
 def available() -> bool:

@@ -79,7 +79,7 @@ def _figures(run: Any) -> dict[str, str]:
 
     res = run.result
     sc = res.scores.scorer
-    d, l = sc.d, sc.l
+    d, l = sc.demand_side, sc.listing_side
     dlat, dlon = _demand_sites(d, l, res.demand, res.listing)
     font = _cjk_font()
     out = {}

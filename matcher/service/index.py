@@ -21,7 +21,7 @@ import numpy as np
 
 import scoring
 from matcher.records import Demands, Listings
-from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
+from scoring import DemandSide, ListingSide, prepare_demands, prepare_listings
 
 __all__ = ["ExplanationCache", "Market", "Reasons"]
 
@@ -62,19 +62,19 @@ class Market:
               d_side: DemandSide, l_rev: np.ndarray, d_rev: np.ndarray) -> Market:
         # one record against the market: the compiled loop when numba is there (about
         # 2.5x the numpy path on 10k listings), whatever the block size
-        engine = "numba" if scoring.fast.available() else "numpy"
-        scorer = scoring.Scorer(demands, listings, profile, workers=1, engine=engine, _prepared=(d_side, l_side))
+        engine: scoring.engine.Engine = "numba" if scoring.fast.available() else "numpy"
+        scorer = scoring.Scorer.from_sides(demands, listings, d_side, l_side, profile, workers=1, engine=engine)
         return cls(profile, listings, demands, scorer, l_rev, d_rev,
                    {str(x): k for k, x in enumerate(listings.listing_id)},
                    {str(x): k for k, x in enumerate(demands.demand_id)})
 
     @property
     def l_side(self) -> ListingSide:
-        return self.scorer.l
+        return self.scorer.listing_side
 
     @property
     def d_side(self) -> DemandSide:
-        return self.scorer.d
+        return self.scorer.demand_side
 
     def with_listings(self, new: Listings, rev: int) -> Market:
         """This market with ``new`` listings added or replacing those with their ids."""

@@ -85,11 +85,12 @@ def test_distances_agree_with_geopy(sample_run, library):
     col_of = {x: j for j, x in enumerate(L.listing_id)}
     for x in read_csv(out / "pairs.csv"):
         i, j = row_of[x["demand_id"]], col_of[x["listing_id"]]
-        pts = range(sc.d.point_offsets[i], sc.d.point_offsets[i + 1])
+        d, l = sc.demand_side, sc.listing_side
+        pts = range(d.point_offsets[i], d.point_offsets[i + 1])
         if not pts:  # no wanted town, site or anchor: no distance
             assert x["distance_km"] == ""
             continue
-        nearest = min(great_circle((sc.d.point_lat[p], sc.d.point_lon[p]), (sc.l.lat[j], sc.l.lon[j])).km
+        nearest = min(great_circle((d.point_lat[p], d.point_lon[p]), (l.lat[j], l.lon[j])).km
                       for p in pts)
         # a listing inside a wanted town counts 0 km (scoring docs); otherwise the geodesic
         assert float(x["distance_km"]) == pytest.approx(nearest, abs=2e-3) or float(x["distance_km"]) == 0

@@ -142,14 +142,15 @@ def test_heuristic_close_to_the_milp_on_a_generated_market(seed):
     m = generate_market(150, 120, seed=seed)
     sc = scoring.Scorer(m.demands, m.listings)
     total = sc.score().total
-    args = (total, sc.d.lo, sc.d.hi, sc.l.area, sc.l.unit, 0.35)
+    d, l = sc.demand_side, sc.listing_side
+    args = (total, d.lo, d.hi, l.area, l.unit, 0.35)
     exact = divisible(*args, method="milp")
     fast = divisible(*args, method="heuristic")
     assert exact.optimal
     assert fast.objective <= exact.objective + 1e-9 <= fast.bound + 2e-9
     assert fast.gap < 0.05  # a weak heuristic or a loose bound would show here
     # the heuristic's bound is an LP bound: no lower than the LP relaxation itself
-    lp = lp_relaxation(total.astype(float), sc.d.lo, sc.d.hi, sc.l.area, np.nan_to_num(sc.l.unit), 0.35)
+    lp = lp_relaxation(total.astype(float), d.lo, d.hi, l.area, np.nan_to_num(l.unit), 0.35)
     assert fast.bound >= lp - 1e-6
 
 

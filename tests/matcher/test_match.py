@@ -147,8 +147,8 @@ def test_stable_uses_the_landlord_preference_and_is_stable(market):
     inv_d, inv_l = np.argsort(od), np.argsort(ol)
     sc = res.scorer
     b = blocking_pairs(s[np.ix_(od, ol)], inv_d[r.demand], inv_l[r.listing], land[np.ix_(od, ol)],
-                       reservation=scoring.default_profile().reservation, area_min=sc.d.lo[od],
-                       area_max=sc.d.hi[od], area=sc.l.area[ol], unit=sc.l.unit[ol])
+                       reservation=scoring.default_profile().reservation, area_min=sc.demand_side.lo[od],
+                       area_max=sc.demand_side.hi[od], area=sc.listing_side.area[ol], unit=sc.listing_side.unit[ol])
     assert b.shape == (0, 2)
     assert len(set(r.listing.tolist())) < len(r.listing)  # divisible plants are shared
     # the documented formula, by hand, on one pair

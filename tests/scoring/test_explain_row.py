@@ -35,7 +35,7 @@ def test_row_explanations_equal_one_pair_at_a_time(scorer, i):
     for j, e in zip(js, row):
         one = scorer.explain_row(i, [j])[0]
         assert same(e.to_dict(), one.to_dict()), (i, j)
-        assert e.listing_id == str(scorer.l.ids[j])
+        assert e.listing_id == str(scorer.listing_side.ids[j])
         assert e.feasible == bool(res.feasible[i, j])
         if e.feasible:
             assert e.total == pytest.approx(float(res.total[i, j]), abs=1e-6)

@@ -34,7 +34,7 @@ def test_concat_of_parts_scores_as_the_whole(market, cuts):
     assert _resolved(l_side, "related_lists", "related") == _resolved(whole_l, "related_lists", "related")
     assert [d_side.codes[c] if c >= 0 else None for c in d_side.code] == \
         [whole_d.codes[c] if c >= 0 else None for c in whole_d.code]
-    glued = scoring.Scorer(d_all, l_all, prof, _prepared=(d_side, l_side)).score()
+    glued = scoring.Scorer.from_sides(d_all, l_all, d_side, l_side, prof).score()
     ref = scoring.Scorer(d_all, l_all, prof).score()
     np.testing.assert_array_equal(glued.failed, ref.failed)
     np.testing.assert_allclose(glued.total, ref.total, atol=1e-6, equal_nan=True)
@@ -44,9 +44,9 @@ def test_take_scores_as_the_records_taken(market):
     prof = scoring.default_profile()
     rng = np.random.default_rng(2)
     di, li = rng.permutation(len(market.demands))[:50], rng.permutation(len(market.listings))[:40]
-    taken = scoring.Scorer(market.demands.take(di), market.listings.take(li), prof,
-                           _prepared=(prepare_demands(market.demands, prof).take(di),
-                                      prepare_listings(market.listings, prof).take(li))).score()
+    taken = scoring.Scorer.from_sides(market.demands.take(di), market.listings.take(li),
+                                      prepare_demands(market.demands, prof).take(di),
+                                      prepare_listings(market.listings, prof).take(li), prof).score()
     ref = scoring.Scorer(market.demands.take(di), market.listings.take(li), prof).score()
     np.testing.assert_array_equal(taken.failed, ref.failed)
     np.testing.assert_allclose(taken.total, ref.total, atol=1e-6, equal_nan=True)

@@ -102,7 +102,7 @@ def test_scoring_a_new_demand_against_prepared_listings():
     fresh = s.with_demands(m.demands.take(np.arange(50, 60)))
     direct = scoring.score(m.demands.take(np.arange(50, 60)), m.listings)
     np.testing.assert_array_equal(fresh.score().total, direct.total)
-    assert fresh.l is s.l  # the listings were not prepared again
+    assert fresh.listing_side is s.listing_side  # the listings were not prepared again
 
 
 def test_auto_engine_takes_the_compiled_path_for_large_blocks(monkeypatch):
@@ -132,7 +132,7 @@ def test_bad_arguments():
 @given(st.integers(1, 12), st.integers(1, 30), st.integers(1, 10), st.integers(0, 2**32 - 1))
 @settings(max_examples=60)
 def test_compiled_selection_equals_numpy(n, m, k, seed):
-    from scoring.engine import select_top
+    from scoring.select import select_top
 
     rng = np.random.default_rng(seed)
     t = rng.choice(np.array([0.1, 0.5, 0.5, 0.9, np.nan], dtype=np.float32), size=(n, m))  # ties, gaps
