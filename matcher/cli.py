@@ -194,11 +194,13 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     if not token:
         token = secrets.token_urlsafe(24)
         print(f"changfang: no --token or CHANGFANG_TOKEN given; write token for this run: {token}", file=sys.stderr)
-    db = args.db or os.environ.get("CHANGFANG_DB") or "changfang.db"
-    # every server process reads its configuration from the environment
-    os.environ.update(CHANGFANG_DB=db, CHANGFANG_TOKEN=token, CHANGFANG_MAX_BODY=str(args.max_body),
-                      CHANGFANG_PROFILE=args.profile or "", CHANGFANG_LOG_LEVEL="WARNING" if args.quiet else "INFO")
     from matcher.service.app import app_from_env
+    from matcher.service.config import DEFAULT_DB, Settings
+
+    db = args.db or os.environ.get("CHANGFANG_DB") or DEFAULT_DB
+    # every server process reads its configuration from the environment
+    os.environ.update(Settings(db=db, token=token, max_body_bytes=args.max_body, profile=args.profile,
+                               log_level="WARNING" if args.quiet else "INFO").to_env())
 
     try:
         app = app_from_env() if args.workers == 1 else None  # fail here, with one line, on a bad db or profile

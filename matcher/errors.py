@@ -2,16 +2,33 @@
 
 Every exception the package raises on purpose derives from
 :class:`~scoring.errors.ChangfangError`; those caused by bad input also derive from
-the matching builtin (``ValueError``), so callers may catch either. Problems with
-single rows or cells never raise: they are collected in the ingestion report (see
-:mod:`matcher.io.ingest`).
+the matching builtin (``ValueError``, ``KeyError``), so callers may catch either.
+Each carries structured fields (the file, the id, the request field) so that callers
+map them by type, never by reading their messages: the command line to exit codes,
+the service to HTTP statuses. Problems with single rows or cells never raise: they are
+collected in the ingestion report (see :mod:`matcher.io.ingest`).
+
+=========================  =====================  ==================================
+exception                  builtin                raised when
+=========================  =====================  ==================================
+:class:`InputFileError`    ValueError             a whole file or table cannot be read
+:class:`UnknownIdError`    KeyError, LookupError  an id names no record (a lock, an
+                                                  exclusion, a request)
+:class:`PairConflictError` ValueError             locks and exclusions contradict
+                                                  each other
+:class:`RequestError`      ValueError             a request's field is invalid
+:class:`ProfileError`      ValueError             a scoring profile is invalid
+=========================  =====================  ==================================
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from scoring.errors import ChangfangError, ProfileError
 
-__all__ = ["ChangfangError", "InputFileError", "ProfileError"]
+__all__ = ["ChangfangError", "InputFileError", "PairConflictError", "ProfileError", "RequestError",
+           "UnknownIdError"]
 
 
 class InputFileError(ChangfangError, ValueError):
@@ -29,3 +46,63 @@ class InputFileError(ChangfangError, ValueError):
         self.source = source
         self.reason = reason
         super().__init__(f"{source}: {reason}")
+
+
+class UnknownIdError(ChangfangError, KeyError):
+    """An id names no record.
+
+    Parameters
+    ----------
+    side : {"demand", "listing", "run"}
+        What the id should name.
+    record_id : str
+    where : str, optional
+        Where the id was given: ``"locks"``, ``"exclude"``, ``"path"`` ...
+    """
+
+    def __init__(self, side: str, record_id: str, where: str = "") -> None:
+        self.side = side
+        self.record_id = record_id
+        self.where = where
+        super().__init__(side, record_id, where)
+
+    def __str__(self) -> str:
+        at = f" in {self.where}" if self.where else ""
+        return f"unknown {self.side} id {self.record_id!r}{at}"
+
+
+class PairConflictError(ChangfangError, ValueError):
+    """Locks and exclusions contradict each other (a demand locked twice, a listing
+    locked twice under one-to-one, a pair both locked and excluded).
+
+    Parameters
+    ----------
+    reason : str
+    pairs : sequence of (demand_id, listing_id)
+        The pairs concerned.
+    where : str
+        ``"locks"`` or ``"exclude"``: the input to fix.
+    """
+
+    def __init__(self, reason: str, pairs: Sequence[tuple[str, str]] = (), where: str = "locks") -> None:
+        self.reason = reason
+        self.pairs = tuple(pairs)
+        self.where = where
+        shown = ", ".join(f"({d}, {l})" for d, l in self.pairs[:3])
+        super().__init__(f"{reason}: {shown}" if shown else reason)
+
+
+class RequestError(ChangfangError, ValueError):
+    """A field of a request is invalid.
+
+    Parameters
+    ----------
+    loc : sequence of str or int
+        Path of the field in the request (``("body", "locks", 0)``).
+    reason : str
+    """
+
+    def __init__(self, loc: Sequence[str | int], reason: str) -> None:
+        self.loc = tuple(loc)
+        self.reason = reason
+        super().__init__(f"{'.'.join(str(x) for x in self.loc)}: {reason}")

@@ -28,6 +28,7 @@ import numpy as np
 
 import scoring
 from matcher.allocation import divisible, one_to_one, stable, unit_sizes
+from matcher.errors import PairConflictError, UnknownIdError
 
 __all__ = ["LANDLORD_WEIGHTS", "MatchResult", "Unmatched", "landlord_scores", "match"]
 
@@ -98,15 +99,19 @@ class MatchResult:
 
 
 def _pairs(ids_d: np.ndarray, ids_l: np.ndarray, pairs: Iterable[tuple[str, str]] | None,
-           what: str) -> tuple[np.ndarray, np.ndarray]:
+           where: str) -> tuple[np.ndarray, np.ndarray]:
+    """Row and column of each (demand_id, listing_id) pair; :class:`UnknownIdError`
+    naming ``where`` ("locks" or "exclude") for an id of neither side."""
     if pairs is None:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     pos_d = {str(x): k for k, x in enumerate(ids_d)}
     pos_l = {str(x): k for k, x in enumerate(ids_l)}
     rows, cols = [], []
     for d, l in pairs:
-        if str(d) not in pos_d or str(l) not in pos_l:
-            raise KeyError(f"{what} pair ({d}, {l}): unknown demand or listing id")
+        if str(d) not in pos_d:
+            raise UnknownIdError("demand", str(d), where)
+        if str(l) not in pos_l:
+            raise UnknownIdError("listing", str(l), where)
         rows.append(pos_d[str(d)])
         cols.append(pos_l[str(l)])
     return np.array(rows, dtype=np.int64), np.array(cols, dtype=np.int64)
@@ -202,18 +207,25 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "on
     Returns
     -------
     MatchResult
+
+    Raises
+    ------
+    matcher.errors.UnknownIdError
+        A lock or an exclusion names an id of neither side (``where`` says which).
+    matcher.errors.PairConflictError
+        A demand is locked twice (or, under ``one_to_one``, a listing).
     """
     prof = scoring.load_profile(profile)
     sc = scoring.Scorer(demands, listings, prof)
     res = sc.score()
     ids_d, ids_l = sc.demand_side.ids, sc.listing_side.ids
     s = res.total.astype(np.float64)
-    xr, xc = _pairs(ids_d, ids_l, exclude, "excluded")
+    xr, xc = _pairs(ids_d, ids_l, exclude, "exclude")
     s[xr, xc] = np.nan
-    lr, lc = _pairs(ids_d, ids_l, locks, "locked")
+    lr, lc = _pairs(ids_d, ids_l, locks, "locks")
     shared = method in _SHARED
     if len(set(lr.tolist())) != len(lr) or (not shared and len(set(lc.tolist())) != len(lc)):
-        raise ValueError("a demand (or, under one_to_one, a listing) is locked twice")
+        raise PairConflictError("a demand (or, under one_to_one, a listing) is locked twice")
     s[lr, :] = np.nan
     room = sc.listing_side.area.copy()  # area left in each listing once the locked pairs have theirs
     locked_area = _locked_area(sc, lr, lc, method)

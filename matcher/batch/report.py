@@ -22,7 +22,13 @@ from typing import Any
 
 import numpy as np
 
+from matcher.batch.results import RunOutput, reject_problems
+
 __all__ = ["has_figures", "write_report_html"]
+
+# the pairs table's columns shown in the report, in order
+_PAIR_COLUMNS = ("demand_id", "company", "listing_id", "owner", "score", "distance_km", "allocated_area_m2",
+                 "reasons_zh")
 
 
 def has_figures() -> bool:
@@ -68,7 +74,7 @@ def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray
     return lat, lon
 
 
-def _figures(run: Any) -> dict[str, str]:
+def _figures(run: RunOutput) -> dict[str, str]:
     """The map and the score histogram as data URIs."""
     import matplotlib
 
@@ -150,14 +156,14 @@ def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozen
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_report_html(path: str | os.PathLike[str], run: Any, title: str | None = None,
+def write_report_html(path: str | os.PathLike[str], run: RunOutput, title: str | None = None,
                       max_rows: int = 2000) -> Path:
-    """Write the report of a run (a :class:`matcher.batch.run.RunOutput`) to ``path``.
+    """Write the report of a run (a :class:`matcher.batch.results.RunOutput`) to ``path``.
 
     Parameters
     ----------
     path : path-like
-    run : matcher.batch.run.RunOutput
+    run : matcher.batch.results.RunOutput
     title : str, optional
         Shown under the heading (e.g. the input files).
     max_rows : int
@@ -167,7 +173,6 @@ def write_report_html(path: str | os.PathLike[str], run: Any, title: str | None 
     -------
     pathlib.Path
     """
-    from matcher.batch.run import reject_problems
     from matcher.io.export import atomic_path
 
     res, s = run.result, run.summary
@@ -205,10 +210,11 @@ def write_report_html(path: str | os.PathLike[str], run: Any, title: str | None 
     if rules:
         parts.append("<p>Rules most often behind “no feasible partner” (among each record's top three):</p>"
                      + _table(["side", "rule", "records"], [[sd, r, n] for (sd, r), n in rules.most_common(10)], {2}))
-    rows = run.rows["pairs"]
+    pairs = run.tables["pairs"]
+    rows = pairs.rows
     parts += [f"<h2>配对 · Pairs ({len(rows)})</h2>",
               _table(["demand", "company", "listing", "owner", "score", "km", "㎡", "理由"],
-                     [[r[0], r[1], r[2], r[3], r[4], r[11], r[12], r[15]] for r in rows[:max_rows]], {4, 5, 6})]
+                     list(pairs.pick(_PAIR_COLUMNS))[:max_rows], {4, 5, 6})]
     if len(rows) > max_rows:
         parts.append(f"<p class=note>First {max_rows} of {len(rows)}; pairs.csv has them all.</p>")
     parts.append("</body></html>\n")
