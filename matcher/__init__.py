@@ -16,7 +16,21 @@ from matcher.io.ingest import Problem, ReadResult, Report, read_demands, read_li
 from matcher.match import MatchResult, Unmatched, match
 from matcher.records import Demands, Listings, Ragged
 
-__version__ = "0.1.0"
+
+def __getattr__(name: str) -> str:
+    # the version has one source, the distribution's metadata (pyproject.toml), read on
+    # first use so that importing matcher stays cheap
+    if name == "__version__":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            value = version("changfang")
+        except PackageNotFoundError:  # imported from a source tree that was never installed
+            value = "0+unknown"
+        globals()["__version__"] = value
+        return value
+    raise AttributeError(f"module 'matcher' has no attribute {name!r}")
+
 
 __all__ = [
     "ChangfangError",

@@ -32,9 +32,9 @@ from __future__ import annotations
 
 import datetime as _dt
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import numpy as np
 
@@ -57,18 +57,28 @@ _LISTING_DEALS = {DEAL_LEASE: "lease", DEAL_SALE: "sale", DEAL_BOTH: "lease_or_s
 _DEMAND_DEALS = {DEAL_LEASE: "lease", DEAL_SALE: "buy", DEAL_BOTH: "either"}
 
 
-class Ragged:
+class Ragged(Sequence[np.ndarray]):
     """A list of variable-length lists in two flat arrays (CSR layout).
 
     Row ``i`` is ``values[offsets[i]:offsets[i + 1]]``. ``row_index`` repeats each
     row number once per value, so a per-value test vectorises as
     ``np.logical_or.reduceat`` or ``np.bincount(row_index, weights=hit)``.
 
+    It behaves as a read-only sequence of rows: ``r[i]`` (negative ``i`` counts from
+    the end) is one row as an array, ``r[a:b]`` and ``r[[2, 0]]`` are a new
+    :class:`Ragged` of those rows, and iteration yields every row.
+
     Parameters
     ----------
     values : ndarray of shape (n_values,)
     offsets : ndarray of int64, shape (n_rows + 1,)
         Non-decreasing, ``offsets[0] == 0`` and ``offsets[-1] == n_values``.
+
+    Examples
+    --------
+    >>> r = Ragged.from_lists([[3], [], [5, 1]], dtype=np.int16)
+    >>> r[-1].tolist(), len(r[:2]), [len(x) for x in r]
+    ([5, 1], 2, [1, 0, 2])
     """
 
     __slots__ = ("offsets", "values")
@@ -96,15 +106,48 @@ class Ragged:
     def __len__(self) -> int:
         return len(self.offsets) - 1
 
-    def __getitem__(self, i: int) -> np.ndarray:
-        return self.values[self.offsets[i] : self.offsets[i + 1]]
+    @overload
+    def __getitem__(self, i: int) -> np.ndarray: ...
 
-    def __iter__(self):
-        for i in range(len(self)):
-            yield self[i]
+    @overload
+    def __getitem__(self, i: slice | Sequence[int] | np.ndarray) -> Ragged: ...
+
+    def __getitem__(self, i: int | slice | Sequence[int] | np.ndarray) -> np.ndarray | Ragged:
+        """Row ``i`` (an array), or the rows of a slice or an index array (a Ragged)."""
+        if isinstance(i, slice):
+            return self.take(np.arange(len(self))[i])
+        if isinstance(i, (int, np.integer)):
+            n = len(self)
+            k = int(i)
+            if not -n <= k < n:
+                raise IndexError(f"row {k} out of range for {n} rows")
+            k %= n
+            return self.values[self.offsets[k] : self.offsets[k + 1]]
+        return self.take(np.asarray(i))
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        for k in range(len(self)):
+            yield self.values[self.offsets[k] : self.offsets[k + 1]]
+
+    def __contains__(self, row: object) -> bool:
+        want = np.asarray(row)
+        return any(np.array_equal(x, want) for x in self)
+
+    def index(self, row: Any, start: int = 0, stop: int | None = None) -> int:
+        """Position of the first row equal to ``row`` (ValueError when none is)."""
+        want = np.asarray(row)
+        for k in range(*slice(start, stop).indices(len(self))):
+            if np.array_equal(self[k], want):
+                return k
+        raise ValueError("row not in Ragged")
+
+    def count(self, row: Any) -> int:
+        """Rows equal to ``row``."""
+        want = np.asarray(row)
+        return sum(np.array_equal(x, want) for x in self)
 
     def __repr__(self) -> str:
-        return f"Ragged({[list(x) for x in self][:5]}{'...' if len(self) > 5 else ''})"
+        return f"Ragged({[x.tolist() for x in self][:5]}{'...' if len(self) > 5 else ''})"
 
     @property
     def lengths(self) -> np.ndarray:
@@ -117,8 +160,18 @@ class Ragged:
         return np.repeat(np.arange(len(self), dtype=np.int64), self.lengths)
 
     def take(self, rows: np.ndarray) -> Ragged:
-        """The sub-list of the given rows, in that order."""
-        rows = np.asarray(rows, dtype=np.int64)
+        """The sub-list of the given rows (int positions, negative from the end, or a
+        bool mask), in that order."""
+        rows = np.asarray(rows)
+        if rows.dtype == bool:
+            if rows.shape != (len(self),):
+                raise IndexError(f"boolean index of shape {rows.shape} for {len(self)} rows")
+            rows = np.flatnonzero(rows)
+        rows = rows.astype(np.int64, copy=False)
+        n = len(self)
+        if rows.size and (rows.min() < -n or rows.max() >= n):
+            raise IndexError(f"row index out of range for {n} rows")
+        rows = np.where(rows < 0, rows + n, rows)
         lengths = self.lengths[rows]
         offsets = np.zeros(len(rows) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
@@ -158,7 +211,7 @@ def _date_py(v: np.datetime64) -> Any:
     return v.astype(_dt.date)
 
 
-_TO_PY = {
+_TO_PY: dict[str, Callable[[Any], Any]] = {
     "id": str, "text": str, "code": str,
     "float": lambda v: None if math.isnan(v) else float(v),
     "tri": lambda v: None if v < 0 else bool(v),
@@ -550,6 +603,12 @@ class Demands(_Records):
 
     def __repr__(self) -> str:
         return f"<Demands n={len(self)}>"
+
+    def town_names(self, i: int) -> list[str]:
+        """The wanted towns of demand ``i`` by name (``towns`` holds rows of the town
+        table, :func:`scoring.reference.gazetteer`)."""
+        names = gazetteer().names
+        return [str(names[t]) for t in self.towns[i]]
 
 
 Listings.__doc__ = (Listings.__doc__ or "") + "\n    Fields\n    ------\n" + _columns(LISTING_FIELDS) + "\n"

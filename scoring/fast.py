@@ -17,6 +17,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,7 +39,7 @@ def available() -> bool:
 
 
 @functools.cache
-def _kernel():
+def _kernel() -> Callable[..., None]:
     from scoring._fast_kernel import run
 
     return run
@@ -120,8 +121,10 @@ def prepare(b: Block, weights: dict[str, float]) -> Prepared:
     # per listing: 1 / unit (0 when indivisible) and the whole units it holds
     div = l.unit > 0
     unit = np.where(div, l.unit, 1.0)
+    d_cat, d_code_row, cat_bits, code_bits = _class_bits(b)
     return Prepared(
-        *_class_bits(b), level=level.reshape(-1).astype(np.int64), levels=levels,
+        d_cat=d_cat, d_code_row=d_code_row, cat_bits=cat_bits, code_bits=code_bits,
+        level=level.reshape(-1).astype(np.int64), levels=levels,
         inv_unit=np.where(div, 1.0 / unit, 0.0), units=np.where(div, np.floor(l.area / unit + 1e-9), 1.0),
         tax_need=np.where(l.min_tax > 0, l.min_tax, -np.inf), profile=_profile_arrays(b, weights),
     )

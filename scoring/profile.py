@@ -22,6 +22,7 @@ from __future__ import annotations
 import copy
 import functools
 import math
+import os
 import tomllib
 from collections.abc import Mapping
 from importlib import resources
@@ -189,7 +190,7 @@ def _merge(key: str, default: Any, value: Any) -> Any:
     return value
 
 
-def load_profile(source: str | Path | Mapping[str, Any] | Profile | None = None) -> Profile:
+def load_profile(source: str | os.PathLike[str] | Mapping[str, Any] | Profile | None = None) -> Profile:
     """Read and validate a profile.
 
     Parameters

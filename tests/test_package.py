@@ -40,3 +40,14 @@ def test_scoring_does_not_import_matcher():
             "for m in pkgutil.walk_packages(scoring.__path__, 'scoring.'): importlib.import_module(m.name)\n"
             "assert 'matcher' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_version_has_one_source():
+    import tomllib
+    from importlib.metadata import version
+    from pathlib import Path
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[1] / "pyproject.toml").read_text("utf-8"))
+    assert matcher.__version__ == version("changfang") == pyproject["project"]["version"]
+    code = "\n".join(Path(p).read_text("utf-8") for p in Path(matcher.__file__).parent.rglob("*.py"))
+    assert pyproject["project"]["version"] not in code  # written nowhere else in the package

@@ -216,7 +216,7 @@ def _milp(p: _Pairs, time_limit: float) -> DivisibleResult:
     rows_, cols_, vals, lb, ub = [], [], [], [], []
     nrow = 0
 
-    def add(rr, cc, vv, lo_, hi_):
+    def add(rr: np.ndarray, cc: np.ndarray, vv: np.ndarray, lo_: float, hi_: float | np.ndarray) -> None:
         nonlocal nrow
         rows_.append(rr + nrow)
         cols_.append(cc)

@@ -134,16 +134,16 @@ def stable(scores: Any, listing_scores: Any = None, capacity: Any = None,
             nxt[i] += 1
             h = held[cols[e]]
             bisect.insort(h, (rank[e], i, size[e], e))
-            out = _cut(h, room[cols[e]])
-            free.extend(d for _, d, _, _ in reversed(out) if d != i)
-            if not any(d == i for _, d, _, _ in out):
+            cut = _cut(h, room[cols[e]])
+            free.extend(d for _, d, _, _ in reversed(cut) if d != i)
+            if not any(d == i for _, d, _, _ in cut):
                 break
     if areas is not None:  # sizes: settle the pairs a cut left blocking (module docstring)
         _settle(c, need, cap, d_order, l_rank, held, max_rounds)
-    pairs = sorted((i, c.cols[e]) for h in held for _, i, _, e in h)
-    if not pairs:
+    chosen = sorted((i, int(c.cols[e])) for h in held for _, i, _, e in h)
+    if not chosen:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    out = np.array(pairs, dtype=np.int64)
+    out = np.array(chosen, dtype=np.int64)
     return out[:, 0], out[:, 1]
 
 

@@ -17,6 +17,7 @@ import html
 import io
 import os
 from collections import Counter
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ def _figures(run: RunOutput) -> dict[str, str]:
         fig, ax = plt.subplots(figsize=(8, 3.6))
         total = res.scores.total
         feas = total[np.isfinite(total)].astype(np.float64)
-        bins = np.linspace(0, 1, 41)
+        bins = np.linspace(0, 1, 41).tolist()
         ax.hist(feas, bins=bins, color="#aec7e8", label=f"feasible pairs ({len(feas)})")
         ax2 = ax.twinx()
         ax2.hist(res.score, bins=bins, color="#2ca02c", alpha=0.7, label=f"chosen pairs ({len(res)})")
@@ -148,7 +149,7 @@ img{max-width:100%}.note{color:#777}
 """
 
 
-def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
+def _table(headers: list[str], rows: list[list[Any]], numeric: Collection[int] = frozenset()) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
     body = "".join("<tr>" + "".join(
         f"<td class=n>{html.escape(str(v))}</td>" if k in numeric else f"<td>{html.escape(str(v))}</td>"

@@ -140,25 +140,6 @@ def _text(x: Any) -> str:
     return "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
 
 
-def _first(sentences: list[str], n: int = 2) -> str:
-    return "; ".join(sentences[:n])
-
-
-def _num(x: Any, digits: int) -> str:
-    """Fixed decimals, trailing zeros dropped; empty for NaN or None."""
-    if x is None:
-        return ""
-    v = float(x)
-    if math.isnan(v):
-        return ""
-    s = f"{v:.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
-
-
-def _text(x: Any) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
-
-
 def pair_rows(result: Any, listings: Any, demands: Any) -> list[list[str]]:
     """The rows of ``pairs.csv``, in demand id order (then listing id)."""
     rows = []

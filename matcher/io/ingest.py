@@ -183,7 +183,9 @@ def read_demands(source: Any, *, sheet: str | None = None,
     return _read(source, "demand", sheet, geocoder)
 
 
-_SIDES: dict[str, tuple[tuple[Column, ...], type]] = {
+RecordsType = type[Listings] | type[Demands]
+
+_SIDES: dict[str, tuple[tuple[Column, ...], RecordsType]] = {
     "listing": (LISTING_COLUMNS, Listings),
     "demand": (DEMAND_COLUMNS, Demands),
 }
@@ -199,7 +201,7 @@ def _read(source: Any, side: str, sheet: str | None, geocoder: Any) -> ReadResul
 class _Reader:
     """One pass over one raw table."""
 
-    def __init__(self, table: RawTable, side: str, columns: tuple[Column, ...], cls: type,
+    def __init__(self, table: RawTable, side: str, columns: tuple[Column, ...], cls: RecordsType,
                  lookup: dict[str, Column], geocoder: Any) -> None:
         self.table = table
         self.side = side
@@ -485,7 +487,7 @@ def _area_missing(row: _Row) -> None:
         row.has_error = True
 
 
-def _build(cls: type, accepted: list[dict[str, Any]], rows: list[int],
+def _build(cls: RecordsType, accepted: list[dict[str, Any]], rows: list[int],
            extra_names: list[str], extras: list[list[str]]) -> Any:
     columns = {f.name: [rec.get(f.name, EMPTY[f.kind]) for rec in accepted] for f in cls.FIELDS}
     extra = {name: np.array([e[k] for e in extras], dtype=str) if extras else np.zeros(0, dtype=str)

@@ -142,7 +142,7 @@ def _load_path(path: Path, sheet: str | None, header_score: Callable[[str], bool
 def _decode(label: str, data: bytes) -> str:
     """Decode UTF-8 (BOM or not), UTF-16 with BOM, or GB18030; else fail."""
     if data.startswith(codecs.BOM_UTF8):
-        encodings = ("utf-8-sig",)
+        encodings: tuple[str, ...] = ("utf-8-sig",)
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         encodings = ("utf-16",)
     else:

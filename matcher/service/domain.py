@@ -103,7 +103,7 @@ class Service:
                     self._catch_up()
                     seq = self.store.upsert(side, rows)  # durable before visible or acknowledged
                 m = self.market
-                m = m.with_listings(recs, seq) if side == "listing" else m.with_demands(recs, seq)
+                m = m.with_listings(recs, seq) if isinstance(recs, Listings) else m.with_demands(recs, seq)
                 m.scorer.warm()  # the writer pays for the first query's set-up, not a reader
                 self.market, self._seq = m, seq
         log.info("upsert %s: %d accepted, %d rejected", side, len(ids), len(rejected))
@@ -167,8 +167,8 @@ class Service:
             profile = scoring.load_profile(req.profile) if req.profile is not None else self.profile
         except scoring.ProfileError as exc:
             raise RequestError(("body", "profile"), str(exc)) from None
-        for name, pairs in (("locks", req.locks), ("exclude", req.exclude)):
-            for k, (d, l) in enumerate(pairs):
+        for name, given in (("locks", req.locks), ("exclude", req.exclude)):
+            for k, (d, l) in enumerate(given):
                 if d not in m.d_row or l not in m.l_row:
                     raise RequestError(("body", name, k), f"unknown id in ({d!r}, {l!r})")
         try:
@@ -177,7 +177,7 @@ class Service:
         except PairConflictError as exc:  # e.g. a demand locked twice
             raise RequestError(("body", exc.where), str(exc)) from None
         ids_d, ids_l = m.demands.demand_id, m.listings.listing_id
-        pairs = []
+        pairs: list[dict[str, Any]] = []
         for k in range(len(r)):
             e = r.explain(k)
             pairs.append({"demand_id": str(ids_d[r.demand[k]]), "listing_id": str(ids_l[r.listing[k]]),

@@ -142,12 +142,14 @@ class ExplanationCache:
                 todo.setdefault(i[n], []).append(n)
         for a, ns in todo.items():
             fresh = m.scorer.explain_row(a, [j[n] for n in ns], rules=False, known_feasible=feasible)
-            for n, e in zip(ns, fresh):
-                found[n] = Reasons(e.summary("zh"), e.summary("en"), tuple((c.name, c.score) for c in e.criteria))
+            for n, ex in zip(ns, fresh):
+                found[n] = Reasons(ex.summary("zh"), ex.summary("en"), tuple((c.name, c.score) for c in ex.criteria))
         if todo:
             with self._lock:
                 for n in (n for ns in todo.values() for n in ns):
-                    self._data[keys[n]] = found[n]  # type: ignore[assignment]
+                    reason = found[n]
+                    assert reason is not None  # every missing one was computed above
+                    self._data[keys[n]] = reason
                 while len(self._data) > self.size:
                     self._data.popitem(last=False)
-        return found  # type: ignore[return-value]
+        return [x for x in found if x is not None]

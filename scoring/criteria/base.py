@@ -51,7 +51,7 @@ def neutral_fill(shape: tuple[int, int], value: float) -> np.ndarray:
     return np.full(shape, value, dtype=np.float32)
 
 
-def fmt(x: float, digits: int = 1) -> str:
+def fmt(x: float | None, digits: int = 1) -> str:
     """A number for a sentence: ``800``, ``3.2``, ``'?'`` when unknown."""
     return "?" if x is None else _fmt(float(x), digits)
 

@@ -36,7 +36,7 @@ def score(b: Block) -> np.ndarray:
     p = b.profile["facilities"]
     at_min, full, neutral = p["at_minimum"], p["full_margin"], p["neutral"]
     needs = _needs(b)
-    count = sum(m.astype(np.int64) for _, m in needs)
+    count = np.sum([m.astype(np.int64) for _, m in needs], axis=0)
     out = neutral_fill(b.shape, neutral)
     rows = np.flatnonzero(count > 0)
     if rows.size == 0:

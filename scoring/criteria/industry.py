@@ -20,7 +20,7 @@ import functools
 import numpy as np
 
 from scoring.block import Block, gather
-from scoring.criteria.base import Detail, value
+from scoring.criteria.base import Detail
 from scoring.industry import chain_links, similarity_table
 from scoring.reference import industries
 
@@ -42,7 +42,7 @@ def _best(code: str, related: tuple[str, ...], levels: tuple[tuple[str, float], 
     link gives it (codes and lists are few: each pair is worked out once)."""
     sims = similarity_table([code], list(related), dict(levels))[0]
     best = related[int(np.argmax(sims))]
-    return best, value(sims.max()), bool(chain_links([code], [best])[0, 0])
+    return best, float(sims.max()), bool(chain_links([code], [best])[0, 0])
 
 
 def describe(b: Block, p: int = 0) -> Detail:
