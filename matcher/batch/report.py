@@ -16,14 +16,13 @@ import base64
 import html
 import io
 import os
-from collections import Counter
 from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from matcher.batch.results import RunOutput, reject_problems
+from matcher.batch.results import ReportData
 
 __all__ = ["has_figures", "write_report_html"]
 
@@ -56,58 +55,36 @@ def _cjk_font() -> str | None:
     return None
 
 
-def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray
-                  ) -> tuple[np.ndarray, np.ndarray]:
-    """Where to draw each demand: for a matched one its location point (wanted town,
-    present site or chain anchor) nearest its listing; else its first point; NaN when
-    it has none. Degrees, shape (n_demands,) each."""
-    from scoring.geo import haversine_km
-
-    lat, lon = np.full(d.n, np.nan), np.full(d.n, np.nan)
-    starts, ends = d.point_offsets[:-1], d.point_offsets[1:]
-    has = ends > starts
-    lat[has], lon[has] = d.point_lat[starts[has]], d.point_lon[starts[has]]
-    for i, j in zip(demand.tolist(), listing.tolist()):
-        k = np.arange(starts[i], ends[i])
-        if k.size and np.isfinite(l.lat[j]):
-            best = k[int(np.argmin(haversine_km(d.point_lat[k], d.point_lon[k], l.lat[j], l.lon[j])))]
-            lat[i], lon[i] = d.point_lat[best], d.point_lon[best]
-    return lat, lon
-
-
-def _figures(run: RunOutput) -> dict[str, str]:
+def _figures(data: ReportData) -> dict[str, str]:
     """The map and the score histogram as data URIs."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
-    from scoring.reference import gazetteer
-
-    res = run.result
-    sc = res.scores.scorer
-    d, l = sc.demand_side, sc.listing_side
-    dlat, dlon = _demand_sites(d, l, res.demand, res.listing)
     font = _cjk_font()
     out = {}
+    where_d = {p.id: p for p in data.demands}
+    where_l = {p.id: p for p in data.listings}
     with plt.rc_context({"font.family": [font, "DejaVu Sans"] if font else ["DejaVu Sans"]}):
         fig, ax = plt.subplots(figsize=(8, 6.5))
-        g = gazetteer()
-        ax.scatter(g.lon, g.lat, marker="+", s=40, c="#999999", label="towns / 镇街" if font else "towns", zorder=1)
+        ax.scatter([t.lon for t in data.towns], [t.lat for t in data.towns], marker="+", s=40, c="#999999",
+                   label="towns / 镇街" if font else "towns", zorder=1)
         if font:
-            for name, lat, lon in zip(g.names, g.lat, g.lon):
-                ax.annotate(str(name), (lon, lat), fontsize=7, color="#777777", xytext=(3, 3),
+            for t in data.towns:
+                ax.annotate(t.label, (t.lon, t.lat), fontsize=7, color="#777777", xytext=(3, 3),
                             textcoords="offset points")
-        segs = [((dlon[i], dlat[i]), (l.lon[j], l.lat[j])) for i, j in zip(res.demand, res.listing)
-                if np.isfinite(dlat[i]) and np.isfinite(l.lat[j])]
+        segs = [((where_d[a].lon, where_d[a].lat), (where_l[b].lon, where_l[b].lat)) for a, b, _ in data.lines]
         if segs:
             from matplotlib.collections import LineCollection
 
             ax.add_collection(LineCollection(segs, colors="#2ca02c", linewidths=0.9, alpha=0.7, zorder=2,
-                                             label=f"chosen pairs ({len(res)})"))
-        ax.scatter(l.lon, l.lat, marker="s", s=14, c="#1f77b4", label=f"listings ({l.n})", zorder=3)
-        ax.scatter(dlon, dlat, marker="o", s=30, facecolors="none", edgecolors="#ff7f0e", linewidths=1.2,
-                   label=f"demands ({d.n}: wanted town or present site)", zorder=4)
+                                             label=f"chosen pairs ({data.counts['matched']})"))
+        ax.scatter([p.lon for p in data.listings], [p.lat for p in data.listings], marker="s", s=14, c="#1f77b4",
+                   label=f"listings ({len(data.listings)})", zorder=3)
+        ax.scatter([p.lon for p in data.demands], [p.lat for p in data.demands], marker="o", s=30,
+                   facecolors="none", edgecolors="#ff7f0e", linewidths=1.2,
+                   label=f"demands ({len(data.demands)}: wanted town or present site)", zorder=4)
         ax.set_xlabel("longitude (°E)")
         ax.set_ylabel("latitude (°N)")
         ax.set_title("Cixi: listings, demands and the chosen pairs")
@@ -118,13 +95,14 @@ def _figures(run: RunOutput) -> dict[str, str]:
         plt.close(fig)
 
         fig, ax = plt.subplots(figsize=(8, 3.6))
-        total = res.scores.total
-        feas = total[np.isfinite(total)].astype(np.float64)
-        bins = np.linspace(0, 1, 41).tolist()
-        ax.hist(feas, bins=bins, color="#aec7e8", label=f"feasible pairs ({len(feas)})")
+        edges = np.asarray(data.bins)
+        mids, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+        ax.bar(mids, data.feasible_hist, width=width, color="#aec7e8",
+               label=f"feasible pairs ({sum(data.feasible_hist)})")
         ax2 = ax.twinx()
-        ax2.hist(res.score, bins=bins, color="#2ca02c", alpha=0.7, label=f"chosen pairs ({len(res)})")
-        ax.axvline(res.scores.scorer.profile.reservation, color="#d62728", ls="--", lw=1)
+        ax2.bar(mids, data.chosen_hist, width=width, color="#2ca02c", alpha=0.7,
+                label=f"chosen pairs ({sum(data.chosen_hist)})")
+        ax.axvline(data.reservation, color="#d62728", ls="--", lw=1)
         ax.set_xlabel("score")
         ax.set_ylabel("feasible pairs")
         ax2.set_ylabel("chosen pairs")
@@ -157,18 +135,13 @@ def _table(headers: list[str], rows: list[list[Any]], numeric: Collection[int] =
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def write_report_html(path: str | os.PathLike[str], run: RunOutput, title: str | None = None,
-                      max_rows: int = 2000) -> Path:
-    """Write the report of a run (a :class:`matcher.batch.results.RunOutput`) to ``path``.
+def write_report_html(path: str | os.PathLike[str], data: ReportData) -> Path:
+    """Write ``report.html`` from what a run computed (:class:`ReportData`).
 
     Parameters
     ----------
     path : path-like
-    run : matcher.batch.results.RunOutput
-    title : str, optional
-        Shown under the heading (e.g. the input files).
-    max_rows : int
-        Pairs shown in the table (the CSV and XLSX have them all).
+    data : matcher.batch.results.ReportData
 
     Returns
     -------
@@ -176,8 +149,7 @@ def write_report_html(path: str | os.PathLike[str], run: RunOutput, title: str |
     """
     from matcher.io.export import atomic_path
 
-    res, s = run.result, run.summary
-    c = s["counts"]
+    c = data.counts
     kpis = [("listings read", c["listings_read"]), ("listings rejected", c["listings_rejected"]),
             ("demands read", c["demands_read"]), ("demands rejected", c["demands_rejected"]),
             ("feasible pairs", c["feasible_pairs"]), ("pairs made", c["matched"]),
@@ -185,39 +157,31 @@ def write_report_html(path: str | os.PathLike[str], run: RunOutput, title: str |
     parts = [f"<!doctype html><html lang=zh><head><meta charset=utf-8><title>changfang report</title>"
              f"<style>{_CSS}</style></head><body>",
              "<h1>厂房匹配结果 · changfang matching report</h1>",
-             f"<p class=note>{html.escape(title or '')} method <b>{html.escape(s['method'])}</b>, "
-             f"objective {s['objective']:.4f}, changfang {html.escape(s['version'])}</p>",
+             f"<p class=note>{html.escape(data.title)} method <b>{html.escape(data.method)}</b>, "
+             f"objective {data.objective:.4f}, changfang {html.escape(data.version)}</p>",
              "<div class=kpi>" + "".join(f"<div><b>{v}</b>{html.escape(k)}</div>" for k, v in kpis) + "</div>"]
     if has_figures():
-        figs = _figures(run)
+        figs = _figures(data)
         parts += ["<h2>地图 · Map</h2>", f"<img id=map alt='map of the pairs' src='{figs['map']}'>",
                   "<h2>分数分布 · Scores</h2>", f"<img id=scores alt='score distribution' src='{figs['scores']}'>"]
     else:
         parts.append("<p class=note id=nofigures>Figures need matplotlib: "
                      "<code>pip install 'changfang[report]'</code>.</p>")
-    problems = [p for p in reject_problems(run.listings, run.demands) if p.severity == "error"]
-    common = Counter((p.field, p.reason_zh, p.reason_en) for p in problems).most_common(10)
     parts += ["<h2>读入时剔除的原因 · Why rows were rejected</h2>",
-              _table(["count", "field", "原因", "reason"], [[n, f, z, e] for (f, z, e), n in common], {0})
-              if common else "<p>No row was rejected.</p>"]
-    kinds = Counter((u.side, u.kind) for u in res.unmatched)
-    rules: Counter[tuple[str, str]] = Counter()
-    for u in res.unmatched:
-        for rule, _ in u.rules[:3]:
-            rules[(u.side, rule.replace("_", " "))] += 1
+              _table(["count", "field", "原因", "reason"], [[n, f, z, e] for f, z, e, n in data.rejects], {0})
+              if data.rejects else "<p>No row was rejected.</p>"]
     parts += ["<h2>未匹配的原因 · Why records stayed unmatched</h2>",
-              _table(["side", "kind", "count"], [[sd, k, n] for (sd, k), n in sorted(kinds.items())], {2})
-              if kinds else "<p>Every record was matched.</p>"]
-    if rules:
+              _table(["side", "kind", "count"], [list(k) for k in data.unmatched_kinds], {2})
+              if data.unmatched_kinds else "<p>Every record was matched.</p>"]
+    if data.unmatched_rules:
         parts.append("<p>Rules most often behind “no feasible partner” (among each record's top three):</p>"
-                     + _table(["side", "rule", "records"], [[sd, r, n] for (sd, r), n in rules.most_common(10)], {2}))
-    pairs = run.tables["pairs"]
-    rows = pairs.rows
-    parts += [f"<h2>配对 · Pairs ({len(rows)})</h2>",
+                     + _table(["side", "rule", "records"],
+                              [[sd, r.replace("_", " "), n] for sd, r, n in data.unmatched_rules], {2}))
+    parts += [f"<h2>配对 · Pairs ({data.n_pairs})</h2>",
               _table(["demand", "company", "listing", "owner", "score", "km", "㎡", "理由"],
-                     list(pairs.pick(_PAIR_COLUMNS))[:max_rows], {4, 5, 6})]
-    if len(rows) > max_rows:
-        parts.append(f"<p class=note>First {max_rows} of {len(rows)}; pairs.csv has them all.</p>")
+                     [[row[col] for col in _PAIR_COLUMNS] for row in data.pairs], {4, 5, 6})]
+    if data.n_pairs > len(data.pairs):
+        parts.append(f"<p class=note>First {len(data.pairs)} of {data.n_pairs}; pairs.csv has them all.</p>")
     parts.append("</body></html>\n")
     with atomic_path(path) as tmp:
         tmp.write_text("\n".join(parts), encoding="utf-8")

@@ -18,8 +18,22 @@ import numpy as np
 
 import scoring
 
-__all__ = ["HEADERS_ZH", "PAIRS_COLUMNS", "RECOMMENDATION_COLUMNS", "SHEETS_ZH", "UNMATCHED_COLUMNS", "RunOutput",
-           "Table", "pair_rows", "recommendation_rows", "reject_problems", "typed_row", "unmatched_rows"]
+__all__ = [
+    "HEADERS_ZH",
+    "PAIRS_COLUMNS",
+    "RECOMMENDATION_COLUMNS",
+    "SHEETS_ZH",
+    "UNMATCHED_COLUMNS",
+    "MapPoint",
+    "ReportData",
+    "RunOutput",
+    "Table",
+    "pair_rows",
+    "recommendation_rows",
+    "reject_problems",
+    "typed_row",
+    "unmatched_rows",
+]
 
 CRITERIA = tuple(scoring.CRITERIA)
 
@@ -80,6 +94,80 @@ class Table:
 
     def __len__(self) -> int:
         return len(self.rows)
+
+
+@dataclass(frozen=True)
+class MapPoint:
+    """One record drawn on the map: its id, place (WGS-84 degrees) and a label."""
+
+    id: str
+    lat: float
+    lon: float
+    label: str = ""
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """Everything ``report.html`` shows, computed by the run (the report reads nothing else).
+
+    Attributes
+    ----------
+    title : str
+        Shown under the heading (the inputs, or the sample's name).
+    version : str
+        changfang's version.
+    method : str
+        The allocation method used (``one_to_one``, ``divisible`` or ``stable``).
+    objective, gap, reservation : float
+        Sum of the pairs' scores; relative gap to the bound (0 when optimal); the
+        reservation score of the profile.
+    counts : dict of str to int
+        ``run.json``'s counts: listings_read, listings_rejected, demands_read,
+        demands_rejected, feasible_pairs, matched, locked, unmatched_demands,
+        unmatched_listings.
+    pairs : list of dict
+        The first ``max_rows`` rows of ``pairs.csv`` (keys: ``PAIRS_COLUMNS``), in its order.
+    n_pairs : int
+        Rows of ``pairs.csv`` (``len(pairs)`` may be fewer).
+    unmatched_kinds : list of (side, kind, count)
+        Unmatched records by side (``demand``/``listing``) and kind of reason.
+    unmatched_rules : list of (side, rule, count)
+        Rules most often behind "no feasible partner" (among each record's top three).
+    rejects : list of (field, reason_zh, reason_en, count)
+        The most common reasons rows were rejected at reading.
+    towns : list of MapPoint
+        The county's towns (label: the Chinese name).
+    listings, demands : list of MapPoint
+        Where each located listing is, and where each located demand is drawn (for a
+        matched demand its wanted town, site or anchor nearest its listing).
+    lines : list of (demand_id, listing_id, score)
+        The pairs drawn on the map (both ends located).
+    bins : list of float
+        Edges of the score histogram (41 edges over [0, 1]).
+    feasible_hist, chosen_hist : list of int
+        Feasible pairs and chosen pairs per bin.
+    """
+
+    title: str
+    version: str
+    method: str
+    objective: float
+    gap: float
+    reservation: float
+    counts: dict[str, int]
+    pairs: list[dict[str, Any]]
+    n_pairs: int
+    unmatched_kinds: list[tuple[str, str, int]]
+    unmatched_rules: list[tuple[str, str, int]]
+    rejects: list[tuple[str, str, str, int]]
+    towns: list[MapPoint]
+    listings: list[MapPoint]
+    demands: list[MapPoint]
+    lines: list[tuple[str, str, float]]
+    bins: list[float]
+    feasible_hist: list[int]
+    chosen_hist: list[int]
+
 
 @dataclass
 class RunOutput:
@@ -201,3 +289,72 @@ def typed_row(headers: Sequence[str], row: Iterable[Any]) -> list[Any]:
         else:
             out.append(v)
     return out
+
+
+def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where to draw each demand: for a matched one its place (wanted town, present site
+    or chain anchor) nearest its listing; else its first place; NaN when it has none.
+
+    Parameters
+    ----------
+    d, l : scoring.DemandSide, scoring.ListingSide
+    demand, listing : ndarray of int64, shape (n_pairs,)
+
+    Returns
+    -------
+    lat, lon : ndarray of float64, shape (n_demands,)
+        Degrees.
+    """
+    from scoring.geo import haversine_km
+
+    lat, lon = np.full(d.n, np.nan), np.full(d.n, np.nan)
+    starts, ends = d.point_offsets[:-1], d.point_offsets[1:]
+    has = ends > starts
+    lat[has], lon[has] = d.point_lat[starts[has]], d.point_lon[starts[has]]
+    for i, j in zip(demand.tolist(), listing.tolist()):
+        k = np.arange(starts[i], ends[i])
+        if k.size and np.isfinite(l.lat[j]):
+            best = k[int(np.argmin(haversine_km(d.point_lat[k], d.point_lon[k], l.lat[j], l.lon[j])))]
+            lat[i], lon[i] = d.point_lat[best], d.point_lon[best]
+    return lat, lon
+
+
+def report_data(run: RunOutput, title: str = "", max_rows: int = 2000) -> ReportData:
+    """What ``report.html`` shows of a run (see :class:`ReportData`)."""
+    from collections import Counter
+
+    from scoring.reference import gazetteer
+
+    res, s = run.result, run.summary
+    sc = res.scores.scorer
+    d, l = sc.demand_side, sc.listing_side
+    pairs = run.tables["pairs"]
+    problems = [p for p in reject_problems(run.listings, run.demands) if p.severity == "error"]
+    common = Counter((p.field, p.reason_zh, p.reason_en) for p in problems).most_common(10)
+    kinds = Counter((u.side, u.kind) for u in res.unmatched)
+    rules: Counter[tuple[str, str]] = Counter()
+    for u in res.unmatched:
+        for rule, _ in u.rules[:3]:
+            rules[(u.side, rule)] += 1
+    g = gazetteer()
+    dlat, dlon = _demand_sites(d, l, res.demand, res.listing)
+    located_l = np.flatnonzero(np.isfinite(l.lat))
+    located_d = np.flatnonzero(np.isfinite(dlat))
+    total = res.scores.total
+    bins = np.linspace(0.0, 1.0, 41)
+    feasible = np.histogram(total[np.isfinite(total)], bins=bins)[0]
+    chosen = np.histogram(res.score, bins=bins)[0]
+    return ReportData(
+        title=title, version=str(s["version"]), method=str(s["method"]), objective=float(s["objective"]),
+        gap=float(s["gap"]), reservation=float(sc.profile.reservation), counts=dict(s["counts"]),
+        pairs=[dict(zip(pairs.columns, r)) for r in pairs.rows[:max_rows]], n_pairs=len(pairs),
+        unmatched_kinds=[(sd, k, n) for (sd, k), n in sorted(kinds.items())],
+        unmatched_rules=[(sd, r, n) for (sd, r), n in rules.most_common(10)],
+        rejects=[(f, z, e, n) for (f, z, e), n in common],
+        towns=[MapPoint(str(n), float(a), float(b), str(n)) for n, a, b in zip(g.names, g.lat, g.lon)],
+        listings=[MapPoint(str(l.ids[j]), float(l.lat[j]), float(l.lon[j])) for j in located_l.tolist()],
+        demands=[MapPoint(str(d.ids[i]), float(dlat[i]), float(dlon[i])) for i in located_d.tolist()],
+        lines=[(str(d.ids[i]), str(l.ids[j]), float(sc_)) for i, j, sc_ in zip(res.demand, res.listing, res.score)
+               if np.isfinite(dlat[i]) and np.isfinite(l.lat[j])],
+        bins=bins.tolist(), feasible_hist=feasible.astype(int).tolist(), chosen_hist=chosen.astype(int).tolist(),
+    )

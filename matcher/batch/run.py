@@ -43,6 +43,7 @@ from matcher.batch.results import (
     pair_rows,
     recommendation_rows,
     reject_problems,
+    report_data,
     typed_row,
     unmatched_rows,
 )
@@ -149,7 +150,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         from matcher.batch.report import write_report_html  # deferred: the report is optional
 
         say("report")
-        files["report"] = write_report_html(out_dir / "report.html", output, title=sample_label)
+        files["report"] = write_report_html(out_dir / "report.html", report_data(output, title=sample_label or ""))
     seconds["write"] = time.perf_counter() - t0
     summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
     from matcher.io.export import atomic_path
