@@ -33,7 +33,7 @@ import numpy as np
 from scoring import fast
 from scoring.block import Block, Tables
 from scoring.criteria import CRITERIA
-from scoring.explain import Explanation, explain_pairs
+from scoring.explain import Explanation, explain_many, explain_pairs
 from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
 from scoring.profile import Profile, load_profile
 from scoring.results import CriterionArrays, Ranking, ScoreResult, TopK
@@ -377,6 +377,12 @@ class Scorer:
         """Explanations of demand row ``i`` with each listing row in ``js``, on one block
         (see :func:`scoring.explain.explain_pairs`)."""
         return explain_pairs(self, i, js, rules=rules, known_feasible=known_feasible)
+
+    def explain_many(self, rows: Sequence[int] | np.ndarray, cols: Sequence[int] | np.ndarray, rules: bool = True,
+                     known_feasible: bool = False) -> list[Explanation]:
+        """Explanations of the pairs ``(rows[k], cols[k])``, many demands per block
+        (see :func:`scoring.explain.explain_many`): the same as one :meth:`explain` per pair."""
+        return explain_many(self, rows, cols, rules=rules, known_feasible=known_feasible)
 
 
 def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,

@@ -25,7 +25,8 @@ from scoring.rules import RULES, dense
 if TYPE_CHECKING:
     from scoring.engine import Scorer
 
-__all__ = ["CriterionPart", "Explanation", "RuleCheck", "explain_pairs", "rule_sentences", "rule_values"]
+__all__ = ["CriterionPart", "Explanation", "RuleCheck", "explain_many", "explain_pairs", "rule_sentences",
+           "rule_values"]
 
 _DEMAND_DEAL = {DEAL_LEASE: ("求租", "lease"), DEAL_SALE: ("求购", "buy"), DEAL_BOTH: ("租购均可", "either")}
 _LISTING_DEAL = {DEAL_LEASE: ("出租", "lease"), DEAL_SALE: ("出售", "sale"), DEAL_BOTH: ("租售均可", "lease or sale")}
@@ -130,28 +131,28 @@ def _day(v: float) -> str | None:
     return str(np.datetime64(int(v), "D"))
 
 
-def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0) -> tuple[Any, Any]:
-    """The demand's and the listing's values a rule compares, for the pair (demand 0,
-    listing ``p``) of a one-demand block."""
+def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0, i: int = 0) -> tuple[Any, Any]:
+    """The demand's and the listing's values a rule compares, for the pair (demand
+    ``i``, listing ``p``) of a block."""
     d, l = b.d, b.l
-    code = d.codes[int(d.code[0])] if d.code[0] >= 0 else None
+    code = d.codes[int(d.code[i])] if d.code[i] >= 0 else None
     table: dict[str, tuple[Any, Any]] = {
-        "deal": (_DEMAND_DEAL[int(d.deal[0])][1], _LISTING_DEAL[int(l.deal[p])][1]),
-        "area": ({"min": _f(d.lo[0]), "max": _f(d.hi[0]) if math.isfinite(d.hi[0]) else None},
-                 _f(b.offered[0, p])),
-        "fire_class": (_fire(int(d.fire[0])), _fire(int(l.fire[p]))),
-        "eia": (_tri(int(d.eia[0])), _tri(int(l.eia[p]))),
+        "deal": (_DEMAND_DEAL[int(d.deal[i])][1], _LISTING_DEAL[int(l.deal[p])][1]),
+        "area": ({"min": _f(d.lo[i]), "max": _f(d.hi[i]) if math.isfinite(d.hi[i]) else None},
+                 _f(b.offered[i if b.offered.shape[0] > 1 else 0, p])),
+        "fire_class": (_fire(int(d.fire[i])), _fire(int(l.fire[p]))),
+        "eia": (_tri(int(d.eia[i])), _tri(int(l.eia[p]))),
         "industry_allowed": (code, list(l.allowed_lists[int(l.allowed[p])])),
         "industry_banned": (code, list(l.banned_lists[int(l.banned[p])])),
-        "crane": (_f(d.crane[0]), _f(l.crane[p])),
-        "ground_floor": (_tri(int(d.ground[0])), _f(l.floor[p])),
-        "floor_load": (_f(d.load[0]), _f(l.load[p])),
-        "title_certificate": (_tri(int(d.certificate[0])), _tri(int(l.title[p]))),
-        "park_tax": (_f(d.tax[0]), _f(l.min_tax[p])),
-        "park_rating": (_rating(int(d.rating[0])), _rating(int(l.min_rating[p]))),
-        "max_distance": (_f(d.max_distance[0]) if math.isfinite(d.max_distance[0]) else None, distance_km),
-        "available": (_day(d.move_in[0]), _day(l.available[p])),
-        "lease_term": (_f(d.lease_months[0]), _f(l.min_lease[p])),
+        "crane": (_f(d.crane[i]), _f(l.crane[p])),
+        "ground_floor": (_tri(int(d.ground[i])), _f(l.floor[p])),
+        "floor_load": (_f(d.load[i]), _f(l.load[p])),
+        "title_certificate": (_tri(int(d.certificate[i])), _tri(int(l.title[p]))),
+        "park_tax": (_f(d.tax[i]), _f(l.min_tax[p])),
+        "park_rating": (_rating(int(d.rating[i])), _rating(int(l.min_rating[p]))),
+        "max_distance": (_f(d.max_distance[i]) if math.isfinite(d.max_distance[i]) else None, distance_km),
+        "available": (_day(d.move_in[i]), _day(l.available[p])),
+        "lease_term": (_f(d.lease_months[i]), _f(l.min_lease[p])),
     }
     return table[name]
 
@@ -185,63 +186,109 @@ def rule_sentences(label_zh: str, label_en: str, passed: bool, dv: Any, lv: Any)
 
 def explain_pairs(scorer: Scorer, i: int, js: Sequence[int] | np.ndarray, rules: bool = True,
                   known_feasible: bool = False) -> list[Explanation]:
-    """Explanations of demand row ``i`` with each listing row in ``js``.
+    """Explanations of demand row ``i`` with each listing row in ``js``; the same as
+    ``[scorer.explain(i, j) for j in js]`` (see :func:`explain_many`)."""
+    idx = np.asarray(js, dtype=np.int64).reshape(-1)
+    return explain_many(scorer, np.full(idx.size, i, dtype=np.int64), idx, rules=rules,
+                        known_feasible=known_feasible)
 
-    The rules and criteria run once, on one 1 × len(js) block, always on the numpy
-    code (the definition), so a demand's recommendations cost little more than one
-    pair: the same as ``[scorer.explain(i, j) for j in js]``.
+
+EXPLAIN_BLOCK_PAIRS = 1 << 16
+"""Largest block :func:`explain_many` evaluates at once (demands × listings of a chunk)."""
+
+
+def _chunks(rows: np.ndarray, cols: np.ndarray, budget: int) -> list[np.ndarray]:
+    """Positions of the pairs (sorted by demand) cut into chunks of whole demands whose
+    demands × listings block stays within ``budget`` pairs (at least one demand each)."""
+    out: list[np.ndarray] = []
+    starts = np.flatnonzero(np.r_[True, rows[1:] != rows[:-1]]) if rows.size else np.zeros(0, np.int64)
+    ends = np.r_[starts[1:], rows.size].astype(np.int64)
+    a = 0
+    n_dem = 0
+    seen: set[int] = set()
+    for s, e in zip(starts.tolist(), ends.tolist()):
+        new = seen.union(cols[s:e].tolist())
+        if n_dem and (n_dem + 1) * len(new) > budget:
+            out.append(np.arange(a, s))
+            a, n_dem, new = s, 0, set(cols[s:e].tolist())
+        seen = new
+        n_dem += 1
+    if rows.size:
+        out.append(np.arange(a, rows.size))
+    return out
+
+
+def explain_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Sequence[int] | np.ndarray,
+                 rules: bool = True, known_feasible: bool = False,
+                 block_pairs: int = EXPLAIN_BLOCK_PAIRS) -> list[Explanation]:
+    """Explanations of the pairs ``(rows[k], cols[k])``, many at once.
+
+    The pairs are grouped by demand into blocks of whole demands against the union of
+    their listings (at most ``block_pairs`` pairs each); every rule and criterion runs
+    once per block, always on the numpy code (the definition). The result is the same
+    as ``[scorer.explain(i, j) for i, j in zip(rows, cols)]``, in that order.
 
     Parameters
     ----------
     scorer : Scorer
         Both sides prepared, the profile and the weights.
-    i : int
-        Demand row.
-    js : sequence of int, shape (n,)
-        Listing rows.
+    rows, cols : sequence of int, shape (n,)
+        Demand and listing rows of each pair.
     rules : bool
         Also describe every rule (the failed ones are always in ``failed``). Without,
         ``rules`` is empty: enough for pairs known to be feasible, whose summaries
         only use the criteria.
     known_feasible : bool
-        The caller knows every pair passes every rule (the pairs of a ranking, say):
-        the rules are not evaluated again.
+        The caller knows every pair passes every rule (the pairs of an allocation or
+        a ranking): the rules are not evaluated again.
+    block_pairs : int
+        Largest block evaluated at once.
 
     Returns
     -------
-    list of Explanation, one per listing of ``js``
+    list of Explanation, one per pair, in the order given
     """
     d, l = scorer.demand_side, scorer.listing_side
-    idx = np.asarray(js, dtype=np.int64).reshape(-1)
-    b = Block(d.slice(i, i + 1), l.take(idx), scorer.tables, scorer.profile)
-    n = len(idx)
-    bits = np.zeros(n, dtype=np.int64)
-    passed = {r.name: np.ones(n, dtype=bool) for r in RULES} if rules else {}
-    for r in () if known_feasible else RULES:
-        ok = ~dense(r.fails(b), (1, n))[0]
-        passed[r.name] = ok
-        bits |= np.where(ok, 0, r.flag)
+    rr = np.asarray(rows, dtype=np.int64).reshape(-1)
+    cc = np.asarray(cols, dtype=np.int64).reshape(-1)
+    if rr.shape != cc.shape:
+        raise ValueError(f"rows and cols have different lengths ({rr.size} and {cc.size})")
+    order = np.lexsort((cc, rr))
+    out: list[Explanation | None] = [None] * rr.size
     weights = scorer.weights
-    scores = {name: np.broadcast_to(CRITERIA[name].score(b), (1, n))[0] for name in weights}
-    out = []
-    for p in range(n):
-        checks = []
-        if rules:
-            km = nearest_place(b, p)[0]
-            for r in RULES:
-                ok = bool(passed[r.name][p])
-                dv, lv = rule_values(b, r.name, km, p)
-                zh, en = rule_sentences(r.zh, r.en, ok, dv, lv)
-                checks.append(RuleCheck(r.name, r.zh, r.en, ok, dv, lv, zh, en))
-        parts = []
-        for name, w in weights.items():
-            mod = CRITERIA[name]
-            s = float(scores[name][p])
-            det = mod.describe(b, p)
-            parts.append(CriterionPart(name, mod.zh, mod.en, s, w, w * s, det.inputs, det.zh, det.en))
-        f = int(bits[p])
-        out.append(Explanation(
-            demand_id=str(d.ids[i]), listing_id=str(l.ids[idx[p]]), feasible=f == 0, failed=f,
-            total=math.fsum(q.contribution for q in parts) if f == 0 else None, rules=checks, criteria=parts,
-        ))
-    return out
+    for chunk in _chunks(rr[order], cc[order], block_pairs):
+        pos = order[chunk]
+        dem, ii = np.unique(rr[pos], return_inverse=True)
+        lis, pp = np.unique(cc[pos], return_inverse=True)
+        b = Block(d.take(dem), l.take(lis), scorer.tables, scorer.profile)
+        ii, pp = ii.reshape(-1), pp.reshape(-1)
+        n = pos.size
+        bits = np.zeros(n, dtype=np.int64)
+        passed = {r.name: np.ones(n, dtype=bool) for r in RULES} if rules else {}
+        for r in () if known_feasible else RULES:
+            ok = ~dense(r.fails(b), b.shape)[ii, pp]
+            passed[r.name] = ok
+            bits |= np.where(ok, 0, r.flag)
+        scores = {name: np.broadcast_to(CRITERIA[name].score(b), b.shape)[ii, pp] for name in weights}
+        for k in range(n):
+            i, p = int(ii[k]), int(pp[k])
+            checks = []
+            if rules:
+                km = nearest_place(b, p, i)[0]
+                for r in RULES:
+                    ok_ = bool(passed[r.name][k])
+                    dv, lv = rule_values(b, r.name, km, p, i)
+                    zh, en = rule_sentences(r.zh, r.en, ok_, dv, lv)
+                    checks.append(RuleCheck(r.name, r.zh, r.en, ok_, dv, lv, zh, en))
+            parts = []
+            for name, w in weights.items():
+                mod = CRITERIA[name]
+                sc = float(scores[name][k])
+                det = mod.describe(b, p, i)
+                parts.append(CriterionPart(name, mod.zh, mod.en, sc, w, w * sc, det.inputs, det.zh, det.en))
+            f = int(bits[k])
+            out[int(pos[k])] = Explanation(
+                demand_id=str(d.ids[dem[i]]), listing_id=str(l.ids[lis[p]]), feasible=f == 0, failed=f,
+                total=math.fsum(q.contribution for q in parts) if f == 0 else None, rules=checks, criteria=parts,
+            )
+    return [e for e in out if e is not None]

@@ -54,14 +54,14 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
-def describe(b: Block, p: int = 0) -> Detail:
+def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     d = b.d
-    a = value(b.offered[0, p])  # (n_d or 1, n_l): demand 0's row either way
-    lo, hi = float(d.area_min[0]), float(d.area_max[0])
+    a = value(b.offered[i if b.offered.shape[0] > 1 else 0, p])  # (n_d or 1, n_l)
+    lo, hi = float(d.area_min[i]), float(d.area_max[i])
     unit = float(b.l.unit[p])
     inputs = {"offered_m2": a, "area_min_m2": lo, "area_max_m2": hi if np.isfinite(hi) else None,
               "unit_m2": unit or None}
-    if not d.has_area[0]:
+    if not d.has_area[i]:
         return Detail(inputs, "需求未填面积", "the demand gives no area")
     if not np.isfinite(hi):
         rng, rng_en = f"{fmt(lo, 0)}㎡以上", f"at least {fmt(lo, 0)} m²"

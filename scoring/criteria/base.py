@@ -6,9 +6,9 @@ A criterion is an object with
 * ``score(block)`` -> float32 array of the block's shape (or broadcastable to it),
   every value in [0, 1], never NaN: missing data gives the criterion's documented
   neutral score;
-* ``describe(block, p=0)`` -> :class:`Detail` for the pair (demand 0, listing ``p``)
-  of a one-demand block: the inputs compared and one sentence in Chinese and in
-  English (one block serves every listing of a demand's explanations).
+* ``describe(block, p=0, i=0)`` -> :class:`Detail` for the pair (demand ``i``,
+  listing ``p``) of a block: the inputs compared and one sentence in Chinese and in
+  English (one block serves the explanations of many pairs).
 
 The tests hold every registered criterion to this contract.
 """
@@ -43,7 +43,7 @@ class Criterion(Protocol):
 
     def score(self, b: Block) -> np.ndarray: ...
 
-    def describe(self, b: Block, p: int = 0) -> Detail: ...
+    def describe(self, b: Block, p: int = 0, i: int = 0) -> Detail: ...
 
 
 def neutral_fill(shape: tuple[int, int], value: float) -> np.ndarray:

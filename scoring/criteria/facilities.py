@@ -65,10 +65,10 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
-def describe(b: Block, p: int = 0) -> Detail:
+def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     inputs, zh_parts, en_parts = {}, [], []
     for f, zh_w, en_w, unit, unit_en in _FACILITIES:
-        need = float(getattr(b.d, f)[0])
+        need = float(getattr(b.d, f)[i])
         have = float(getattr(b.l, f)[p])
         if not need > 0:
             continue

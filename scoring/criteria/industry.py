@@ -45,8 +45,8 @@ def _best(code: str, related: tuple[str, ...], levels: tuple[tuple[str, float], 
     return best, float(sims.max()), bool(chain_links([code], [best])[0, 0])
 
 
-def describe(b: Block, p: int = 0) -> Detail:
-    row = int(b.code_rows[0])
+def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
+    row = int(b.code_rows[i])
     code = b.d.codes[row] if row >= 0 else ""
     related = b.l.related_lists[int(b.l.related[p])]
     inputs = {"industry_code": code or None, "listing_industries": list(related)}

@@ -39,18 +39,19 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
-def nearest_place(b: Block, p: int = 0) -> tuple[float | None, int, int]:
-    """For the pair (demand 0, listing ``p``) of a one-demand block: (km, point kind,
-    town) of the nearest place, exactly.
+def nearest_place(b: Block, p: int = 0, i: int = 0) -> tuple[float | None, int, int]:
+    """For the pair (demand ``i``, listing ``p``) of a block: (km, point kind, town) of
+    the nearest place, exactly.
 
     Returns ``(None, -1, -1)`` when the demand names no place or the listing has no
     location.
     """
     d, l = b.d, b.l
-    if d.points.shape[0] == 0 or not l.has_loc[p]:
+    first, last = int(d.point_offsets[i]), int(d.point_offsets[i + 1])
+    if first == last or not l.has_loc[p]:
         return None, -1, -1
     best = (math.inf, -1, -1)
-    for k in range(d.points.shape[0]):
+    for k in range(first, last):
         town = int(d.point_town[k])
         if town >= 0 and town == int(l.town[p]):
             km = 0.0
@@ -71,15 +72,16 @@ def place_name(kind: int, town: int) -> tuple[str, str]:
     return name_, name_
 
 
-def describe(b: Block, p: int = 0) -> Detail:
-    km, kind, town = nearest_place(b, p)
+def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
+    km, kind, town = nearest_place(b, p, i)
     if km is None:
-        why = ("需求未指定区位", "the demand names no place") if b.d.points.shape[0] == 0 else (
+        named = b.d.point_offsets[i + 1] > b.d.point_offsets[i]
+        why = ("需求未指定区位", "the demand names no place") if not named else (
             "房源位置未知", "listing location unknown")
         return Detail({"distance_km": None}, *why)
     zh_name, en_name = place_name(kind, town)
-    inputs = {"distance_km": km, "nearest": zh_name, "max_distance_km": None if math.isinf(b.d.max_distance[0])
-              else float(b.d.max_distance[0])}
+    inputs = {"distance_km": km, "nearest": zh_name, "max_distance_km": None if math.isinf(b.d.max_distance[i])
+              else float(b.d.max_distance[i])}
     if km == 0 and town >= 0:
         return Detail(inputs, f"位于{zh_name}", f"in {en_name}")
     return Detail(inputs, f"距{zh_name} {fmt(km)} km", f"{fmt(km)} km from {en_name}")

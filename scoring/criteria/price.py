@@ -66,13 +66,13 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
-def describe(b: Block, p: int = 0) -> Detail:
+def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     d, l = b.d, b.l
-    modes = int(b.modes[0, p]) or int(b.shared[0, p]) or int(d.deal[0])
+    modes = int(b.modes[i, p]) or int(b.shared[i, p]) or int(d.deal[i])
     parts_zh, parts_en, inputs = [], [], {}
     for mode, budget, price, zh_w, en_w, unit_zh, unit_en in (
-        (DEAL_LEASE, d.max_rent[0], l.rent[p], "租金", "rent", "元/㎡/月", "yuan/m²/month"),
-        (DEAL_SALE, d.max_sale[0], l.sale[p], "售价", "price", "元/㎡", "yuan/m²"),
+        (DEAL_LEASE, d.max_rent[i], l.rent[p], "租金", "rent", "元/㎡/月", "yuan/m²/month"),
+        (DEAL_SALE, d.max_sale[i], l.sale[p], "售价", "price", "元/㎡", "yuan/m²"),
     ):
         if not modes & mode:
             continue

@@ -44,8 +44,8 @@ def _date(day: float) -> str:
     return str(np.datetime64(int(day), "D"))
 
 
-def describe(b: Block, p: int = 0) -> Detail:
-    m, a = float(b.d.move_in[0]), float(b.l.available[p])
+def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
+    m, a = float(b.d.move_in[i]), float(b.l.available[p])
     inputs = {"move_in_by": None if np.isnan(m) else _date(m), "available_from": None if np.isnan(a) else _date(a)}
     if np.isnan(m):
         return Detail(inputs, "需求未填入驻时间", "no move-in date given")

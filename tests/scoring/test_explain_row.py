@@ -57,3 +57,23 @@ def test_known_feasible_pairs_explain_the_same(scorer):
     b = scorer.explain_row(i, rk.index, rules=False, known_feasible=True)
     assert [x.to_dict() for x in a] == [x.to_dict() for x in b]
     assert all(x.feasible for x in b)
+
+
+@pytest.mark.parametrize("budget", [1, 37, 1 << 16])
+def test_many_demands_per_block_say_what_one_pair_per_block_says(scorer, budget):
+    from scoring.explain import explain_many
+
+    res = scorer.score()
+    rng = np.random.default_rng(budget)
+    n_d, n_l = res.shape
+    rows, cols = rng.integers(0, n_d, 60), rng.integers(0, n_l, 60)
+    rows[:5], cols[:5] = rows[0], cols[0]  # repeated pairs come back in place, each
+    many = explain_many(scorer, rows, cols, block_pairs=budget)
+    assert len(many) == len(rows)
+    for e, i, j in zip(many, rows, cols):
+        one = scorer.explain(int(i), int(j))
+        assert same(e.to_dict(), one.to_dict()), (i, j)
+        assert (e.demand_id, e.listing_id) == (str(scorer.demand_side.ids[i]), str(scorer.listing_side.ids[j]))
+        assert e.feasible == bool(res.feasible[i, j])
+        if e.feasible:
+            assert e.total == pytest.approx(float(res.total[i, j]), abs=1e-5)
