@@ -1,29 +1,130 @@
-"""Write tables and records: CSV (UTF-8 with BOM, for Excel on Chinese Windows),
-XLSX, JSON and JSON Lines, chosen by the file's suffix.
+"""Write tables and records: CSV (UTF-8 with BOM, for Excel on Chinese Windows), XLSX,
+JSON and JSON Lines, chosen by the file's suffix.
 
-Every write goes to a temporary file in the same folder that is renamed over the
-target at the end, so an interrupted run never leaves a half-written file that looks
-complete.
+Safe to open and to forward
+---------------------------
+* **No formulas from data.** A text cell that starts with ``=``, ``+``, ``-``, ``@``, a
+  tab or a carriage return would become a live formula in a spreadsheet. In CSV such a
+  cell is written with a leading apostrophe (as OWASP recommends; Excel shows the text
+  without it, and :mod:`matcher.io.tables` drops it again when it reads a CSV back); in
+  XLSX every text cell is a string cell, never a formula. Numbers stay numbers.
+* **Text that XML cannot hold** (control characters other than tab and newline) is
+  dropped from XLSX cells, which would otherwise make the file unreadable.
+* **Whole files only.** Every file is written under a temporary name beside the target
+  and renamed over it when complete (:func:`atomic_path`); files are created with the
+  user's umask.
+* **The same rows give the same bytes**: workbooks carry a fixed creation date.
+
+Workbooks are written with XlsxWriter, in constant-memory mode for large tables: rows go
+to disk as they are written, header row frozen and bold, an autofilter over the table,
+number formats per column and wrapped text in long text columns. A sheet longer than
+Excel's row limit continues on further sheets (``配对结果 (2)`` ...).
 """
 
 from __future__ import annotations
 
 import csv
+import datetime as _dt
 import json
+import math
 import os
-import tempfile
+import re
 import unicodedata
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from matcher.io.ingest import REPORT_COLUMNS, Problem, Report
+from matcher.io.tables import FORMULA_START
 
-__all__ = ["atomic_path", "write_records", "write_report", "write_table", "write_workbook"]
+__all__ = ["EXCEL_MAX_ROWS", "FORMULA_START", "Column", "SheetStream", "WorkbookWriter", "atomic_path", "csv_text",
+           "umask", "write_records", "write_report", "write_table", "write_workbook", "xlsx_text"]
 
 
-def write_table(path: str | os.PathLike[str], headers: Sequence[str],
+EXCEL_MAX_ROWS = 1_048_576
+"""Rows in one worksheet, the header included."""
+
+_XLSX_MAX_CHARS = 32_767  # characters Excel keeps in one cell
+_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FIXED_DATE = _dt.datetime(2026, 1, 1)  # workbook properties: no clock in the output
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of an output table.
+
+    Attributes
+    ----------
+    name : str
+        Canonical name (the CSV header).
+    zh : str
+        Chinese header (the workbook's).
+    kind : {"text", "number"}
+        A number cell is written as a number (in CSV with ``digits`` decimals, trailing
+        zeros dropped); anything else as text.
+    digits : int
+        Decimals kept for a number.
+    wrap : bool
+        Long free text (reasons): wrapped in the workbook, in a wide column.
+    """
+
+    name: str
+    zh: str = ""
+    kind: Literal["text", "number"] = "text"
+    digits: int = 0
+    wrap: bool = False
+
+
+def _newlines(value: str) -> str:
+    """Line breaks inside a cell as ``\n`` (a lone ``\r`` would split the row for some readers)."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if "\r" in value else value
+
+
+def csv_text(value: str) -> str:
+    """A text cell as CSV holds it: a leading apostrophe when it would read as a formula,
+    line breaks as ``\n``.
+
+    >>> csv_text("=HYPERLINK(1)"), csv_text("慈溪")
+    ("'=HYPERLINK(1)", '慈溪')
+    """
+    value = _newlines(value)
+    return "'" + value if value.startswith(FORMULA_START) else value
+
+
+def _num(v: float, digits: int) -> str:
+    """Fixed decimals, trailing zeros dropped (``12.5``, ``3``, ``0``); empty for NaN."""
+    if math.isnan(v) or math.isinf(v):
+        return ""
+    s = f"{v:.{digits}f}".rstrip("0").rstrip(".") if digits else f"{v:.0f}"
+    return "0" if s in ("-0", "") else s
+
+
+class _RawNumber(str):
+    """Canonical text of a number (``"-1"``): written as it is, never escaped."""
+
+
+def _csv_cell(value: Any, col: Column | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, _RawNumber):
+        return str(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if col is not None and col.kind == "number":
+            return _num(float(value), col.digits)
+        return str(value) if isinstance(value, int) else repr(float(value))
+    return csv_text(str(value))
+
+
+def _columns(headers: Sequence[str | Column]) -> list[Column]:
+    return [h if isinstance(h, Column) else Column(str(h)) for h in headers]
+
+
+def write_table(path: str | os.PathLike[str], headers: Sequence[str | Column],
                 rows: Iterable[Sequence[Any]], *, sheet: str = "Sheet1") -> Path:
     """Write rows under ``headers`` to ``path``; the suffix picks the format.
 
@@ -32,8 +133,11 @@ def write_table(path: str | os.PathLike[str], headers: Sequence[str],
     path : path-like
         ``.csv`` (UTF-8 with BOM), ``.xlsx``, ``.json`` (array of objects) or
         ``.jsonl``.
-    headers : sequence of str
+    headers : sequence of str or Column
+        Column names (a :class:`Column` also says which columns hold numbers).
     rows : iterable of sequences, each of ``len(headers)`` values
+        Text (``str``), numbers (``int``/``float``; NaN is empty) or None (empty).
+        Rows are consumed as they are written.
     sheet : str
         Worksheet title for XLSX.
 
@@ -44,27 +148,73 @@ def write_table(path: str | os.PathLike[str], headers: Sequence[str],
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    writer = _WRITERS.get(suffix)
-    if writer is None:
+    if suffix not in (".csv", ".xlsx", ".json", ".jsonl"):
         raise ValueError(f"cannot write {suffix!r} files; use .csv, .xlsx, .json or .jsonl")
+    cols = _columns(headers)
     with atomic_path(path) as tmp:
-        writer(tmp, list(headers), rows, sheet)
+        if suffix == ".csv":
+            _csv(tmp, cols, rows)
+        elif suffix == ".xlsx":
+            with WorkbookWriter(tmp, constant_memory=True) as wb:
+                wb.write_sheet(sheet, cols, rows, zh_headers=False)
+        else:
+            _json(tmp, cols, rows, lines=suffix == ".jsonl")
     return path
+
+
+def umask() -> int:
+    """The process's umask (read without changing it where Linux allows)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)  # elsewhere: the classic read-and-restore
+    os.umask(mask)
+    return mask
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """A temporary file beside ``path`` to write; renamed over ``path`` when the block
-    ends normally, removed when it raises (or is interrupted)."""
+    ends normally, removed when it raises (or is interrupted). The file ends up with the
+    mode a plain ``open`` gives (``0o666`` less the umask)."""
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    os.close(fd)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.part")
     try:
-        yield Path(tmp)
+        yield tmp
+        if tmp.exists():
+            os.chmod(tmp, 0o666 & ~umask())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def _csv(tmp: Path, cols: list[Column], rows: Iterable[Sequence[Any]]) -> None:
+    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow([csv_text(c.name) for c in cols])
+        w.writerows([_csv_cell(v, c) for v, c in zip(r, cols)] for r in rows)
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json(tmp: Path, cols: list[Column], rows: Iterable[Sequence[Any]], lines: bool) -> None:
+    names = [c.name for c in cols]
+    with open(tmp, "w", encoding="utf-8") as fh:
+        if lines:
+            for r in rows:
+                fh.write(json.dumps(dict(zip(names, map(_json_value, r))), ensure_ascii=False) + "\n")
+        else:
+            json.dump([dict(zip(names, map(_json_value, r))) for r in rows], fh, ensure_ascii=False, indent=1)
+            fh.write("\n")
 
 
 def _width(value: Any) -> int:
@@ -72,91 +222,231 @@ def _width(value: Any) -> int:
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(value))
 
 
-def write_workbook(path: str | os.PathLike[str],
-                   sheets: Sequence[tuple[str, Sequence[str], Sequence[Sequence[Any]]]],
-                   max_width: int = 60) -> Path:
-    """Write several tables to one XLSX workbook, one sheet each.
+def xlsx_text(value: str) -> str:
+    """Text as a workbook cell can hold it: no XML-illegal characters, at most 32,767."""
+    value = _ILLEGAL_XML.sub("", _newlines(value))
+    return value[:_XLSX_MAX_CHARS]
 
-    Each sheet has its header row frozen and bold, and columns as wide as their
-    widest cell (CJK characters counted twice) up to ``max_width`` characters.
+
+class WorkbookWriter:
+    """An XLSX workbook written sheet by sheet, rows streamed (XlsxWriter).
 
     Parameters
     ----------
     path : path-like
-    sheets : sequence of (title, headers, rows)
+        The file to create (write it under :func:`atomic_path`).
+    constant_memory : bool
+        Stream rows to disk as they are written (large tables); sheets must then be
+        written one after another.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.xlsx"
+    >>> with WorkbookWriter(p) as wb:
+    ...     wb.write_sheet("配对", [Column("id", "编号"), Column("score", "总分", "number", 4)], [["=1", 0.5]])
+    1
+    """
+
+    def __init__(self, path: str | os.PathLike[str], constant_memory: bool = False) -> None:
+        import xlsxwriter
+
+        self.path = Path(path)
+        self.book = xlsxwriter.Workbook(str(self.path), {
+            "constant_memory": constant_memory, "strings_to_formulas": False, "strings_to_urls": False,
+            "strings_to_numbers": False, "nan_inf_to_errors": False,
+        })
+        self.book.set_properties({"created": _FIXED_DATE})
+        self.bold = self.book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#F2F2F2"})
+        self.wrap = self.book.add_format({"text_wrap": True, "valign": "top"})
+        self.top = self.book.add_format({"valign": "top"})
+        self._numbers: dict[int, Any] = {}
+        self.titles: list[str] = []
+
+    def __enter__(self) -> WorkbookWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Finish the file (every sheet written)."""
+        self.book.close()
+
+    def number_format(self, digits: int) -> Any:
+        """The cell format of a number with ``digits`` decimals."""
+        if digits not in self._numbers:
+            fmt = "0" if digits == 0 else "0." + "0" * digits
+            self._numbers[digits] = self.book.add_format({"num_format": fmt, "valign": "top"})
+        return self._numbers[digits]
+
+    def sheet_title(self, title: str, part: int) -> str:
+        """A sheet name not used yet: ``title``, or ``title (part)`` for a continuation."""
+        base = re.sub(r"[\[\]:*?/\\]", "_", title)[:25] or "Sheet"
+        name = base if part == 1 else f"{base} ({part})"
+        k = 2
+        while name in self.titles:
+            name = f"{base}_{k}"
+            k += 1
+        self.titles.append(name)
+        return name
+
+    def sheet(self, title: str, columns: Sequence[str | Column], zh_headers: bool = True,
+              max_rows: int = EXCEL_MAX_ROWS) -> SheetStream:
+        """A sheet to fill row by row (:meth:`SheetStream.add`, then :meth:`SheetStream.close`).
+
+        Parameters
+        ----------
+        title : str
+            Sheet name (Excel's forbidden characters replaced, at most 31 characters).
+        columns : sequence of str or Column
+        zh_headers : bool
+            Use each column's Chinese header (else its canonical name).
+        max_rows : int
+            Rows per sheet, the header included; the table continues on further sheets
+            named ``title (2)`` ... (Excel's own limit by default).
+        """
+        return SheetStream(self, title, _columns(columns), zh_headers, max_rows)
+
+    def write_sheet(self, title: str, columns: Sequence[str | Column], rows: Iterable[Sequence[Any]],
+                    zh_headers: bool = True, max_rows: int = EXCEL_MAX_ROWS) -> int:
+        """Write one table at once (see :meth:`sheet`); returns the rows written."""
+        stream = self.sheet(title, columns, zh_headers, max_rows)
+        for r in rows:
+            stream.add(r)
+        return stream.close()
+
+    def cell(self, ws: Any, r: int, k: int, v: Any, c: Column) -> None:
+        """Write one value: numbers as numbers, text as string cells, None as nothing."""
+        if v is None:
+            return
+        if isinstance(v, bool):
+            ws.write_string(r, k, "是" if v else "否")
+        elif isinstance(v, (int, float)):
+            f = float(v)
+            if math.isfinite(f):
+                if c.kind == "number":
+                    ws.write_number(r, k, f)
+                else:
+                    ws.write_number(r, k, f, self.top)
+        else:
+            s = str(v)
+            if s:
+                ws.write_string(r, k, xlsx_text(s))
+
+
+class SheetStream:
+    """One table being written to a workbook, row by row (see :meth:`WorkbookWriter.sheet`).
+
+    The first rows are held back until :data:`WIDTH_SAMPLE` have come, to size the
+    columns; after that every row goes straight to the file.
+    """
+
+    WIDTH_SAMPLE = 200
+
+    def __init__(self, wb: WorkbookWriter, title: str, cols: list[Column], zh_headers: bool, max_rows: int) -> None:
+        self.wb, self.title, self.cols = wb, title, cols
+        self.head = [(c.zh or c.name) if zh_headers else c.name for c in cols]
+        self.per_sheet = max(1, max_rows - 1)
+        self.pending: list[Sequence[Any]] = []
+        self.ws: Any = None
+        self.part = 0
+        self.n = 0  # rows on the current sheet
+        self.written = 0
+
+    def _open(self) -> None:
+        self.part += 1
+        ws = self.ws = self.wb.book.add_worksheet(self.wb.sheet_title(self.title, self.part))
+        widths = [max([_width(h)] + [_width(r[k]) for r in self.pending if r[k] is not None])
+                  for k, h in enumerate(self.head)]
+        for k, c in enumerate(self.cols):
+            wide = min(max(widths[k], 6), 60 if c.wrap else 40) + 2
+            fmt = self.wb.number_format(c.digits) if c.kind == "number" else (self.wb.wrap if c.wrap else self.wb.top)
+            ws.set_column(k, k, wide, fmt)
+        for k, h in enumerate(self.head):
+            ws.write_string(0, k, xlsx_text(h), self.wb.bold)
+        ws.freeze_panes(1, 0)
+        self.n = 0
+
+    def _finish_sheet(self) -> None:
+        self.ws.autofilter(0, 0, max(self.n, 1), max(len(self.cols) - 1, 0))
+        self.written += self.n
+
+    def _put(self, row: Sequence[Any]) -> None:
+        if self.ws is None:
+            self._open()
+        elif self.n == self.per_sheet:
+            self._finish_sheet()
+            self._open()
+        self.n += 1
+        for k, (v, c) in enumerate(zip(row, self.cols)):
+            self.wb.cell(self.ws, self.n, k, v, c)
+
+    def add(self, row: Sequence[Any]) -> None:
+        """Write one row (values in column order)."""
+        if self.ws is None and len(self.pending) < self.WIDTH_SAMPLE:
+            self.pending.append(row)
+            return
+        if self.pending:
+            held, self.pending = self.pending, []
+            for r in held:
+                self._put(r)
+        self._put(row)
+
+    def close(self) -> int:
+        """Finish the table; returns the rows written."""
+        if self.ws is None:
+            held, self.pending = self.pending, []
+            self._open()
+            self.pending = []
+            for r in held:
+                self._put(r)
+        self._finish_sheet()
+        return self.written
+
+
+def write_workbook(path: str | os.PathLike[str],
+                   sheets: Sequence[tuple[str, Sequence[str | Column], Iterable[Sequence[Any]]]]) -> Path:
+    """Write several tables to one XLSX workbook, one sheet each (rows streamed).
+
+    Each sheet has its header row frozen and bold, an autofilter, number formats and
+    wrapped reason columns (see :class:`WorkbookWriter`).
+
+    Parameters
+    ----------
+    path : path-like
+    sheets : sequence of (title, columns, rows)
 
     Returns
     -------
     pathlib.Path
     """
-    import openpyxl
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
-
-    wb = openpyxl.Workbook()
-    wb.remove(wb.active)
-    for title, headers, rows in sheets:
-        ws = wb.create_sheet(title)
-        ws.append(list(headers))
-        widths = [_width(h) for h in headers]
-        for row in rows:
-            ws.append(list(row))
-            widths = [max(w, _width(v)) for w, v in zip(widths, row)]
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        ws.freeze_panes = "A2"
-        for k, w in enumerate(widths, start=1):
-            ws.column_dimensions[get_column_letter(k)].width = min(w, max_width) + 2
-    with atomic_path(path) as tmp:
-        wb.save(tmp)
+    with atomic_path(path) as tmp, WorkbookWriter(tmp, constant_memory=True) as wb:
+        for title, columns, rows in sheets:
+            wb.write_sheet(title, columns, rows)
     return Path(path)
 
 
-def _csv(tmp: Path, headers: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> None:
-    with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
-        w = csv.writer(fh, lineterminator="\n")
-        w.writerow(headers)
-        w.writerows(rows)
-
-
-def _xlsx(tmp: Path, headers: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> None:
-    import openpyxl
-
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet(sheet)
-    ws.append(headers)
-    for r in rows:
-        ws.append(list(r))
-    wb.save(tmp)
-
-
-def _json(tmp: Path, headers: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> None:
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump([dict(zip(headers, r)) for r in rows], fh, ensure_ascii=False, indent=1)
-        fh.write("\n")
-
-
-def _jsonl(tmp: Path, headers: list[str], rows: Iterable[Sequence[Any]], sheet: str) -> None:
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for r in rows:
-            fh.write(json.dumps(dict(zip(headers, r)), ensure_ascii=False) + "\n")
-
-
-_WRITERS = {".csv": _csv, ".xlsx": _xlsx, ".json": _json, ".jsonl": _jsonl}
+_RECORD_NUMBERS = frozenset({"float"})
 
 
 def write_records(records: Any, path: str | os.PathLike[str]) -> Path:
     """Write :class:`~matcher.records.Listings` or :class:`~matcher.records.Demands`
     with canonical headers and canonical text (see :func:`matcher.records.to_text`):
     list fields joined with ``|``, booleans ``true``/``false``, empty for unknown,
-    unknown input columns last. Reading the file back gives the same records.
+    unknown input columns last. Reading the file back gives the same records (a text
+    cell escaped against formulas reads back without its apostrophe).
     """
     cols: Mapping[str, list[str]] = records.text_columns()
-    headers = list(cols)
-    return write_table(path, headers, zip(*cols.values()) if headers else [], sheet=type(records).__name__)
+    kinds = {f.name: f.kind for f in records.FIELDS}
+    # numbers are already canonical text: mark them so that they are never escaped
+    headers = [Column(name, kind="text") for name in cols]
+    numeric = [kinds.get(name) in _RECORD_NUMBERS for name in cols]
+    rows = ([_RawNumber(v) if num and v else v for v, num in zip(row, numeric)] for row in zip(*cols.values()))
+    return write_table(path, headers, rows if headers else [], sheet=type(records).__name__)
 
 
 def write_report(problems: Report | Iterable[Problem], path: str | os.PathLike[str]) -> Path:
     """Write an ingestion report (or any problems) with the columns of :data:`REPORT_COLUMNS`."""
-    return write_table(path, REPORT_COLUMNS,
-                       ([getattr(p, c) for c in REPORT_COLUMNS] for p in problems), sheet="rejects")
+    cols = [Column(c, kind="number") if c == "row" else Column(c) for c in REPORT_COLUMNS]
+    return write_table(path, cols, ([getattr(p, c) for c in REPORT_COLUMNS] for p in problems), sheet="rejects")

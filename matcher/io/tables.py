@@ -161,7 +161,18 @@ def _csv_grid(text: str) -> list[tuple[int, list[Any]]]:
     sample = "\n".join(text.splitlines()[:20])
     delimiter = max(",\t;|", key=sample.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    return [(k, row) for k, row in enumerate(reader, start=1)]
+    return [(k, [_unescape(c) for c in row]) for k, row in enumerate(reader, start=1)]
+
+
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+"""First characters that make a spreadsheet read a cell as a formula (the writers in
+:mod:`matcher.io.export` put an apostrophe before such text in CSV)."""
+
+
+def _unescape(cell: str) -> str:
+    """A CSV cell without the apostrophe a writer put before text that would read as a
+    formula (``'=SUM(1)`` is the text ``=SUM(1)``), as Excel shows it."""
+    return cell[1:] if cell[:1] == "'" and cell[1:2] in FORMULA_START and len(cell) > 1 else cell
 
 
 def _xlsx_grid(label: str, data: bytes, sheet: str | None) -> list[tuple[int, list[Any]]]:

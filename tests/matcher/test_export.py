@@ -40,3 +40,89 @@ def test_formats(tmp_path, suffix):
 def test_unknown_format(tmp_path):
     with pytest.raises(ValueError, match="cannot write"):
         write_table(tmp_path / "t.parquet", ["a"], [])
+
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-2+3", "\t=1", "\r=1", "=1+1"]
+
+
+def test_text_that_would_be_a_formula_stays_text(tmp_path):
+    import csv
+
+    import openpyxl
+
+    from matcher.io.export import Column
+
+    cols = [Column("owner"), Column("score", kind="number", digits=2), Column("floor", kind="number")]
+    rows = [[h, -1.5, -2] for h in HOSTILE] + [["慈溪", 0.25, 1]]
+    c = write_table(tmp_path / "t.csv", cols, rows)
+    with open(c, encoding="utf-8-sig", newline="") as fh:
+        got = list(csv.reader(fh))[1:]
+    want = ["'" + h if not h.startswith("\r") else h.replace("\r", "\n") for h in HOSTILE]
+    assert [r[0] for r in got] == [*want, "慈溪"]  # a lone CR is a line break, not a formula
+    assert [r[1:] for r in got[:1]] == [["-1.5", "-2"]]  # numbers stay numbers, unescaped
+    x = write_table(tmp_path / "t.xlsx", cols, rows)
+    ws = openpyxl.load_workbook(x).active
+    cells = list(ws.iter_rows(min_row=2))
+    assert all(r[0].data_type == "s" for r in cells)  # never "f"
+    assert [r[0].value for r in cells] == [h.replace("\r", "\n") for h in HOSTILE] + ["慈溪"]
+    assert all(r[1].data_type == "n" for r in cells) and cells[0][1].value == -1.5
+
+
+def test_formula_like_text_reads_back_as_written(tmp_path):
+    from matcher import generate_market, read_listings, write_records
+
+    m = generate_market(len(HOSTILE), 1, seed=2)
+    recs = m.listings
+    owners = recs.owner.astype(object)
+    owners[:] = HOSTILE
+    from dataclasses import replace
+
+    recs = replace(recs, owner=owners.astype(str))
+    path = write_records(recs, tmp_path / "l.csv")
+    text = path.read_text(encoding="utf-8-sig")
+    assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
+    back = read_listings(path).records
+    assert [str(x) for x in back.owner] == [h.strip() for h in HOSTILE]
+
+
+def test_files_take_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o027)
+    try:
+        p = write_table(tmp_path / "t.csv", ["a"], [["1"]])
+        q = write_table(tmp_path / "t.xlsx", ["a"], [["1"]])
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(p.stat().st_mode) == 0o640
+    assert stat.S_IMODE(q.stat().st_mode) == 0o640
+
+
+def test_same_rows_same_workbook_bytes(tmp_path):
+    rows = [["L1", "周巷镇"], ["L2", "=x"]]
+    a = write_table(tmp_path / "a.xlsx", ["id", "town"], rows).read_bytes()
+    b = write_table(tmp_path / "b.xlsx", ["id", "town"], rows).read_bytes()
+    assert a == b
+
+
+def test_control_characters_never_break_a_workbook(tmp_path):
+    import openpyxl
+
+    p = write_table(tmp_path / "t.xlsx", ["owner"], [["慈溪\x00某\x07公司\x1b"], ["ok\tline\nnext"]])
+    ws = openpyxl.load_workbook(p).active
+    assert [r[0] for r in ws.iter_rows(min_row=2, values_only=True)] == ["慈溪某公司", "ok\tline\nnext"]
+
+
+def test_long_sheets_continue_on_further_sheets(tmp_path):
+    import openpyxl
+
+    from matcher.io.export import WorkbookWriter
+
+    with WorkbookWriter(tmp_path / "t.xlsx", constant_memory=True) as wb:
+        n = wb.write_sheet("配对结果", ["id"], ([str(k)] for k in range(25)), max_rows=11)
+    assert n == 25
+    book = openpyxl.load_workbook(tmp_path / "t.xlsx")
+    assert book.sheetnames == ["配对结果", "配对结果 (2)", "配对结果 (3)"]
+    got = [v for ws in book.worksheets for (v,) in ws.iter_rows(min_row=2, values_only=True)]
+    assert got == [str(k) for k in range(25)]

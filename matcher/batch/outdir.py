@@ -1,0 +1,134 @@
+"""All or nothing: a run's outputs are written into a new folder beside the target and
+swapped in only when every file is complete.
+
+:func:`staged_folder` yields the new folder; when the block ends normally the new
+folder takes the target's place (on Linux in one atomic exchange of the two names,
+elsewhere in two renames with the old folder restored if the second fails) and the old
+outputs are removed; when the block raises (a bad character, a full disk, Ctrl-C,
+running out of memory) the new folder is removed and the target is left as it was.
+
+The target may be missing, empty, or a folder of earlier outputs (files named in
+``expected``, or ``.xlsx`` workbooks in a per-party folder); a folder holding anything
+else is refused (:class:`OutputFolderError`) rather than replaced, so no other file is
+ever deleted.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from matcher.errors import ChangfangError
+from matcher.io.export import umask
+
+__all__ = ["OutputFolderError", "staged_folder"]
+
+
+class OutputFolderError(ChangfangError, ValueError):
+    """The output folder holds files that are not earlier outputs, or is not a folder.
+
+    Parameters
+    ----------
+    path : str
+    reason : str
+    reason_zh : str
+    """
+
+    def __init__(self, path: str, reason: str, reason_zh: str) -> None:
+        self.path, self.reason, self.reason_zh = path, reason, reason_zh
+        super().__init__(f"{path}: {reason}")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux ``renameat2(RENAME_EXCHANGE)``); False where
+    the system cannot."""
+    name = ctypes.util.find_library("c")
+    if name is None or not hasattr(os, "O_PATH"):
+        return False
+    try:
+        libc = ctypes.CDLL(name, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, exchange = -100, 2
+    rc = fn(at_fdcwd, os.fsencode(str(a)), at_fdcwd, os.fsencode(str(b)), exchange)
+    return bool(rc == 0)
+
+
+def check_target(target: Path, allowed: Callable[[Path], bool]) -> None:
+    """Refuse a target that is not a folder, or holds something not ``allowed``."""
+    if not target.exists():
+        return
+    if not target.is_dir():
+        raise OutputFolderError(str(target), "is not a folder", "不是文件夹")
+    strangers = sorted(p.name for p in target.iterdir() if not allowed(p))
+    if strangers:
+        shown = ", ".join(strangers[:5]) + (" ..." if len(strangers) > 5 else "")
+        raise OutputFolderError(str(target), f"holds files that are not changfang outputs ({shown}); "
+                                             "choose an empty or new folder",
+                                f"含有不是 changfang 输出的文件（{shown}），请换一个空的或新的文件夹")
+
+
+def outputs_only(expected: Collection[str], folders: Collection[str] = ()) -> Callable[[Path], bool]:
+    """What an earlier run may have left: the ``expected`` files, leftovers of an
+    interrupted write (``.*.part``), and ``folders`` of workbooks."""
+    def allowed(p: Path) -> bool:
+        if p.is_dir():
+            return p.name in folders and all(q.is_file() and q.suffix == ".xlsx" for q in p.iterdir())
+        return p.name in expected or (p.name.startswith(".") and p.name.endswith(".part"))
+    return allowed
+
+
+@contextmanager
+def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool]) -> Iterator[Path]:
+    """A new empty folder beside ``target`` to write into; swapped in on success.
+
+    Parameters
+    ----------
+    target : path-like
+        The output folder (created with its parents if missing).
+    allowed : callable
+        Tells whether an entry of an existing target is an earlier output
+        (:func:`outputs_only`); anything else makes the call refuse.
+
+    Raises
+    ------
+    OutputFolderError
+        The target holds files that are not earlier outputs.
+    OSError
+        The folder cannot be created or swapped (the caller reports it).
+    """
+    target = Path(target)
+    check_target(target, allowed)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    stage = target.parent / f".{target.name}.new-{uuid.uuid4().hex[:8]}"
+    stage.mkdir(mode=0o777 & ~umask())
+    try:
+        yield stage
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+    try:
+        if not target.exists():
+            os.rename(stage, target)
+            return
+        if _exchange(stage, target):  # stage now holds the old outputs
+            shutil.rmtree(stage, ignore_errors=True)
+            return
+        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+        os.rename(target, old)
+        try:
+            os.rename(stage, target)
+        except BaseException:
+            os.rename(old, target)
+            raise
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
