@@ -25,20 +25,25 @@ Sub-commands
 
 ``match`` and ``demo`` show progress on stderr (``--quiet`` silences it) and with
 ``--json`` print the summary (``run.json`` plus the best pairs) on stdout instead of text.
+The command speaks Chinese when the locale is Chinese (``LC_ALL``, ``LC_MESSAGES``,
+``LANG`` or ``LANGUAGE`` starting with ``zh``) or with ``--lang zh``, English otherwise.
 ``changfang generate --listings N --demands M --seed S --out DIR [--format csv|xlsx|json|jsonl]``
     Write a synthetic market as ``DIR/listings.<fmt>`` and ``DIR/demands.<fmt>``.
 
 Exit codes
 ----------
 0 success (also when some rows were rejected); 2 usage error, an input or profile
-that cannot be read, or a lock/exclusion naming an unknown id (one line on stderr);
-3 an output that cannot be written; 1 an unexpected internal error; 130 interrupted.
-``--debug`` shows the traceback instead.
+that cannot be read, a lock/exclusion naming an unknown id or contradicting another, or
+running out of memory (one line on stderr, naming the stage); 3 an output that cannot be
+written (also an output folder holding other files); 1 an unexpected internal error;
+130 interrupted. A failed ``match`` leaves the earlier outputs as they were. Error lines
+never quote record contents; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -51,63 +56,143 @@ __all__ = ["main"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 
+# what the command says, in Chinese and in English
+_T: dict[str, tuple[str, str]] = {
+    "error": ("错误", "error"),
+    "internal": ("内部错误（{stage}阶段，{kind}），请加 --debug 查看详情",
+                 "internal error in stage {stage} ({kind}); run with --debug for details"),
+    "memory": ("内存不足：{stage}阶段需要更多内存。请减少记录数、分批运行，或在内存更大的机器上运行",
+               "out of memory in stage {stage}: fewer records, a run in parts or a larger machine will do"),
+    "interrupted": ("已中断，原有输出未改动", "interrupted; the earlier outputs are untouched"),
+    "reading": ("读取", "reading"),
+    "scoring and allocating": ("评分与分配", "scoring and allocating"),
+    "writing": ("写出", "writing"),
+    "report": ("报告", "report"),
+    "starting": ("启动", "starting"),
+    "read": ("房源：读入 {lr} 条，剔除 {lx} 条；需求：读入 {dr} 条，剔除 {dx} 条",
+             "listings: {lr} read, {lx} rejected; demands: {dr} read, {dx} rejected"),
+    "made": ("可行配对 {feasible} 个；共配对 {matched} 对（方法 {method}，总分 {objective:.2f}）；"
+             "未匹配：需求 {ud} 个，房源 {ul} 个",
+             "{feasible} feasible pairs; {matched} pairs made ({method}, total score {objective:.2f}); "
+             "unmatched: {ud} demands, {ul} listings"),
+    "best": ("最佳配对：", "best pairs:"),
+    "wrote": ("已写出 {files} 到 {out}", "wrote {files} to {out}"),
+    "validated": ("{file}：读入 {n} 行，接受 {ok} 行，剔除 {bad} 行，警告 {warn} 条",
+                  "{file}: {n} rows read, {ok} accepted, {bad} rejected, {warn} warnings"),
+    "unknown_columns": ("未识别的列（原样保留）：{cols}", "unknown columns carried through: {cols}"),
+    "common": ("最常见的问题：", "most common problems:"),
+    "wrote_two": ("已写出 {a} 和 {b}", "wrote {a} and {b}"),
+    "generated": ("已写出 {nl} 条房源到 {lp}，{nd} 条需求到 {dp}",
+                  "wrote {nl} listings to {lp} and {nd} demands to {dp}"),
+    "negative": ("{option} 不能为负数", "{option} must be >= 0"),
+    "at_least_one": ("{option} 必须 >= 1", "{option} must be >= 1"),
+    "need_server": ("服务需要 [server] 扩展：pip install 'changfang[server]'",
+                    "the service needs the [server] extra: pip install 'changfang[server]'"),
+    "no_token": ("未提供 --token 或 CHANGFANG_TOKEN；本次运行的写入令牌：{token}",
+                 "no --token or CHANGFANG_TOKEN given; write token for this run: {token}"),
+    "workers": ("{n} 个服务进程，地址 http://{host}:{port}", "{n} server processes on http://{host}:{port}"),
+    "cannot_create": ("无法创建输出文件夹 {out}：{why}", "cannot create output folder {out}: {why}"),
+    "not_folder": ("输出路径 {out} 不是文件夹", "output path {out} is not a folder"),
+    "cannot_write": ("无法写入 {path}：{why}", "cannot write {path}: {why}"),
+    "cannot_listen": ("无法监听 {host}:{port}：{why}", "cannot listen on {host}:{port}: {why}"),
+    "cannot_open_db": ("无法打开数据库 {db}：{why}", "cannot open database {db}: {why}"),
+}
+_SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
+
+
+def detect_lang(env: dict[str, str] | None = None) -> str:
+    """``"zh"`` when the locale is Chinese (``LC_ALL``, ``LC_MESSAGES``, ``LANG``, then
+    ``LANGUAGE``), else ``"en"``."""
+    env = dict(os.environ) if env is None else env
+    for key in ("LC_ALL", "LC_MESSAGES", "LANG", "LANGUAGE"):
+        value = env.get(key, "")
+        if value:
+            return "zh" if value.lower().startswith("zh") else "en"
+    return "en"
+
+
+class _Say:
+    """The command's words in one language."""
+
+    def __init__(self, lang: str) -> None:
+        self.zh = lang == "zh"
+
+    def __call__(self, key: str, **kw: Any) -> str:
+        zh, en = _T[key]
+        return (zh if self.zh else en).format(**kw)
+
+    def either(self, zh: str, en: str) -> str:
+        return zh if self.zh else en
+
 
 class OutputError(ChangfangError, OSError):
-    """An output folder or file cannot be written."""
+    """An output folder or file cannot be written; ``zh`` says it in Chinese."""
+
+    def __init__(self, message: str, zh: str = "") -> None:
+        super().__init__(message)
+        self.zh = zh or message
 
 
-def _out_dir(path: str) -> Path:
+def _out_dir(path: str, say: _Say) -> Path:
     out = Path(path)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create output folder {out}: {exc.strerror or exc}") from None
+        why = exc.strerror or type(exc).__name__
+        raise OutputError(f"cannot create output folder {out}: {why}", say("cannot_create", out=out, why=why)) from None
     if not out.is_dir():
-        raise OutputError(f"output path {out} is not a folder")
+        raise OutputError(f"output path {out} is not a folder", say("not_folder", out=out))
     return out
 
 
 @contextmanager
-def _writing(path: Path) -> Iterator[Path]:
+def _writing(path: Path, say: _Say) -> Iterator[Path]:
     """Around the code that writes ``path``: an OS error becomes an OutputError."""
     try:
         yield path
     except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from None
+        if isinstance(exc, ChangfangError):
+            raise
+        why = exc.strerror or type(exc).__name__
+        raise OutputError(f"cannot write {path}: {why}", say("cannot_write", path=path, why=why)) from None
 
 
-def _cmd_validate(args: argparse.Namespace) -> int:
+def _cmd_validate(args: argparse.Namespace, say: _Say) -> int:
     from matcher.io.export import write_records, write_report
     from matcher.io.ingest import read_demands, read_listings
 
+    args.stage = "reading"
     reader = read_listings if args.side == "listings" else read_demands
     result = reader(args.file, sheet=args.sheet)
-    out = _out_dir(args.out)
-    with _writing(out / f"{args.side}.csv") as records_path:
+    args.stage = "writing"
+    out = _out_dir(args.out, say)
+    with _writing(out / f"{args.side}.csv", say) as records_path:
         write_records(result.records, records_path)
-    with _writing(out / "rejects.csv") as rejects_path:
+    with _writing(out / "rejects.csv", say) as rejects_path:
         write_report(result.report, rejects_path)
     rep = result.report
-    warnings = len(rep.by_severity("warning"))
-    print(f"{args.file}: {rep.n_rows} rows read, {rep.n_accepted} accepted, {rep.n_rejected} rejected, "
-          f"{warnings} warnings")
+    print(say("validated", file=args.file, n=rep.n_rows, ok=rep.n_accepted, bad=rep.n_rejected,
+              warn=len(rep.by_severity("warning"))))
     if result.unknown_columns:
-        print(f"unknown columns carried through: {', '.join(result.unknown_columns)}")
+        print(say("unknown_columns", cols=", ".join(result.unknown_columns)))
     common = rep.most_common(5)
     if common:
-        print("most common problems:")
+        print(say("common"))
         for (severity, field, reason), count in common:
-            print(f"  {count:5d}  {severity:7s}  {field}: {reason}")
-    print(f"wrote {records_path} and {rejects_path}")
+            label = _SEVERITY_ZH.get(severity, severity) if say.zh else severity
+            print(f"  {count:5d}  {label:7s}  {field}: {reason}")
+    print(say("wrote_two", a=records_path, b=rejects_path))
     return EXIT_OK
 
 
 class _Progress:
-    """Stage progress on stderr with tqdm: one bar over a run's stages."""
+    """Stage progress on stderr with tqdm: one bar over a run's stages; remembers the
+    stage (error lines name it)."""
 
     STAGES = ("reading", "scoring and allocating", "writing", "report")
 
-    def __init__(self, quiet: bool) -> None:
+    def __init__(self, quiet: bool, args: argparse.Namespace, say: _Say) -> None:
+        self.args, self.say = args, say
         self.bar = None
         if not quiet:
             from tqdm import tqdm
@@ -116,10 +201,11 @@ class _Progress:
                             bar_format="{desc:<24} {bar:20} {n_fmt}/{total_fmt} [{elapsed}]")
 
     def __call__(self, stage: str) -> None:
+        self.args.stage = stage
         if self.bar is not None:
             if self.bar.desc:
                 self.bar.update(1)
-            self.bar.set_description_str(stage)
+            self.bar.set_description_str(self.say(stage) if stage in _T else stage)
 
     def close(self) -> None:
         if self.bar is not None:
@@ -127,15 +213,15 @@ class _Progress:
             self.bar.close()
 
 
-def _run(args: argparse.Namespace, listings: str, demands: str, label: str | None = None) -> int:
+def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label: str | None = None) -> int:
     import json
 
     from matcher.batch.run import run_match
 
-    if args.top_k < 1:
-        raise _Usage("--top-k must be >= 1")
-    out = _out_dir(args.out)
-    progress = _Progress(args.quiet)
+    if args.top_k < 0:
+        raise _Usage("--top-k must be >= 0", say("negative", option="--top-k"))
+    out = _out_dir(args.out, say)
+    progress = _Progress(args.quiet, args, say)
     try:
         run = run_match(listings, demands, out, profile=args.profile, method=args.method, top_k=args.top_k,
                         lock=args.lock, exclude=args.exclude, sheet=args.sheet, progress=progress,
@@ -143,49 +229,51 @@ def _run(args: argparse.Namespace, listings: str, demands: str, label: str | Non
     except OSError as exc:
         if isinstance(exc, ChangfangError):
             raise
-        raise OutputError(f"cannot write to {out}: {exc.strerror or exc}") from None
+        why = exc.strerror or type(exc).__name__
+        raise OutputError(f"cannot write to {out}: {why}", say("cannot_write", path=out, why=why)) from None
     finally:
         progress.close()
-    best = run.best_pairs(5)
+    best = run.best
     if args.json:
         print(json.dumps({**run.summary, "out": str(out), "best_pairs": best}, ensure_ascii=False, indent=2))
         return EXIT_OK
-    c = run.summary["counts"]
-    print(f"listings: {c['listings_read']} read, {c['listings_rejected']} rejected; "
-          f"demands: {c['demands_read']} read, {c['demands_rejected']} rejected")
-    print(f"{c['feasible_pairs']} feasible pairs; {c['matched']} pairs made ({run.summary['method']}, "
-          f"total score {run.summary['objective']:.2f}); unmatched: {c['unmatched_demands']} demands, "
-          f"{c['unmatched_listings']} listings")
+    c, m = run.summary["counts"], run.summary
+    print(say("read", lr=c["listings_read"], lx=c["listings_rejected"], dr=c["demands_read"],
+              dx=c["demands_rejected"]))
+    print(say("made", feasible=c["feasible_pairs"], matched=c["matched"], method=m["method"],
+              objective=m["objective"], ud=c["unmatched_demands"], ul=c["unmatched_listings"]))
     if best:
-        print("best pairs:")
+        print(say("best"))
         for b in best:
-            print(f"  {b['score']:.3f}  {b['demand_id']} {b['company']} → {b['listing_id']}: {b['reasons_zh']}")
-    print(f"wrote {', '.join(p.name for p in run.files.values())} to {out}")
+            reasons = b["reasons_zh"] if say.zh else b["reasons_en"]
+            print(f"  {b['score']:.3f}  {b['demand_id']} {b['company']} → {b['listing_id']}: {reasons}")
+    print(say("wrote", files=", ".join(p.name for p in run.files.values()), out=out))
     return EXIT_OK
 
 
-def _cmd_match(args: argparse.Namespace) -> int:
-    return _run(args, args.listings, args.demands)
+def _cmd_match(args: argparse.Namespace, say: _Say) -> int:
+    return _run(args, say, args.listings, args.demands)
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
+def _cmd_demo(args: argparse.Namespace, say: _Say) -> int:
     from matcher.sample import sample_paths
 
     lpath, dpath = sample_paths()
     for name in ("profile", "lock", "exclude", "sheet"):
         setattr(args, name, None)
-    return _run(args, str(lpath), str(dpath), label="bundled Cixi sample (datasets/cixi-sample)")
+    label = say.either("内置慈溪样例（datasets/cixi-sample）", "bundled Cixi sample (datasets/cixi-sample)")
+    return _run(args, say, str(lpath), str(dpath), label=label)
 
 
-def _cmd_serve(args: argparse.Namespace) -> int:
+def _cmd_serve(args: argparse.Namespace, say: _Say) -> int:
     import importlib.util
-    import os
     import secrets
 
+    args.stage = "starting"
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
-        raise _Usage("the service needs the [server] extra: pip install 'changfang[server]'")
+        raise _Usage("the service needs the [server] extra: pip install 'changfang[server]'", say("need_server"))
     if args.max_body < 1 or args.workers < 1:
-        raise _Usage("--max-body and --workers must be >= 1")
+        raise _Usage("--max-body and --workers must be >= 1", say("at_least_one", option="--max-body / --workers"))
     # numba's OpenMP threads would spin between the many small queries of a server
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import uvicorn
@@ -193,7 +281,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     token = args.token or os.environ.get("CHANGFANG_TOKEN")
     if not token:
         token = secrets.token_urlsafe(24)
-        print(f"changfang: no --token or CHANGFANG_TOKEN given; write token for this run: {token}", file=sys.stderr)
+        print(f"changfang: {say('no_token', token=token)}", file=sys.stderr)
     from matcher.service.app import app_from_env
     from matcher.service.config import DEFAULT_DB, Settings
 
@@ -205,7 +293,8 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         app = app_from_env() if args.workers == 1 else None  # fail here, with one line, on a bad db or profile
     except OSError as exc:
-        raise OutputError(f"cannot open database {db}: {exc}") from None
+        why = exc.strerror or type(exc).__name__
+        raise OutputError(f"cannot open database {db}: {why}", say("cannot_open_db", db=db, why=why)) from None
     log_level = "warning" if args.quiet else "info"
     if app is not None:
         uvicorn.run(app, host=args.host, port=args.port, log_level=log_level, access_log=not args.quiet)
@@ -213,15 +302,15 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     # several processes on one listening socket, bound here with TCP_NODELAY (accepted
     # connections inherit it): uvicorn wraps a passed socket as a Unix one and would
     # leave Nagle's algorithm on, adding 40 ms to every response
-    sock = _listening_socket(args.host, args.port)
-    print(f"changfang: {args.workers} server processes on http://{args.host}:{args.port}", file=sys.stderr)
+    sock = _listening_socket(args.host, args.port, say)
+    print(f"changfang: {say('workers', n=args.workers, host=args.host, port=args.port)}", file=sys.stderr)
     uvicorn.run("matcher.service.app:app_from_env", factory=True, workers=args.workers, fd=sock.fileno(),
                 log_level=log_level, access_log=not args.quiet)
     sock.close()
     return EXIT_OK
 
 
-def _listening_socket(host: str, port: int) -> Any:
+def _listening_socket(host: str, port: int, say: _Say) -> Any:
     import socket
 
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -232,29 +321,37 @@ def _listening_socket(host: str, port: int) -> Any:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise OutputError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        why = exc.strerror or type(exc).__name__
+        raise OutputError(f"cannot listen on {host}:{port}: {why}", say("cannot_listen", host=host, port=port,
+                                                                          why=why)) from None
     sock.set_inheritable(True)
     return sock
 
 
-def _cmd_generate(args: argparse.Namespace) -> int:
+def _cmd_generate(args: argparse.Namespace, say: _Say) -> int:
     from matcher.generate import generate_market
     from matcher.io.export import write_records
 
     if args.listings < 0 or args.demands < 0:
-        raise _Usage("--listings and --demands must be >= 0")
+        raise _Usage("--listings and --demands must be >= 0", say("negative", option="--listings / --demands"))
+    args.stage = "generating"
     market = generate_market(args.listings, args.demands, seed=args.seed)
-    out = _out_dir(args.out)
-    with _writing(out / f"listings.{args.format}") as lp:
+    args.stage = "writing"
+    out = _out_dir(args.out, say)
+    with _writing(out / f"listings.{args.format}", say) as lp:
         write_records(market.listings, lp)
-    with _writing(out / f"demands.{args.format}") as dp:
+    with _writing(out / f"demands.{args.format}", say) as dp:
         write_records(market.demands, dp)
-    print(f"wrote {len(market.listings)} listings to {lp} and {len(market.demands)} demands to {dp}")
+    print(say("generated", nl=len(market.listings), lp=lp, nd=len(market.demands), dp=dp))
     return EXIT_OK
 
 
 class _Usage(ChangfangError, ValueError):
-    """A command-line argument is invalid."""
+    """A command-line argument is invalid; ``zh`` says it in Chinese."""
+
+    def __init__(self, message: str, zh: str = "") -> None:
+        super().__init__(message)
+        self.zh = zh or message
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -263,9 +360,14 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="changfang", description="Match factory space (厂房) with the firms that need it.")
     p.add_argument("--version", action="version", version=f"changfang {__version__}")
     p.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    p.add_argument("--lang", choices=["zh", "en"],
+                   help="language of messages (default: Chinese when the locale is Chinese, else English)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    # --lang after the command too (SUPPRESS: a command's default never hides the global one)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS, help="language of messages")
 
-    v = sub.add_parser("validate", help="read one listings or demands file and report every problem")
+    v = sub.add_parser("validate", parents=[common], help="read one listings or demands file and report every problem")
     v.add_argument("side", choices=["listings", "demands"])
     v.add_argument("file", help="CSV (UTF-8 or GB18030), XLSX, JSON or JSON Lines")
     v.add_argument("--out", required=True, help="output folder")
@@ -273,13 +375,15 @@ def _parser() -> argparse.ArgumentParser:
     v.set_defaults(func=_cmd_validate)
 
     def run_options(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--method", choices=["one_to_one", "divisible", "stable"], default="one_to_one",
-                        help="allocation (default: one_to_one)")
-        sp.add_argument("--top-k", type=int, default=5, metavar="K", help="recommendations per demand (default 5)")
+        sp.add_argument("--method", choices=["auto", "one_to_one", "divisible", "stable"], default="auto",
+                        help="allocation (default: auto, which shares divisible plants in whole units when any "
+                             "listing is divisible, else one_to_one)")
+        sp.add_argument("--top-k", type=int, default=5, metavar="K",
+                        help="recommendations per demand (default 5; at most the number of listings)")
         sp.add_argument("--quiet", action="store_true", help="no progress on stderr")
         sp.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
 
-    mt = sub.add_parser("match", help="read, score and allocate; write the tables and a report")
+    mt = sub.add_parser("match", parents=[common], help="read, score and allocate; write the tables and a report")
     mt.add_argument("listings", help="listings file: CSV (UTF-8 or GB18030), XLSX, JSON or JSON Lines")
     mt.add_argument("demands", help="demands file, in any of the same formats")
     mt.add_argument("--out", required=True, help="output folder")
@@ -290,12 +394,12 @@ def _parser() -> argparse.ArgumentParser:
     mt.add_argument("--sheet", help="worksheet of XLSX inputs (default: the first)")
     mt.set_defaults(func=_cmd_match)
 
-    d = sub.add_parser("demo", help="run the whole pipeline on the bundled Cixi sample")
+    d = sub.add_parser("demo", parents=[common], help="run the whole pipeline on the bundled Cixi sample")
     d.add_argument("--out", default="changfang-demo", help="output folder (default: ./changfang-demo)")
     run_options(d)
     d.set_defaults(func=_cmd_demo)
 
-    s = sub.add_parser("serve", help="the HTTP service for the portal (the [server] extra)")
+    s = sub.add_parser("serve", parents=[common], help="the HTTP service for the portal (the [server] extra)")
     s.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--db", help="SQLite database (default: $CHANGFANG_DB or ./changfang.db)")
@@ -308,7 +412,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--quiet", action="store_true", help="warnings only in the log")
     s.set_defaults(func=_cmd_serve)
 
-    g = sub.add_parser("generate", help="write a seeded synthetic market")
+    g = sub.add_parser("generate", parents=[common], help="write a seeded synthetic market")
     g.add_argument("--listings", type=int, required=True, metavar="N")
     g.add_argument("--demands", type=int, required=True, metavar="M")
     g.add_argument("--seed", type=int, default=0, metavar="S")
@@ -318,30 +422,58 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _message(exc: BaseException, say: _Say) -> str:
+    """One line for a known error, in the command's language; never record contents."""
+    if isinstance(exc, (OutputError, _Usage)):
+        return exc.zh if say.zh else str(exc)
+    if isinstance(exc, InputFileError):
+        reason = getattr(exc, "reason_zh", None) if say.zh else None
+        return f"{exc.source}：{reason}" if reason else str(exc)
+    if isinstance(exc, ProfileError):
+        return say.either(f"评分配置 {exc.key!r}：{exc.reason}", str(exc))
+    zh = getattr(exc, "reason_zh", None)
+    if say.zh and zh:
+        return f"{getattr(exc, 'path', '')}：{zh}"
+    return str(exc)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
+    from matcher.batch.outdir import OutputFolderError
+
     parser = _parser()
     args = parser.parse_args(argv)
+    say = _Say(args.lang or detect_lang())
+    args.stage = "starting"
+    prefix = f"changfang: {say('error')}: " if not say.zh else f"changfang: {say('error')}："
+
+    def stage() -> str:
+        return say(args.stage) if args.stage in _T else str(args.stage)
+
     try:
-        return int(args.func(args))
+        return int(args.func(args, say))
     except (InputFileError, ProfileError, _Usage) as exc:
         if args.debug:
             raise
-        print(f"changfang: error: {exc}", file=sys.stderr)
+        print(prefix + _message(exc, say), file=sys.stderr)
         return EXIT_INPUT
-    except OutputError as exc:
+    except (OutputError, OutputFolderError) as exc:
         if args.debug:
             raise
-        print(f"changfang: error: {exc}", file=sys.stderr)
+        print(prefix + _message(exc, say), file=sys.stderr)
         return EXIT_OUTPUT
+    except MemoryError:
+        if args.debug:
+            raise
+        print(prefix + say("memory", stage=stage()), file=sys.stderr)
+        return EXIT_INPUT
     except KeyboardInterrupt:
-        print("changfang: interrupted", file=sys.stderr)
+        print(f"changfang: {say('interrupted')}", file=sys.stderr)
         return 130
     except Exception as exc:
         if args.debug:
             raise
-        print(f"changfang: internal error: {type(exc).__name__}: {exc} (run with --debug for details)",
-              file=sys.stderr)
+        print(prefix + say("internal", stage=stage(), kind=type(exc).__name__), file=sys.stderr)
         return EXIT_INTERNAL
 
 

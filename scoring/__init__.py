@@ -14,8 +14,9 @@
 Modules by concern: :mod:`scoring.engine` (the :class:`Scorer`: blocks, evaluation,
 rankings), :mod:`scoring.results` (what it returns), :mod:`scoring.select` (top k with
 ties by id), :mod:`scoring.explain` (explanations), :mod:`scoring.rules` and
-:mod:`scoring.criteria` (the definitions), :mod:`scoring.fast` (the optional compiled
-loop), :mod:`scoring.prepare`, :mod:`scoring.profile`, :mod:`scoring.reference`.
+:mod:`scoring.criteria` (the definitions), :mod:`scoring.units` (whole units: the area a
+listing offers a demand), :mod:`scoring.fast` (the optional compiled loop),
+:mod:`scoring.prepare`, :mod:`scoring.profile`, :mod:`scoring.reference`.
 
 Nothing here imports :mod:`matcher`; dependencies point one way.
 """
@@ -28,6 +29,7 @@ from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_li
 from scoring.profile import Profile, default_profile, load_profile
 from scoring.results import Ranking, ScoreResult, TopK
 from scoring.rules import RULES
+from scoring.units import offered_area, offered_units
 
 __all__ = [
     "CRITERIA",
@@ -44,6 +46,8 @@ __all__ = [
     "TopK",
     "default_profile",
     "load_profile",
+    "offered_area",
+    "offered_units",
     "prepare_demands",
     "prepare_listings",
     "score",

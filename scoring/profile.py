@@ -225,7 +225,10 @@ def load_profile(source: str | os.PathLike[str] | Mapping[str, Any] | Profile | 
             raise ProfileError(str(path), f"not a valid TOML file: {exc}") from None
     data = _merge("", _default_data(), user)
     weights = data["weights"]
-    if sum(weights.values()) <= 0:
+    total = sum(weights.values())
+    if not math.isfinite(total):
+        raise ProfileError("weights", f"the weights sum to {total}, which is not a finite number; scale them down")
+    if total <= 0:
         raise ProfileError("weights", "the weights sum to zero; at least one must be positive")
     if data["rules"]["unknown_fire_class"] not in FIRE_NAMES or len(data["rules"]["unknown_fire_class"]) != 1:
         raise ProfileError("rules.unknown_fire_class", f"must be one of {' '.join(FIRE_NAMES)}")

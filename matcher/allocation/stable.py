@@ -63,7 +63,7 @@ def _ranks(c: Candidates, lscore: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return d_order, l_rank
 
 
-def _sizes(c: Candidates, capacity: Any, areas: tuple[Any, Any, Any, Any] | None
+def _sizes(c: Candidates, capacity: Any, areas: tuple[Any, ...] | None
            ) -> tuple[Candidates, np.ndarray, np.ndarray]:
     """The candidates that fit, what each takes, and each listing's capacity."""
     n_l = c.shape[1]
@@ -73,20 +73,21 @@ def _sizes(c: Candidates, capacity: Any, areas: tuple[Any, Any, Any, Any] | None
         if np.any(cap < 0):
             raise ValueError("capacities must be >= 0")
         return c, np.ones(len(c)), cap
-    ok, _, _, _, _, need, cap = unit_sizes(c.rows, c.cols, *areas)
+    ok, _, _, _, need, cap = unit_sizes(c.rows, c.cols, *areas)
     return Candidates(c.shape, c.rows[ok], c.cols[ok], c.scores[ok]), need[ok], cap
 
 
-def _area_args(area_min: Any, area_max: Any, area: Any, unit: Any) -> tuple[Any, Any, Any, Any] | None:
+def _area_args(area_min: Any, area_max: Any, area: Any, unit: Any, room: Any = None) -> tuple[Any, ...] | None:
     given = [v is not None for v in (area_min, area_max, area, unit)]
     if any(given) and not all(given):
         raise ValueError("area_min, area_max, area and unit go together")
-    return (area_min, area_max, area, unit) if all(given) else None
+    return (area_min, area_max, area, unit, room) if all(given) else None
 
 
 def stable(scores: Any, listing_scores: Any = None, capacity: Any = None,
            reservation: float = 0.0, area_min: Any = None, area_max: Any = None,
-           area: Any = None, unit: Any = None, max_rounds: int = 1000) -> tuple[np.ndarray, np.ndarray]:
+           area: Any = None, unit: Any = None, max_rounds: int = 1000,
+           room: Any = None) -> tuple[np.ndarray, np.ndarray]:
     """Demand-optimal stable allocation on a bare score matrix.
 
     Parameters
@@ -100,19 +101,22 @@ def stable(scores: Any, listing_scores: Any = None, capacity: Any = None,
         Demands each listing can hold (default 1). Ignored with the areas below.
     reservation : float
     area_min, area_max : array-like of float, shape (n_demands,), optional
-        Area each demand may get, ㎡.
+        The area each demand needs covered and the most it may take, ㎡.
     area, unit : array-like of float, shape (n_listings,), optional
         Floor area and smallest unit (0: indivisible) of each listing, ㎡. With the
-        two above: capacities as in ``divisible`` (module docstring).
+        two above: each pair takes the whole units of :func:`scoring.units.offered_area`
+        and capacities are as in ``divisible`` (module docstring).
     max_rounds : int
         With areas, the most rounds spent settling blocking pairs after deferred acceptance.
+    room : array-like of float, shape (n_listings,), optional
+        With areas: the area still free in each divisible listing (default: all of it).
 
     Returns
     -------
     rows, cols : ndarray of int64
         Demand and listing indices of the allocation, sorted by demand.
     """
-    areas = _area_args(area_min, area_max, area, unit)
+    areas = _area_args(area_min, area_max, area, unit, room)
     c, need, cap = _sizes(candidates(scores, reservation), capacity, areas)
     n_d, n_l = c.shape
     if len(c) == 0:
@@ -209,7 +213,7 @@ def _cut(h: list[tuple[int, int, float, int]], room: float) -> list[tuple[int, i
 
 def blocking_pairs(scores: Any, rows: np.ndarray, cols: np.ndarray, listing_scores: Any = None,
                    capacity: Any = None, reservation: float = 0.0, area_min: Any = None,
-                   area_max: Any = None, area: Any = None, unit: Any = None) -> np.ndarray:
+                   area_max: Any = None, area: Any = None, unit: Any = None, room: Any = None) -> np.ndarray:
     """The candidate pairs that block an allocation (empty when it is stable).
 
     A pair (i, j) blocks when i prefers j to what it got (or got nothing) and the
@@ -222,7 +226,7 @@ def blocking_pairs(scores: Any, rows: np.ndarray, cols: np.ndarray, listing_scor
     ndarray of int64, shape (n_blocking, 2)
     """
     c, need, cap = _sizes(candidates(scores, reservation), capacity,
-                          _area_args(area_min, area_max, area, unit))
+                          _area_args(area_min, area_max, area, unit, room))
     _n_d, n_l = c.shape
     if len(c) == 0:
         return np.zeros((0, 2), dtype=np.int64)

@@ -1,15 +1,20 @@
-"""The tables of a batch run, as rows: what ``run`` writes and ``report`` shows.
+"""The tables of a batch run, built as rows: what ``run`` writes and ``report`` shows.
 
 Both :mod:`matcher.batch.run` and :mod:`matcher.batch.report` import this module and
-neither imports the other. A table is a :class:`Table`: its name, its columns (the
-names of ``PAIRS_COLUMNS`` ...) and its rows of text; a cell is looked up by column
-name (:meth:`Table.get`), never by position.
+neither imports the other. Each table is a tuple of :class:`~matcher.io.export.Column`
+(canonical name, Chinese header, number or text); rows hold typed values (text,
+numbers, None for empty) in that order, and a cell is looked up by column name
+(:func:`column`), never by position.
+
+Rows are produced demand by demand, in chunks (:func:`pair_and_recommendation_rows`):
+the explanations of a chunk's pairs and recommendations are computed together, many
+pairs per block (:meth:`scoring.Scorer.explain_many`), and shared by ``pairs.csv``,
+``recommendations.csv``, the workbook and the report; no whole table is held.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -17,83 +22,85 @@ from typing import Any
 import numpy as np
 
 import scoring
+from matcher.io.export import Column
 
-__all__ = [
-    "HEADERS_ZH",
-    "PAIRS_COLUMNS",
-    "RECOMMENDATION_COLUMNS",
-    "SHEETS_ZH",
-    "UNMATCHED_COLUMNS",
-    "MapPoint",
-    "ReportData",
-    "RunOutput",
-    "Table",
-    "pair_rows",
-    "recommendation_rows",
-    "reject_problems",
-    "typed_row",
-    "unmatched_rows",
-]
+__all__ = ["CRITERIA", "FIELD_ZH", "PAIRS", "PAIRS_COLUMNS", "RECOMMENDATIONS", "RECOMMENDATION_COLUMNS", "REJECTS",
+           "SHEETS_ZH", "UNMATCHED", "UNMATCHED_COLUMNS", "MapPoint", "ReportData", "RunOutput", "best_pairs",
+           "column", "pair_and_recommendation_rows", "reject_rows", "report_data", "unmatched_rows",
+           "workbook_row"]
 
 CRITERIA = tuple(scoring.CRITERIA)
 
-PAIRS_COLUMNS = ["demand_id", "company", "listing_id", "owner", "score",
-                 *(f"{c}_score" for c in CRITERIA), "distance_km", "allocated_area_m2", "rent", "sale_price",
-                 "reasons_zh", "reasons_en"]
-RECOMMENDATION_COLUMNS = ["demand_id", "rank", "listing_id", "score", "distance_km", "reasons_zh", "reasons_en"]
-UNMATCHED_COLUMNS = ["side", "id", "reason_zh", "reason_en"]
+_CRITERION_ZH = {"area": "面积得分", "location": "区位得分", "price": "价格得分", "industry": "产业得分",
+                 "facilities": "设施得分", "timing": "时间得分"}
 
-HEADERS_ZH = {
-    "demand_id": "需求编号", "company": "企业名称", "listing_id": "房源编号", "owner": "业主", "score": "总分",
-    "area_score": "面积得分", "location_score": "区位得分", "price_score": "价格得分", "industry_score": "产业得分",
-    "facilities_score": "设施得分", "timing_score": "时间得分", "distance_km": "距离(km)",
-    "allocated_area_m2": "分配面积(㎡)", "rent": "租金(元/㎡/月)", "sale_price": "售价(元/㎡)",
-    "reasons_zh": "理由", "reasons_en": "理由(英文)", "rank": "名次", "side": "类别", "id": "编号",
-    "reason_zh": "原因", "reason_en": "原因(英文)", "file": "文件", "row": "行号", "field": "字段", "value": "值",
-    "severity": "级别",
-}
+PAIRS: tuple[Column, ...] = (
+    Column("demand_id", "需求编号"), Column("company", "企业名称"), Column("listing_id", "房源编号"),
+    Column("owner", "业主"), Column("score", "总分", "number", 4),
+    *(Column(f"{c}_score", _CRITERION_ZH.get(c, f"{c}得分"), "number", 4) for c in CRITERIA),
+    Column("distance_km", "距离(km)", "number", 3), Column("allocated_area_m2", "分配面积(㎡)", "number", 2),
+    Column("rent", "租金(元/㎡/月)", "number", 2), Column("sale_price", "售价(元/㎡)", "number", 2),
+    Column("reasons_zh", "理由", wrap=True), Column("reasons_en", "理由(英文)", wrap=True),
+)
+RECOMMENDATIONS: tuple[Column, ...] = (
+    Column("demand_id", "需求编号"), Column("rank", "名次", "number"), Column("listing_id", "房源编号"),
+    Column("score", "总分", "number", 4), Column("distance_km", "距离(km)", "number", 3),
+    Column("reasons_zh", "理由", wrap=True), Column("reasons_en", "理由(英文)", wrap=True),
+)
+UNMATCHED: tuple[Column, ...] = (
+    Column("side", "类别"), Column("id", "编号"), Column("reason_zh", "原因", wrap=True),
+    Column("reason_en", "原因(英文)", wrap=True),
+)
+REJECTS: tuple[Column, ...] = (
+    Column("file", "文件"), Column("row", "行号", "number"), Column("id", "编号"), Column("field", "字段"),
+    Column("value", "值", wrap=True), Column("severity", "级别"), Column("reason_zh", "原因", wrap=True),
+    Column("reason_en", "原因(英文)", wrap=True),
+)
+PAIRS_COLUMNS = [c.name for c in PAIRS]
+RECOMMENDATION_COLUMNS = [c.name for c in RECOMMENDATIONS]
+UNMATCHED_COLUMNS = [c.name for c in UNMATCHED]
+
 SHEETS_ZH = {"pairs": "配对结果", "recommendations": "推荐", "unmatched": "未匹配", "rejects": "问题行"}
 
+FIELD_ZH: dict[str, str] = {
+    "listing_id": "房源编号", "demand_id": "需求编号", "owner": "业主", "company": "企业名称", "contact": "联系方式",
+    "deal": "租售类型", "town": "镇街", "towns": "意向镇街", "address": "地址", "lat": "纬度", "lon": "经度",
+    "loc_approx_km": "位置精度", "park": "园区", "micro_park": "小微园", "area": "面积", "area_m2": "面积",
+    "area_min_m2": "最小面积", "area_max_m2": "最大面积", "min_unit_m2": "最小分割面积", "rent": "租金",
+    "sale_price": "售价", "negotiable": "面议", "floor": "楼层", "clear_height_m": "层高",
+    "floor_load_kg_m2": "承重", "power_kva": "配电", "crane_t": "行车", "fire_class": "火灾危险性",
+    "eia_ok": "可环评", "industries_allowed": "准入行业", "industries_banned": "禁入行业",
+    "tenant_industries": "现有行业", "title_certificate": "产权证", "available_from": "可入驻日期",
+    "min_lease_months": "最短租期", "min_tax_per_mu": "亩均税收要求", "min_rating": "亩均评价要求",
+    "origin": "现址", "origin_lat": "现址纬度", "origin_lon": "现址经度", "anchor": "配套企业",
+    "anchor_lat": "配套企业纬度", "anchor_lon": "配套企业经度", "max_distance_km": "最远距离",
+    "max_rent": "租金预算", "max_sale_price": "购买预算", "industry_code": "行业代码",
+    "min_clear_height_m": "层高要求", "min_floor_load_kg_m2": "承重要求", "min_power_kva": "用电需求",
+    "ground_floor": "需一楼", "needs_eia": "需环评", "needs_certificate": "需产权证", "move_in_by": "入驻时间",
+    "lease_months": "租期", "tax_per_mu": "亩均税收", "rating": "亩均评价", "srdi": "专精特新",
+}
+"""Chinese names of the canonical fields, for what people read (the workbook)."""
+
+_VALUES_ZH: dict[str, Mapping[str, str]] = {
+    "side": {"demand": "需求", "listing": "房源"},
+    "severity": {"error": "错误", "warning": "警告", "info": "提示"},
+    "field": FIELD_ZH,
+}
 
 
+def column(columns: Sequence[Column], name: str) -> int:
+    """Position of the column called ``name``; KeyError naming it when there is none."""
+    for k, c in enumerate(columns):
+        if c.name == name:
+            return k
+    raise KeyError(f"no column {name!r}")
 
-@dataclass(frozen=True)
-class Table:
-    """One output table.
 
-    Attributes
-    ----------
-    name : str
-        ``"pairs"``, ``"recommendations"``, ``"unmatched"`` or ``"rejects"``.
-    columns : tuple of str
-        Canonical column names (the CSV header).
-    rows : list of list
-        One list of cells per row, in column order.
-    """
-
-    name: str
-    columns: tuple[str, ...]
-    rows: list[list[Any]]
-
-    def index(self, column: str) -> int:
-        """Position of ``column``; KeyError naming it when the table has none."""
-        try:
-            return self.columns.index(column)
-        except ValueError:
-            raise KeyError(f"table {self.name!r} has no column {column!r}") from None
-
-    def get(self, row: Sequence[Any], column: str) -> Any:
-        """The cell of ``row`` in ``column``."""
-        return row[self.index(column)]
-
-    def pick(self, columns: Sequence[str]) -> Iterator[list[Any]]:
-        """Every row cut down to ``columns``, in that order."""
-        at = [self.index(c) for c in columns]
-        for r in self.rows:
-            yield [r[k] for k in at]
-
-    def __len__(self) -> int:
-        return len(self.rows)
+def workbook_row(columns: Sequence[Column], row: Sequence[Any]) -> list[Any]:
+    """A row as the workbook shows it: Chinese values in the columns that hold words
+    (``side``, ``severity``, ``field``); everything else as it is."""
+    return [_VALUES_ZH[c.name].get(v, v) if c.name in _VALUES_ZH and isinstance(v, str) else v
+            for c, v in zip(columns, row)]
 
 
 @dataclass(frozen=True)
@@ -183,8 +190,8 @@ class RunOutput:
     listings, demands : matcher.io.ingest.ReadResult
     files : dict of str to pathlib.Path
         Each file written.
-    tables : dict of str to Table
-        The tables written (``pairs``, ``recommendations``, ...).
+    best : list of dict
+        The five best pairs (:func:`best_pairs`), for the command's summary.
     """
 
     out: Path
@@ -193,77 +200,103 @@ class RunOutput:
     listings: Any
     demands: Any
     files: dict[str, Path] = field(default_factory=dict)
-    tables: dict[str, Table] = field(default_factory=dict)
-
-    def best_pairs(self, n: int = 5) -> list[dict[str, Any]]:
-        """The ``n`` best-scoring pairs, ties by demand id then listing id."""
-        r, d, l = self.result, self.demands.records, self.listings.records
-        order = sorted(range(len(r)), key=lambda k: (-r.score[k], d.demand_id[r.demand[k]],
-                                                     l.listing_id[r.listing[k]]))[:n]
-        out = []
-        for k in order:
-            e = r.explain(k)
-            out.append({"demand_id": str(d.demand_id[r.demand[k]]), "company": d.company[r.demand[k]],
-                        "listing_id": str(l.listing_id[r.listing[k]]), "score": round(float(r.score[k]), 4),
-                        "reasons_zh": _first(e.sentences("zh")), "reasons_en": _first(e.sentences("en"))})
-        return out
+    best: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _first(sentences: list[str], n: int = 2) -> str:
-    return "; ".join(sentences[:n])
+def _first(sentences: list[str], sep: str, n: int = 2) -> str:
+    return sep.join(sentences[:n])
 
 
-def _num(x: Any, digits: int) -> str:
-    """Fixed decimals, trailing zeros dropped; empty for NaN or None."""
+def _round(x: Any, digits: int) -> float | None:
+    """A number rounded for a table, None for unknown."""
     if x is None:
-        return ""
+        return None
     v = float(x)
-    if math.isnan(v):
-        return ""
-    s = f"{v:.{digits}f}".rstrip("0").rstrip(".")
-    return "0" if s in ("-0", "") else s
+    return None if not np.isfinite(v) else round(v, digits)
 
 
-def _text(x: Any) -> str:
-    return "" if x is None or (isinstance(x, float) and math.isnan(x)) else str(x)
+def _distance(e: scoring.Explanation) -> Any:
+    return next((c.inputs.get("distance_km") for c in e.criteria if c.name == "location"), None)
 
 
-def pair_rows(result: Any, listings: Any, demands: Any) -> list[list[str]]:
-    """The rows of ``pairs.csv``, in demand id order (then listing id)."""
-    rows = []
-    for k in range(len(result)):
-        i, j = int(result.demand[k]), int(result.listing[k])
-        e = result.explain(k)
-        crit = {c.name: c.score for c in e.criteria}
-        dist = next((c.inputs.get("distance_km") for c in e.criteria if c.name == "location"), None)
-        rows.append([
-            _text(demands.demand_id[i]), _text(demands.company[i]), _text(listings.listing_id[j]),
-            _text(listings.owner[j]), _num(result.score[k], 4), *(_num(crit.get(c), 4) for c in CRITERIA),
-            _num(dist, 3), _num(result.area[k], 2), _num(listings.rent[j], 2), _num(listings.sale_price[j], 2),
-            e.summary("zh"), e.summary("en"),
-        ])
-    rows.sort(key=lambda r: (r[0], r[2]))
-    return rows
+def best_pairs(result: Any, listings: Any, demands: Any, n: int = 5) -> list[dict[str, Any]]:
+    """The ``n`` best-scoring pairs, ties by demand id then listing id, with their first
+    two reasons."""
+    r = result
+    score = np.nan_to_num(np.asarray(r.score, dtype=np.float64), nan=-np.inf)
+    ids_d = np.asarray(demands.demand_id)[r.demand]
+    ids_l = np.asarray(listings.listing_id)[r.listing]
+    order = np.lexsort((ids_l, ids_d, -score))[:n] if len(r) else np.zeros(0, dtype=np.int64)
+    es = r.scores.scorer.explain_many(r.demand[order], r.listing[order]) if order.size else []
+    return [{"demand_id": str(ids_d[k]), "company": str(demands.company[r.demand[k]]), "listing_id": str(ids_l[k]),
+             "score": round(float(r.score[k]), 4), "reasons_zh": _first(e.sentences("zh"), "；"),
+             "reasons_en": _first(e.sentences("en"), "; ")} for k, e in zip(order.tolist(), es)]
 
 
-def recommendation_rows(result: Any, listings: Any, demands: Any, k: int) -> list[list[str]]:
-    """The rows of ``recommendations.csv``: every demand's top ``k``, in demand id order."""
-    tk = result.for_demand
-    res = result.scores
-    rows = []
-    for i in np.argsort(demands.demand_id, kind="stable").tolist():
-        n = min(int(tk.count[i]), k)
-        if n == 0:
-            continue
-        js = tk.index[i, :n]
-        for rank, (j, e) in enumerate(zip(js.tolist(), res.scorer.explain_row(i, js)), start=1):  # one block
-            dist = next((c.inputs.get("distance_km") for c in e.criteria if c.name == "location"), None)
-            rows.append([_text(demands.demand_id[i]), str(rank), _text(listings.listing_id[j]),
-                         _num(tk.scores[i, rank - 1], 4), _num(dist, 3), e.summary("zh"), e.summary("en")])
-    return rows
+CHUNK_DEMANDS = 2048
+"""Demands whose rows are built (and explained) together."""
 
 
-def unmatched_rows(result: Any) -> list[list[str]]:
+def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k: int,
+                                 chunk: int = CHUNK_DEMANDS) -> Iterator[tuple[list[list[Any]], list[list[Any]]]]:
+    """The rows of ``pairs.csv`` and ``recommendations.csv``, a chunk of demands at a time.
+
+    Demands come in id order; a chunk's pairs (at most one per demand, so in demand id
+    order) and its demands' top ``top_k`` recommendations are explained together
+    (:meth:`scoring.Scorer.explain_many`, many demands per block). A locked pair that
+    fails a hard rule is explained by the rules it fails.
+
+    Yields
+    ------
+    pairs : list of rows (columns :data:`PAIRS`)
+    recommendations : list of rows (columns :data:`RECOMMENDATIONS`)
+    """
+    r, L, D = result, listings, demands
+    sc = r.scores.scorer
+    n_d = len(D)
+    at = np.full(n_d, -1, dtype=np.int64)
+    at[r.demand] = np.arange(len(r))
+    tk = r.for_demand
+    k = min(top_k, tk.index.shape[1])
+    order = np.argsort(np.asarray(D.demand_id), kind="stable")
+    for a in range(0, n_d, chunk):
+        dem = order[a:a + chunk]
+        pk = at[dem][at[dem] >= 0]
+        pi, pj = r.demand[pk], r.listing[pk]
+        feasible = np.isfinite(np.asarray(r.score, dtype=np.float64)[pk])
+        counts = np.minimum(tk.count[dem], k)
+        ri = np.repeat(dem, counts)
+        rj = np.concatenate([tk.index[i, :c] for i, c in zip(dem.tolist(), counts.tolist())]) if ri.size \
+            else np.zeros(0, dtype=np.int64)
+        ok = np.flatnonzero(feasible)
+        bad = np.flatnonzero(~feasible)
+        ex: list[Any] = [None] * len(pk)
+        for idx, rules in ((ok, False), (bad, True)):
+            if idx.size:
+                for q, e in zip(idx.tolist(), sc.explain_many(pi[idx], pj[idx], rules=rules, known_feasible=not rules)):
+                    ex[q] = e
+        rex = sc.explain_many(ri, rj, rules=False, known_feasible=True) if ri.size else []
+        pairs = []
+        for q, (kk, i, j) in enumerate(zip(pk.tolist(), pi.tolist(), pj.tolist())):
+            e = ex[q]
+            crit = {c.name: c.score for c in e.criteria}
+            pairs.append([str(D.demand_id[i]), str(D.company[i]), str(L.listing_id[j]), str(L.owner[j]),
+                          _round(r.score[kk], 4), *(_round(crit.get(c), 4) for c in CRITERIA),
+                          _round(_distance(e), 3), _round(r.area[kk], 2), _round(L.rent[j], 2),
+                          _round(L.sale_price[j], 2), e.summary("zh"), e.summary("en")])
+        recs = []
+        pos = 0
+        for i, c in zip(dem.tolist(), counts.tolist()):
+            for rank in range(1, c + 1):
+                e = rex[pos]
+                pos += 1
+                j = int(tk.index[i, rank - 1])
+                recs.append([str(D.demand_id[i]), rank, str(L.listing_id[j]), _round(tk.scores[i, rank - 1], 4),
+                             _round(_distance(e), 3), e.summary("zh"), e.summary("en")])
+        yield pairs, recs
+
+
+def unmatched_rows(result: Any) -> list[list[Any]]:
     """The rows of ``unmatched.csv``: demands then listings, each in id order."""
     items = sorted(result.unmatched, key=lambda u: (u.side != "demand", str(u.id)))
     return [[u.side, str(u.id), u.reason_zh, u.reason_en] for u in items]
@@ -275,20 +308,9 @@ def reject_problems(lres: Any, dres: Any) -> list[Any]:
     return [replace(p, file=Path(p.file).name) for p in (*lres.report, *dres.report)]
 
 
-NUMERIC = frozenset({"score", *(f"{c}_score" for c in CRITERIA), "distance_km", "allocated_area_m2", "rent",
-                     "sale_price", "rank", "row"})
-
-
-def typed_row(headers: Sequence[str], row: Iterable[Any]) -> list[Any]:
-    """Numbers as numbers in the workbook (so Excel sorts and sums them), the rest as text."""
-    out: list[Any] = []
-    for h, v in zip(headers, row):
-        if h in NUMERIC and v not in ("", None):
-            f = float(v)
-            out.append(int(f) if f.is_integer() else f)
-        else:
-            out.append(v)
-    return out
+def reject_rows(lres: Any, dres: Any) -> list[list[Any]]:
+    """The rows of ``rejects.csv`` (the columns of ``changfang validate``)."""
+    return [[getattr(p, c.name) for c in REJECTS] for p in reject_problems(lres, dres)]
 
 
 def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -319,8 +341,18 @@ def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray) -> tu
     return lat, lon
 
 
-def report_data(run: RunOutput, title: str = "", max_rows: int = 2000) -> ReportData:
-    """What ``report.html`` shows of a run (see :class:`ReportData`)."""
+def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str = "") -> ReportData:
+    """What ``report.html`` shows of a run (see :class:`ReportData`).
+
+    Parameters
+    ----------
+    run : RunOutput
+    pairs : list of rows (columns :data:`PAIRS`)
+        The first rows of ``pairs.csv``, the ones the report lists.
+    n_pairs : int
+        Rows of ``pairs.csv``.
+    title : str
+    """
     from collections import Counter
 
     from scoring.reference import gazetteer
@@ -328,7 +360,6 @@ def report_data(run: RunOutput, title: str = "", max_rows: int = 2000) -> Report
     res, s = run.result, run.summary
     sc = res.scores.scorer
     d, l = sc.demand_side, sc.listing_side
-    pairs = run.tables["pairs"]
     problems = [p for p in reject_problems(run.listings, run.demands) if p.severity == "error"]
     common = Counter((p.field, p.reason_zh, p.reason_en) for p in problems).most_common(10)
     kinds = Counter((u.side, u.kind) for u in res.unmatched)
@@ -343,11 +374,12 @@ def report_data(run: RunOutput, title: str = "", max_rows: int = 2000) -> Report
     total = res.scores.total
     bins = np.linspace(0.0, 1.0, 41)
     feasible = np.histogram(total[np.isfinite(total)], bins=bins)[0]
-    chosen = np.histogram(res.score, bins=bins)[0]
+    chosen = np.histogram(np.asarray(res.score)[np.isfinite(res.score)], bins=bins)[0]
+    names = [c.name for c in PAIRS]
     return ReportData(
         title=title, version=str(s["version"]), method=str(s["method"]), objective=float(s["objective"]),
         gap=float(s["gap"]), reservation=float(sc.profile.reservation), counts=dict(s["counts"]),
-        pairs=[dict(zip(pairs.columns, r)) for r in pairs.rows[:max_rows]], n_pairs=len(pairs),
+        pairs=[dict(zip(names, row)) for row in pairs], n_pairs=n_pairs,
         unmatched_kinds=[(sd, k, n) for (sd, k), n in sorted(kinds.items())],
         unmatched_rules=[(sd, r, n) for (sd, r), n in rules.most_common(10)],
         rejects=[(f, z, e, n) for (f, z, e), n in common],

@@ -8,48 +8,68 @@ reads), scores and allocates them (:func:`matcher.match`), and writes to one fol
 ``recommendations.csv``       the k best listings of every demand (``RECOMMENDATION_COLUMNS``)
 ``unmatched.csv``             every record left without a partner, and why
 ``rejects.csv``               the ingestion report of both files (as ``changfang validate``)
-``run.json``                  version, input hashes, profile, method, counts, objective, timings
-``result.xlsx``               the four tables, one sheet each, Chinese headers
+``run.json``                  version, input hashes, profile, method, counts, objective,
+                              solver limits, timings
+``result.xlsx``               the four tables, one sheet each, Chinese headers and values
 ``report.html``               a self-contained page to look at (:mod:`matcher.batch.report`)
 ============================  ======================================================
 
+All or nothing: the files are written into a new folder beside the output folder and
+swapped in only when every one is complete (:mod:`matcher.batch.outdir`); a run that
+fails (a full disk, Ctrl-C, running out of memory) leaves the previous outputs as they
+were. Rows are written as they are produced, a chunk of demands at a time, to the CSV
+files and the workbook together (:mod:`matcher.batch.results`).
+
 CSV files are UTF-8 with a byte-order mark (Excel on Chinese Windows opens them
-right). Every file is written under a temporary name and renamed when complete. The
-three result tables are byte-identical between two runs on the same inputs: rows are
-in id order, numbers have fixed decimals, and nothing in them depends on time or
-on the machine.
+right); text that would read as a formula is escaped (:mod:`matcher.io.export`). The
+result tables, the workbook and the report are byte-identical between two runs on the
+same inputs: rows are in id order, numbers have fixed decimals, the solvers run under
+work limits rather than time limits, and nothing in them depends on time, load or the
+machine (only ``run.json``'s timings do).
 """
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
+from matcher.batch.outdir import outputs_only, staged_folder
 from matcher.batch.results import (
-    HEADERS_ZH,
+    PAIRS,
     PAIRS_COLUMNS,
     RECOMMENDATION_COLUMNS,
+    RECOMMENDATIONS,
+    REJECTS,
     SHEETS_ZH,
+    UNMATCHED,
     UNMATCHED_COLUMNS,
     RunOutput,
-    Table,
-    pair_rows,
-    recommendation_rows,
-    reject_problems,
+    best_pairs,
+    pair_and_recommendation_rows,
+    reject_rows,
     report_data,
-    typed_row,
     unmatched_rows,
+    workbook_row,
 )
 from matcher.errors import InputFileError, PairConflictError, UnknownIdError
+from matcher.io.export import Column, SheetStream, WorkbookWriter, csv_cell, csv_text
 
-__all__ = ["PAIRS_COLUMNS", "RECOMMENDATION_COLUMNS", "UNMATCHED_COLUMNS", "RunOutput", "run_match"]
+__all__ = ["OUTPUT_FILES", "PAIRS_COLUMNS", "RECOMMENDATION_COLUMNS", "UNMATCHED_COLUMNS", "RunOutput", "run_match"]
+
+OUTPUT_FILES = ("pairs.csv", "recommendations.csv", "unmatched.csv", "rejects.csv", "run.json", "result.xlsx",
+                "report.html")
+"""The files a run writes; an output folder may hold these and nothing else."""
+
+REPORT_ROWS = 2000
+"""Pairs listed in ``report.html`` (the CSV and the workbook have them all)."""
 
 
 def sha256(path: str | os.PathLike[str]) -> str:
@@ -64,8 +84,31 @@ def sha256(path: str | os.PathLike[str]) -> str:
 Progress = Callable[[str], None]
 
 
+class _Table:
+    """One table written as it is produced: a CSV file and a workbook sheet together."""
+
+    def __init__(self, folder: Path, name: str, columns: Sequence[Column], book: WorkbookWriter) -> None:
+        self.columns = list(columns)
+        self.path = folder / f"{name}.csv"
+        self.fh: TextIO = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in close()
+        self.csv = csv.writer(self.fh, lineterminator="\n")
+        self.csv.writerow([csv_text(c.name) for c in self.columns])
+        self.sheet: SheetStream = book.sheet(SHEETS_ZH[name], self.columns)
+        self.n = 0
+
+    def add(self, rows: Sequence[Sequence[Any]]) -> None:
+        self.csv.writerows([csv_cell(v, c) for v, c in zip(r, self.columns)] for r in rows)
+        for r in rows:
+            self.sheet.add(workbook_row(self.columns, r))
+        self.n += len(rows)
+
+    def close(self) -> None:
+        self.fh.close()
+        self.sheet.close()
+
+
 def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str], out: str | os.PathLike[str],
-              profile: str | os.PathLike[str] | None = None, method: str = "one_to_one", top_k: int = 5,
+              profile: str | os.PathLike[str] | None = None, method: str = "auto", top_k: int = 5,
               lock: str | os.PathLike[str] | None = None, exclude: str | os.PathLike[str] | None = None,
               sheet: str | None = None, progress: Progress | None = None, report: bool = True,
               sample_label: str | None = None) -> RunOutput:
@@ -76,12 +119,14 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     listings, demands : path-like
         The input files.
     out : path-like
-        Output folder (created if missing).
+        Output folder: created if missing; an existing one may only hold earlier
+        outputs (:data:`OUTPUT_FILES`), which are replaced as a whole.
     profile : path-like, optional
         A TOML scoring profile; default the bundled one.
-    method : {"one_to_one", "divisible", "stable"}
+    method : {"auto", "one_to_one", "divisible", "stable"}
+        See :func:`matcher.match`; ``run.json`` records the method used.
     top_k : int
-        Recommendations per demand.
+        Recommendations per demand (>= 0).
     lock, exclude : path-like, optional
         CSV files of (demand_id, listing_id) pairs signed, or refused.
     sheet : str, optional
@@ -90,10 +135,21 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         Called with the name of each stage as it starts.
     report : bool
         Also write ``report.html``.
+    sample_label : str, optional
+        Shown under the report's heading.
 
     Returns
     -------
     RunOutput
+
+    Raises
+    ------
+    InputFileError, ProfileError
+        An input cannot be read, or a lock or exclusion is wrong.
+    matcher.batch.outdir.OutputFolderError
+        The output folder holds files that are not earlier outputs.
+    OSError
+        An output cannot be written (the earlier outputs are left as they were).
     """
     import scoring
     from matcher import __version__
@@ -120,8 +176,6 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     out_dir = Path(out)
     t0 = time.perf_counter()
     say("writing")
-    files, tables = _write_tables(out_dir, result, lres, dres, top_k)
-    feasible = int(np.count_nonzero(result.scores.feasible))
     inputs = {"listings": _input(listings), "demands": _input(demands)}
     if profile:
         inputs["profile"] = _input(profile)
@@ -134,30 +188,38 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         "version": __version__,
         "inputs": inputs,
         "profile": prof.to_dict(),
-        "method": method,
+        "method": result.method,
+        "method_requested": method,
+        "limits": result.limits,
         "top_k": top_k,
         "counts": {
             "listings_read": lres.report.n_rows, "listings_rejected": lres.report.n_rejected,
             "demands_read": dres.report.n_rows, "demands_rejected": dres.report.n_rejected,
-            "feasible_pairs": feasible, "matched": len(result), "locked": int(result.locked.sum()),
-            "unmatched_demands": n_ud, "unmatched_listings": len(result.unmatched) - n_ud,
+            "feasible_pairs": int(np.count_nonzero(result.scores.feasible)), "matched": len(result),
+            "locked": int(result.locked.sum()), "unmatched_demands": n_ud,
+            "unmatched_listings": len(result.unmatched) - n_ud,
         },
         "objective": round(float(result.objective), 6),
         "gap": round(float(result.gap), 6),
     }
-    output = RunOutput(out_dir, summary, result, lres, dres, files, tables)
-    if report:
-        from matcher.batch.report import write_report_html  # deferred: the report is optional
+    output = RunOutput(out_dir, summary, result, lres, dres)
+    files: dict[str, Path] = {}
+    with staged_folder(out_dir, outputs_only(OUTPUT_FILES)) as stage:
+        first_pairs, n_pairs = _write_tables(stage, result, lres, dres, top_k)
+        files.update({n: out_dir / f"{n}.csv" for n in ("pairs", "recommendations", "unmatched", "rejects")})
+        files["xlsx"] = out_dir / "result.xlsx"
+        if report:
+            from matcher.batch.report import write_report_html  # deferred: the report is optional
 
-        say("report")
-        files["report"] = write_report_html(out_dir / "report.html", report_data(output, title=sample_label or ""))
-    seconds["write"] = time.perf_counter() - t0
-    summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
-    from matcher.io.export import atomic_path
-
-    with atomic_path(out_dir / "run.json") as tmp:
-        tmp.write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    files["run"] = out_dir / "run.json"
+            say("report")
+            write_report_html(stage / "report.html", report_data(output, first_pairs, n_pairs, sample_label or ""))
+            files["report"] = out_dir / "report.html"
+        output.best = best_pairs(result, lres.records, dres.records)
+        seconds["write"] = time.perf_counter() - t0
+        summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
+        (stage / "run.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        files["run"] = out_dir / "run.json"
+    output.files = files
     return output
 
 
@@ -175,22 +237,28 @@ def _input(path: str | os.PathLike[str]) -> dict[str, str]:
     return {"path": str(path), "sha256": sha256(path)}
 
 
-def _write_tables(out: Path, result: Any, lres: Any, dres: Any, top_k: int
-                  ) -> tuple[dict[str, Path], dict[str, Table]]:
-    from matcher.io.export import write_table, write_workbook
-    from matcher.io.ingest import REPORT_COLUMNS
-
-    out.mkdir(parents=True, exist_ok=True)
+def _write_tables(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -> tuple[list[list[Any]], int]:
+    """Every table, as CSV and in ``result.xlsx``, rows streamed; returns the first
+    :data:`REPORT_ROWS` pairs (for the report) and the number of pairs."""
     L, D = lres.records, dres.records
-    tables = [
-        Table("pairs", tuple(PAIRS_COLUMNS), pair_rows(result, L, D)),
-        Table("recommendations", tuple(RECOMMENDATION_COLUMNS), recommendation_rows(result, L, D, top_k)),
-        Table("unmatched", tuple(UNMATCHED_COLUMNS), unmatched_rows(result)),
-        Table("rejects", tuple(REPORT_COLUMNS),
-              [[getattr(p, c) for c in REPORT_COLUMNS] for p in reject_problems(lres, dres)]),
-    ]
-    files = {t.name: write_table(out / f"{t.name}.csv", t.columns, t.rows) for t in tables}
-    files["xlsx"] = write_workbook(out / "result.xlsx", [
-        (SHEETS_ZH[t.name], [HEADERS_ZH.get(h, h) for h in t.columns], [typed_row(t.columns, r) for r in t.rows])
-        for t in tables])
-    return files, {t.name: t for t in tables}
+    first: list[list[Any]] = []
+    with WorkbookWriter(folder / "result.xlsx", constant_memory=True) as book:
+        pairs = _Table(folder, "pairs", PAIRS, book)
+        recs = _Table(folder, "recommendations", RECOMMENDATIONS, book)
+        try:
+            for p_rows, r_rows in pair_and_recommendation_rows(result, L, D, top_k):
+                pairs.add(p_rows)
+                recs.add(r_rows)
+                if len(first) < REPORT_ROWS:
+                    first.extend(p_rows[:REPORT_ROWS - len(first)])
+        finally:
+            pairs.close()
+            recs.close()
+        for name, columns, rows in (("unmatched", UNMATCHED, unmatched_rows(result)),
+                                    ("rejects", REJECTS, reject_rows(lres, dres))):
+            table = _Table(folder, name, columns, book)
+            try:
+                table.add(rows)
+            finally:
+                table.close()
+    return first, pairs.n

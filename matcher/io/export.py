@@ -40,8 +40,8 @@ from typing import Any, Literal
 from matcher.io.ingest import REPORT_COLUMNS, Problem, Report
 from matcher.io.tables import FORMULA_START
 
-__all__ = ["EXCEL_MAX_ROWS", "FORMULA_START", "Column", "SheetStream", "WorkbookWriter", "atomic_path", "csv_text",
-           "umask", "write_records", "write_report", "write_table", "write_workbook", "xlsx_text"]
+__all__ = ["EXCEL_MAX_ROWS", "FORMULA_START", "Column", "SheetStream", "WorkbookWriter", "atomic_path", "csv_cell",
+           "csv_text", "umask", "write_records", "write_report", "write_table", "write_workbook", "xlsx_text"]
 
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -106,7 +106,8 @@ class _RawNumber(str):
     """Canonical text of a number (``"-1"``): written as it is, never escaped."""
 
 
-def _csv_cell(value: Any, col: Column | None) -> str:
+def csv_cell(value: Any, col: Column | None) -> str:
+    """One value as CSV text (see :func:`csv_text`; numbers with the column's decimals)."""
     if value is None:
         return ""
     if isinstance(value, _RawNumber):
@@ -197,7 +198,7 @@ def _csv(tmp: Path, cols: list[Column], rows: Iterable[Sequence[Any]]) -> None:
     with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow([csv_text(c.name) for c in cols])
-        w.writerows([_csv_cell(v, c) for v, c in zip(r, cols)] for r in rows)
+        w.writerows([csv_cell(v, c) for v, c in zip(r, cols)] for r in rows)
 
 
 def _json_value(value: Any) -> Any:
@@ -387,6 +388,8 @@ class SheetStream:
         if self.ws is None and len(self.pending) < self.WIDTH_SAMPLE:
             self.pending.append(row)
             return
+        if self.ws is None:
+            self._open()  # sized by the rows held back
         if self.pending:
             held, self.pending = self.pending, []
             for r in held:
@@ -396,9 +399,8 @@ class SheetStream:
     def close(self) -> int:
         """Finish the table; returns the rows written."""
         if self.ws is None:
+            self._open()  # sized by the rows held back
             held, self.pending = self.pending, []
-            self._open()
-            self.pending = []
             for r in held:
                 self._put(r)
         self._finish_sheet()

@@ -15,6 +15,7 @@ import pytest
 
 import scoring
 from matcher import generate_market, match, read_demands, read_listings
+from matcher.records import DEMAND_FIELDS, LISTING_FIELDS
 from matcher.io.export import write_records
 from tests.matcher.test_cli import CMD, SAMPLE, run
 
@@ -151,7 +152,9 @@ def test_run_json(sample_run, library):
     assert s["inputs"]["listings"]["sha256"] == hashlib.sha256(LISTINGS.read_bytes()).hexdigest()
     assert s["inputs"]["demands"]["sha256"] == hashlib.sha256(DEMANDS.read_bytes()).hexdigest()
     assert s["profile"] == scoring.default_profile().to_dict()
-    assert s["method"] == "one_to_one"
+    # the sample has divisible plants: "auto" shares them in whole units, deterministically
+    assert (s["method_requested"], s["method"]) == ("auto", "divisible") == ("auto", r.method)
+    assert s["limits"]["solver"] == "milp" and s["limits"]["node_limit"] > 0 and "time_limit" not in s["limits"]
     c = s["counts"]
     assert (c["listings_read"], c["listings_rejected"]) == (44, 5)
     assert (c["demands_read"], c["demands_rejected"]) == (64, 4)
@@ -160,6 +163,12 @@ def test_run_json(sample_run, library):
     assert c["unmatched_demands"] + c["unmatched_listings"] == len(r.unmatched)
     assert s["objective"] == pytest.approx(r.objective, abs=1e-5)
     assert set(s["seconds"]) == {"read", "score_and_allocate", "write"}
+
+
+IN_CHINESE = {"side": {"demand": "需求", "listing": "房源"},
+              "severity": {"error": "错误", "warning": "警告", "info": "提示"},
+              "field": {"area_m2": "面积", "deal": "租售类型", "rent": "租金", "town": "镇街", "area": "面积"}}
+FIELD_NAMES = {f.name for f in (*LISTING_FIELDS, *DEMAND_FIELDS)} | {"area"}
 
 
 def test_result_xlsx_has_every_table_with_chinese_headers(sample_run):
@@ -174,12 +183,17 @@ def test_result_xlsx_has_every_table_with_chinese_headers(sample_run):
         assert all(any("\u4e00" <= ch <= "\u9fff" for ch in h) for h in header), header
         rows = read_csv(out / f"{name}.csv")
         assert len(body) == len(rows)
-        for cells, x in zip(body, rows):  # the same values, numbers as numbers
-            for cell, v in zip(cells, x.values()):
+        assert ws.auto_filter.ref == f"A1:{ws.cell(1, len(header)).column_letter}{max(len(body), 1) + 1}"
+        for cells, x in zip(body, rows):  # the same values, numbers as numbers, words in Chinese
+            for cell, (col, v) in zip(cells, x.items()):
                 if isinstance(cell, (int, float)):
                     assert cell == pytest.approx(float(v))
+                elif col == "field" and v in FIELD_NAMES:  # a canonical field: named in Chinese
+                    assert cell != v and any("\u4e00" <= ch <= "\u9fff" for ch in cell), (v, cell)
+                elif col in IN_CHINESE:
+                    assert cell == IN_CHINESE[col].get(v, v) and cell not in ("demand", "listing", "error", "warning")
                 else:
-                    assert (cell or "") == v
+                    assert (cell or "") == (v[1:] if v[:2] in ("'=", "'+", "'-", "'@") else v)
         widths = [ws.column_dimensions[c].width for c in "ABCD"]
         assert all(w and w >= 6 for w in widths)
     pairs = wb["配对结果"]
@@ -279,7 +293,7 @@ def test_locks_and_exclusions(tmp_path, library):
     (["match", "{L}", "{D}", "--out", "{file}"], 3, "cannot create output folder"),
     (["match", "{L}", "{D}", "--out", "{tmp}", "--lock", "{badlock}"], 2, "unknown"),
     (["match", "{L}", "{D}", "--out", "{tmp}", "--exclude", "{nocols}"], 2, "demand_id and listing_id"),
-    (["match", "{L}", "{D}", "--out", "{tmp}", "--top-k", "0"], 2, "--top-k"),
+    (["match", "{L}", "{D}", "--out", "{tmp}", "--top-k", "-1"], 2, "--top-k"),
     (["match", "{L}", "{D}", "--out", "{tmp}", "--method", "greedy"], 2, "invalid choice"),
 ])
 def test_errors_are_one_line_and_a_documented_exit_code(tmp_path, args, code, needle):
@@ -303,27 +317,54 @@ def test_debug_shows_the_traceback(tmp_path):
     assert p.returncode != 0 and "Traceback" in p.stderr
 
 
-def test_an_interrupted_write_leaves_no_complete_looking_file(tmp_path, monkeypatch):
-    """Interrupt the run while it writes recommendations.csv: the file must not exist
-    (nor any temporary), while the files finished before it are whole."""
-    import matcher.io.export as export
+@pytest.mark.parametrize(("failure", "code"), [(KeyboardInterrupt, 130), (MemoryError, 2),
+                                             (OSError(28, "No space left on device"), 3)])
+def test_a_failed_run_leaves_the_earlier_outputs_untouched(tmp_path, monkeypatch, failure, code, capsys):
+    """A run that fails while it writes (Ctrl-C, memory, a full disk) leaves the previous
+    outputs byte for byte, and nothing half-written beside them."""
+    import matcher.batch.results as results
     from matcher.cli import main
 
-    real = export._csv
+    out = tmp_path / "out"
+    assert main(["match", str(LISTINGS), str(DEMANDS), "--out", str(out), "--quiet", "--lang", "en"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = results.pair_and_recommendation_rows
 
-    def dying(tmp, headers, rows, sheet):
-        if "recommendations" in tmp.name:
-            with open(tmp, "w", encoding="utf-8-sig") as fh:
-                fh.write(",".join(headers) + "\n")  # a partial file under the temporary name
-            raise KeyboardInterrupt
-        return real(tmp, headers, rows, sheet)
+    def dying(*args, **kw):
+        for k, rows in enumerate(real(*args, **kw)):
+            if k == 0:
+                yield rows
+        raise failure
 
-    monkeypatch.setitem(export._WRITERS, ".csv", dying)
-    code = main(["match", str(LISTINGS), str(DEMANDS), "--out", str(tmp_path), "--quiet"])
-    assert code == 130
-    names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["pairs.csv"], names  # no recommendations.csv, no .part, no run.json
-    assert len(read_csv(tmp_path / "pairs.csv")) > 0
+    monkeypatch.setattr(results, "pair_and_recommendation_rows", dying)
+    monkeypatch.setattr("matcher.batch.run.pair_and_recommendation_rows", dying)
+    capsys.readouterr()
+    assert main(["match", str(LISTINGS), str(DEMANDS), "--out", str(out), "--quiet", "--top-k", "2",
+                 "--lang", "en"]) == code
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no new or old folder left beside it
+
+
+def test_an_output_folder_with_other_files_is_refused(tmp_path):
+    out = tmp_path / "mine"
+    out.mkdir()
+    (out / "notes.docx").write_text("keep me")
+    p = run("match", LISTINGS, DEMANDS, "--out", out, "--quiet", "--lang", "en")
+    assert p.returncode == 3 and "notes.docx" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert (out / "notes.docx").read_text() == "keep me" and sorted(x.name for x in out.iterdir()) == ["notes.docx"]
+
+
+def test_outputs_take_the_umask(tmp_path):
+    import stat
+
+    p = subprocess.run(["bash", "-c", f"umask 027 && {' '.join(map(str, CMD))} match {LISTINGS} {DEMANDS} "
+                        f"--out {tmp_path / 'o'} --quiet"], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    modes = {f.name: stat.S_IMODE(f.stat().st_mode) for f in (tmp_path / "o").iterdir()}
+    assert set(modes.values()) == {0o640}, modes
+    assert stat.S_IMODE((tmp_path / "o").stat().st_mode) == 0o750
 
 
 def test_report_is_self_contained(sample_run):

@@ -1,7 +1,6 @@
 """Divisible allocation: the MILP against brute force on tiny instances."""
 
 import itertools
-import math
 
 import numpy as np
 import pytest
@@ -9,11 +8,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.allocation.divisible import divisible
+from tests.matcher.units_reference import plain_offered
 
 
 def brute_force(s, lo, hi, area, unit, reservation):
-    """Every way to send each demand to one listing or none; the fewest whole units
-    in range for each pair decides whether a listing can host them all."""
+    """Every way to send each demand to one listing or none; the whole units each pair
+    takes (the documented rule) decide whether a listing can host them all."""
     n, m = s.shape
     best = 0.0
     for choice in itertools.product(range(-1, m), repeat=n):
@@ -27,11 +27,11 @@ def brute_force(s, lo, hi, area, unit, reservation):
                 break
             count[j] += 1
             if unit[j] > 0:
-                k = max(math.ceil(lo[i] / unit[j] - 1e-9), 1)
-                if k * unit[j] > min(hi[i], area[j]) + 1e-9:
+                taken = plain_offered(lo[i], hi[i], area[j], unit[j])
+                if taken <= 0:
                     ok = False
                     break
-                used[j] += k * unit[j]
+                used[j] += taken
             total += s[i, j]
         if not ok:
             continue
@@ -76,13 +76,14 @@ def test_a_divisible_plant_is_shared():
 
 
 def check_feasible(res, s, lo, hi, area, unit, reservation):
-    """Every pair feasible, each demand once, areas whole units in range, no listing over."""
+    """Every pair feasible, each demand once, each pair the whole units the rule gives,
+    no listing over."""
     assert len(set(res.rows.tolist())) == len(res.rows)
     for i, j, a in zip(res.rows, res.cols, res.area):
         assert not np.isnan(s[i, j]) and s[i, j] >= reservation
         if unit[j] > 0:
             assert a / unit[j] == pytest.approx(round(a / unit[j]))
-            assert lo[i] - 1e-9 <= a <= min(hi[i], area[j]) + 1e-9
+            assert a == pytest.approx(plain_offered(lo[i], hi[i], area[j], unit[j])) and a > 0
         else:
             assert a == area[j] and (res.cols == j).sum() == 1
     for j in range(len(area)):
@@ -101,10 +102,10 @@ def lp_relaxation(s, lo, hi, area, unit, reservation):
             if np.isnan(s[i, j]) or s[i, j] < reservation or s[i, j] <= 0:
                 continue
             if unit[j] > 0:
-                k = max(math.ceil(lo[i] / unit[j] - 1e-9), 1)
-                if k * unit[j] > min(hi[i], area[j]) + 1e-9:
+                taken = plain_offered(lo[i], hi[i], area[j], unit[j])
+                if taken <= 0:
                     continue
-                w.append(k * unit[j])
+                w.append(taken)
             else:
                 w.append(1.0)
             pairs.append((i, j))
@@ -143,14 +144,14 @@ def test_heuristic_close_to_the_milp_on_a_generated_market(seed):
     sc = scoring.Scorer(m.demands, m.listings)
     total = sc.score().total
     d, l = sc.demand_side, sc.listing_side
-    args = (total, d.lo, d.hi, l.area, l.unit, 0.35)
+    args = (total, d.area_min, d.hi, l.area, l.unit, 0.35)
     exact = divisible(*args, method="milp")
     fast = divisible(*args, method="heuristic")
     assert exact.optimal
     assert fast.objective <= exact.objective + 1e-9 <= fast.bound + 2e-9
     assert fast.gap < 0.05  # a weak heuristic or a loose bound would show here
     # the heuristic's bound is an LP bound: no lower than the LP relaxation itself
-    lp = lp_relaxation(total.astype(float), d.lo, d.hi, l.area, np.nan_to_num(l.unit), 0.35)
+    lp = lp_relaxation(total.astype(float), d.area_min, d.hi, l.area, np.nan_to_num(l.unit), 0.35)
     assert fast.bound >= lp - 1e-6
 
 

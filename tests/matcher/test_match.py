@@ -118,7 +118,7 @@ def test_recommendations_are_the_top_k(market):
 
 
 def test_rounds_are_disjoint_allocations(market):
-    r = match(market.demands, market.listings, rounds=3)
+    r = match(market.demands, market.listings, method="one_to_one", rounds=3)
     assert 1 <= len(r.rounds) <= 3
     first = set(zip(r.rounds[0][0].tolist(), r.rounds[0][1].tolist()))
     assert first == set(zip(r.demand.tolist(), r.listing.tolist()))  # round 1 is the allocation
@@ -147,7 +147,7 @@ def test_stable_uses_the_landlord_preference_and_is_stable(market):
     inv_d, inv_l = np.argsort(od), np.argsort(ol)
     sc = res.scorer
     b = blocking_pairs(s[np.ix_(od, ol)], inv_d[r.demand], inv_l[r.listing], land[np.ix_(od, ol)],
-                       reservation=scoring.default_profile().reservation, area_min=sc.demand_side.lo[od],
+                       reservation=scoring.default_profile().reservation, area_min=sc.demand_side.area_min[od],
                        area_max=sc.demand_side.hi[od], area=sc.listing_side.area[ol], unit=sc.listing_side.unit[ol])
     assert b.shape == (0, 2)
     assert len(set(r.listing.tolist())) < len(r.listing)  # divisible plants are shared

@@ -1,7 +1,6 @@
 """Stable allocation: no blocking pair, and the matching package's resident-optimal result."""
 
 import itertools
-import math
 import warnings
 
 import numpy as np
@@ -10,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from matcher.allocation.stable import blocking_pairs, stable
+from tests.matcher.units_reference import plain_offered
 
 HospitalResident = pytest.importorskip("matching.games").HospitalResident
 
@@ -99,11 +99,12 @@ def shared_plants(draw):
 
 
 def plain_sizes(i, j, lo, hi, area, unit):
-    """What pair (i, j) takes of listing j (fewest whole units, or its one seat); None if no fit."""
+    """What pair (i, j) takes of listing j (the rule's whole units, or its one seat);
+    None if not even one unit fits."""
     if unit[j] <= 0:
         return 1.0
-    k = max(math.ceil(lo[i] / unit[j] - 1e-9), 1)
-    return k * unit[j] if k * unit[j] <= min(hi[i], area[j]) + 1e-9 else None
+    taken = plain_offered(lo[i], hi[i], area[j], unit[j])
+    return taken if taken > 0 else None
 
 
 def all_stable(s, ls, lo, hi, area, unit, reservation):
