@@ -187,12 +187,12 @@ class Service:
                       "reason_en": u.reason_en} for u in sorted(r.unmatched, key=lambda u: (u.side, u.id))]
         n_ud = sum(u["side"] == "demand" for u in unmatched)
         summary = RunSummary(id=uuid.uuid4().hex, created=datetime.now(UTC).isoformat(timespec="seconds"),
-                             method=req.method, objective=round(float(r.objective), 6), gap=round(float(r.gap), 6),
+                             method=r.method, objective=round(float(r.objective), 6), gap=round(float(r.gap), 6),
                              counts={"listings": len(ids_l), "demands": len(ids_d), "matched": len(r),
                                      "unmatched_demands": n_ud, "unmatched_listings": len(unmatched) - n_ud})
         result = {**summary.model_dump(exclude={"id", "created"}), "pairs": pairs, "unmatched": unmatched}
         self.store.save_run(summary.id, summary.created, req.model_dump(), result)
-        log.info("run %s: %s, %d pairs", summary.id, req.method, len(r))
+        log.info("run %s: %s, %d pairs", summary.id, r.method, len(r))
         return summary
 
     def run(self, run_id: str) -> dict[str, Any]:

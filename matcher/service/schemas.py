@@ -48,7 +48,8 @@ class Recommendations(BaseModel):
 
 
 class MatchRequest(BaseModel):
-    method: Literal["one_to_one", "divisible", "stable"] = "one_to_one"
+    method: Literal["auto", "one_to_one", "divisible", "stable"] = Field(
+        "auto", description="auto: divisible when any listing is divisible, else one_to_one")
     profile: dict[str, Any] | None = Field(None, description="profile keys to change (as in a TOML profile)")
     locks: list[tuple[str, str]] = Field(default_factory=list, description="(demand_id, listing_id) pairs signed")
     exclude: list[tuple[str, str]] = Field(default_factory=list, description="(demand_id, listing_id) pairs refused")

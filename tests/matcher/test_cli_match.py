@@ -15,8 +15,8 @@ import pytest
 
 import scoring
 from matcher import generate_market, match, read_demands, read_listings
-from matcher.records import DEMAND_FIELDS, LISTING_FIELDS
 from matcher.io.export import write_records
+from matcher.records import DEMAND_FIELDS, LISTING_FIELDS
 from tests.matcher.test_cli import CMD, SAMPLE, run
 
 LISTINGS, DEMANDS = SAMPLE / "listings.csv", SAMPLE / "demands.xlsx"
@@ -411,3 +411,54 @@ def test_demo_json(tmp_path):
     assert s["counts"]["listings_read"] == 44 and len(s["best_pairs"]) == 5
     assert os.path.isfile(tmp_path / "d" / "report.html")
     assert CMD  # the command under test is the installed one, or python -m matcher
+
+
+def test_allocated_area_is_what_the_reasons_say(sample_run):
+    import re
+
+    out, _ = sample_run
+    rows = read_csv(out / "pairs.csv")
+    checked = 0
+    for x in rows:
+        m = re.search(r"(\d+) 个单元共 (\d+(?:\.\d+)?)㎡", x["reasons_zh"]) or re.search(
+            r"面积 (\d+(?:\.\d+)?)㎡", x["reasons_zh"])
+        if m:
+            assert float(x["allocated_area_m2"]) == pytest.approx(float(m.groups()[-1])), x
+            checked += 1
+    assert checked >= len(rows) // 2
+
+
+HOSTILE = ['=HYPERLINK("http://x","y")', "+cmd|' /C calc'!A0", "@SUM(1)", "-1+1"]
+
+
+def test_no_formulas_reach_any_output(tmp_path):
+    """Company and owner values that spreadsheets would run, in every CSV and sheet."""
+    m = generate_market(12, 12, seed=8)
+    from dataclasses import replace
+
+    owners = np.array([HOSTILE[k % len(HOSTILE)] + f" {k}" for k in range(len(m.listings))])
+    companies = np.array([HOSTILE[k % len(HOSTILE)] + f" c{k}" for k in range(len(m.demands))])
+    write_records(replace(m.listings, owner=owners), tmp_path / "l.csv")
+    dm = replace(m.demands, company=companies)
+    write_records(dm, tmp_path / "d.csv")
+    # a reject whose quoted value is a formula too
+    with open(tmp_path / "d.csv", "a", encoding="utf-8") as fh:
+        fh.write("=SUM(9)" + "," * (len(next(iter([dm.text_columns()]))) - 1) + "\n")
+    p = run("match", tmp_path / "l.csv", tmp_path / "d.csv", "--out", tmp_path / "o", "--quiet")
+    assert p.returncode == 0, p.stderr
+    starts = (*tuple(h[0] for h in HOSTILE), "=")
+    for name in ("pairs", "recommendations", "unmatched", "rejects"):
+        with open(tmp_path / "o" / f"{name}.csv", encoding="utf-8-sig", newline="") as fh:
+            for row in csv.reader(fh):
+                for cell in row:
+                    assert not cell.startswith(starts) or cell.lstrip("-").replace(".", "").isdigit(), (name, cell)
+    wb = openpyxl.load_workbook(tmp_path / "o" / "result.xlsx")
+    texts = []
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                assert c.data_type != "f", (ws.title, c.coordinate, c.value)
+                if isinstance(c.value, str):
+                    texts.append(c.value)
+    assert any(t.startswith("=HYPERLINK") for t in texts)  # shown as the text it is
+    assert any(t.startswith("=SUM(9)") for t in texts)  # the reject's quoted value too

@@ -98,7 +98,7 @@ def test_match_run_is_the_library_allocation(loaded):
         r = c.post("/v1/match", json={"method": "one_to_one", "locks": [lock]}, headers=AUTH)
         assert r.status_code == 201, r.text
         run = c.get(f"/v1/runs/{r.json()['id']}").json()
-    want = match(lib_d, lib_l, locks=[lock])
+    want = match(lib_d, lib_l, method="one_to_one", locks=[lock])
     pairs = {(p["demand_id"], p["listing_id"]) for p in run["pairs"]}
     assert pairs == {(str(lib_d.demand_id[i]), str(lib_l.listing_id[j])) for i, j in zip(want.demand, want.listing)}
     assert lock in pairs and run["objective"] == pytest.approx(want.objective, abs=1e-5)
