@@ -98,12 +98,14 @@ class Table:
 
 @dataclass(frozen=True)
 class MapPoint:
-    """One record drawn on the map: its id, place (WGS-84 degrees) and a label."""
+    """One record or town drawn on the map: its id, place (WGS-84 degrees), a label and,
+    for a town, its kind (``"town"``, ``"street"`` or ``"zone"``; empty otherwise)."""
 
     id: str
     lat: float
     lon: float
     label: str = ""
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,7 +138,7 @@ class ReportData:
     rejects : list of (field, reason_zh, reason_en, count)
         The most common reasons rows were rejected at reading.
     towns : list of MapPoint
-        The county's towns (label: the Chinese name).
+        The county's towns (label: the Chinese name; kind: town, street or zone).
     listings, demands : list of MapPoint
         Where each located listing is, and where each located demand is drawn (for a
         matched demand its wanted town, site or anchor nearest its listing).
@@ -351,7 +353,8 @@ def report_data(run: RunOutput, title: str = "", max_rows: int = 2000) -> Report
         unmatched_kinds=[(sd, k, n) for (sd, k), n in sorted(kinds.items())],
         unmatched_rules=[(sd, r, n) for (sd, r), n in rules.most_common(10)],
         rejects=[(f, z, e, n) for (f, z, e), n in common],
-        towns=[MapPoint(str(n), float(a), float(b), str(n)) for n, a, b in zip(g.names, g.lat, g.lon)],
+        towns=[MapPoint(str(n), float(a), float(b), str(n), str(k))
+               for n, a, b, k in zip(g.names, g.lat, g.lon, g.kinds)],
         listings=[MapPoint(str(l.ids[j]), float(l.lat[j]), float(l.lon[j])) for j in located_l.tolist()],
         demands=[MapPoint(str(d.ids[i]), float(dlat[i]), float(dlon[i])) for i in located_d.tolist()],
         lines=[(str(d.ids[i]), str(l.ids[j]), float(sc_)) for i, j, sc_ in zip(res.demand, res.listing, res.score)

@@ -1,20 +1,22 @@
 """Text into HTML and SVG safely: escaped markup and JSON that cannot end its script.
 
-* :func:`escape` -- text for an element's content or a quoted attribute value.
-  Besides ``& < > " '`` it replaces the characters a page cannot show or an XML
-  parser refuses (C0 and C1 controls other than tab, line feed and carriage return;
-  lone surrogates) by visible stand-ins: U+2400–U+241F (␀ … ␟) for C0, U+2421 (␡)
-  for DEL, U+FFFD for C1 controls and surrogates. The result is valid HTML and XML.
+* :func:`escape` -- text for an element's content or a quoted attribute value:
+  ``& < > " '`` and ``/`` as character references (OWASP's rule for HTML text; it
+  also keeps any URL in the data from appearing as ``http://``), and the characters
+  a page cannot show or an XML parser refuses (C0 and C1 controls other than tab,
+  line feed and carriage return; lone surrogates) as visible stand-ins: U+2400–U+241F
+  (␀ … ␟) for C0, U+2421 (␡) for DEL, U+FFFD for C1 controls and surrogates. The
+  result is valid HTML and XML.
 * :func:`script_json` -- a value as JSON for a ``<script type="application/json">``
-  element: ``<``, ``>`` and ``&`` are written as ``\\u003c`` ..., so neither
-  ``</script>`` nor ``<!--`` inside a string can end or change the element, and
-  ``JSON.parse`` gives back exactly the value (control characters and lone
-  surrogates included).
+  element: ``<``, ``>``, ``&`` (and DEL, C1 controls, U+2028, U+2029, lone
+  surrogates) as ``\\uXXXX`` and ``/`` as ``\\/``, so neither ``</script>`` nor
+  ``<!--`` inside a string can end or change the element; ``JSON.parse`` gives back
+  exactly the value.
 
 >>> escape('<b title="x">A&B</b>\\x00')
-'&lt;b title=&quot;x&quot;&gt;A&amp;B&lt;/b&gt;␀'
+'&lt;b title=&quot;x&quot;&gt;A&amp;B&lt;&#x2F;b&gt;␀'
 >>> script_json(["</script><!--"])
-'["\\\\u003c/script\\\\u003e\\\\u003c!--"]'
+'["\\\\u003c\\\\/script\\\\u003e\\\\u003c!--"]'
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ def escape(text: Any) -> str:
     """
     if text is None:
         return ""
-    return html.escape(str(text).translate(_STAND_INS), quote=True)
+    return html.escape(str(text).translate(_STAND_INS), quote=True).replace("/", "&#x2F;")
 
 
 def script_json(value: Any) -> str:
@@ -67,4 +69,4 @@ def script_json(value: Any) -> str:
         characters escaped as ``\\uXXXX`` listed in the module docstring.
     """
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text).replace("/", "\\/")
