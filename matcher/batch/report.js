@@ -66,6 +66,8 @@
       if (c.num) cls.push("n");
       if (!c.show) cls.push("extra");
       if (c.key.indexOf("reasons") === 0) cls.push("reason");
+      else if (c.key === "company" || c.key === "owner") cls.push("name");
+      else if (/_id$/.test(c.key)) cls.push("id");
       if (cls.length) td.className = cls.join(" ");
       tr.appendChild(td);
     });

@@ -262,7 +262,8 @@ def _histogram(data: ReportData) -> str:
     fs = [100 * v / nf if nf else 0.0 for v in data.feasible_hist]
     cs = [100 * v / nc if nc else 0.0 for v in data.chosen_hist]
     top, step = _nice_ceiling(max(fs + cs))
-    W, H, left, right, upper, lower = 640.0, 300.0, 62.0, 14.0, 46.0, 46.0
+    # narrow enough to fit a phone's width with legible text (11-12 units at 340 px: 9-10 px)
+    W, H, left, right, upper, lower = 420.0, 250.0, 46.0, 8.0, 16.0, 38.0
     pw, ph = W - left - right, H - upper - lower
     lo, hi = edges[0], edges[-1]
 
@@ -278,13 +279,13 @@ def _histogram(data: ReportData) -> str:
     while k * step <= top + 1e-9:
         y = Y(k * step)
         out.append(f'<line class="gridline" x1="{left:.1f}" y1="{y:.1f}" x2="{W - right:.1f}" y2="{y:.1f}"/>'
-                   f'<text class="tick" x="{left - 5:.1f}" y="{y + 4:.1f}" text-anchor="end">{k * step:g}%</text>')
+                   f'<text class="tick" x="{left - 4:.1f}" y="{y + 3.5:.1f}" text-anchor="end">{k * step:g}%</text>')
         k += 1
     for t in range(11):
         v = lo + (hi - lo) * t / 10
         x = X(v)
         out.append(f'<line class="axis" x1="{x:.1f}" y1="{upper + ph:.1f}" x2="{x:.1f}" y2="{upper + ph + 4:.1f}"/>'
-                   f'<text class="tick" x="{x:.1f}" y="{upper + ph + 17:.1f}" text-anchor="middle">{v:.1f}</text>')
+                   f'<text class="tick" x="{x:.1f}" y="{upper + ph + 15:.1f}" text-anchor="middle">{v:.1f}</text>')
     for b in range(len(edges) - 1):
         x0, x1 = X(edges[b]), X(edges[b + 1])
         mid = (x0 + x1) / 2
@@ -305,23 +306,26 @@ def _histogram(data: ReportData) -> str:
                f'<line class="axis" x1="{left:.1f}" y1="{upper:.1f}" x2="{left:.1f}" y2="{upper + ph:.1f}"/>')
     if lo <= data.reservation <= hi:
         x = X(data.reservation)
-        out.append(f'<line class="reservation" x1="{x:.1f}" y1="{upper - 4:.1f}" x2="{x:.1f}" y2="{upper + ph:.1f}"/>'
-                   f'<text class="reservation" x="{x + 4:.1f}" y="{upper + 8:.1f}">保留分 {_fmt(data.reservation)}'
+        out.append(f'<line class="reservation" x1="{x:.1f}" y1="{upper - 6:.1f}" x2="{x:.1f}" y2="{upper + ph:.1f}"/>'
+                   f'<text class="reservation" x="{x + 3:.1f}" y="{upper + 4:.1f}">保留分 {_fmt(data.reservation)}'
                    "</text>")
-    out.append(f'<text class="axis-title" x="{left + pw / 2:.1f}" y="{H - 8:.1f}" text-anchor="middle">'
+    out.append(f'<text class="axis-title" x="{left + pw / 2:.1f}" y="{H - 5:.1f}" text-anchor="middle">'
                "得分（0–1，越高越合适）</text>"
-               f'<text class="axis-title" transform="translate(14 {upper + ph / 2:.1f}) rotate(-90)" '
-               'text-anchor="middle">占本组配对的比例</text>')
-    out.append(f'<g class="key"><rect class="feasible swatch" x="{left:.1f}" y="10" width="12" height="12"/>'
-               f'<text x="{left + 17:.1f}" y="20.5">可行配对（共 {nf:,} 对）</text>'
-               f'<rect class="chosen swatch" x="{left + 200:.1f}" y="10" width="12" height="12"/>'
-               f'<text x="{left + 217:.1f}" y="20.5">选中配对（共 {nc:,} 对）</text></g></svg>')
+               f'<text class="axis-title" transform="translate(11 {upper + ph / 2:.1f}) rotate(-90)" '
+               'text-anchor="middle">占本组配对的比例</text></svg>')
+    legend = ('<ul class="legend">'
+              f'<li><svg class="icon" viewBox="0 0 14 14" aria-hidden="true"><rect x="1" y="1" width="12" '
+              f'height="12" class="i-feasible"/></svg>可行配对（共 {nf:,} 对）</li>'
+              f'<li><svg class="icon" viewBox="0 0 14 14" aria-hidden="true"><rect x="1" y="1" width="12" '
+              f'height="12" class="i-chosen"/></svg>选中配对（共 {nc:,} 对）</li>'
+              '<li><svg class="icon" viewBox="0 0 14 14" aria-hidden="true"><line x1="7" y1="0" x2="7" y2="14" '
+              'class="i-reservation"/></svg>保留分</li></ul>')
     rows = [[f"{edges[b]:.3f}–{edges[b + 1]:.3f}", f"{data.feasible_hist[b]:,}", f"{fs[b]:.1f}%",
              f"{data.chosen_hist[b]:,}", f"{cs[b]:.1f}%"]
             for b in range(len(edges) - 1) if data.feasible_hist[b] or data.chosen_hist[b]]
     table = _table([("得分区间", "score", False), ("可行配对", "feasible pairs", True), ("占比", "share", True),
                     ("选中配对", "chosen pairs", True), ("占比", "share", True)], rows)
-    return (f'<div class="scroll fig hist-fig">{"".join(out)}</div>'
+    return (f'{legend}<div class="hist-fig">{"".join(out)}</div>'
             '<p class="note">两组各按本组总数换算为百分比，画在同一纵轴上，比较的是分布的形状而不是数量；'
             "柱上悬停可看对数。红色虚线为保留分。</p>"
             f"<details><summary>分布数据</summary>{table}</details>")

@@ -49,10 +49,10 @@
     picks.sort(function (a, b) { return (b.line ? 1 : 0) - (a.line ? 1 : 0); });  // stable: lines first
     var current = -1;
 
-    function place(x, y) {
+    function place(x, y) {  // above the pointer (a finger or the cursor hides what is below), else below
       var t = tooltip(), w = t.offsetWidth, h = t.offsetHeight;
-      var left = Math.min(x + 12, window.innerWidth - w - 4);
-      var top = y + 14 + h > window.innerHeight ? y - h - 10 : y + 14;
+      var left = Math.min(x + 10, window.innerWidth - w - 4);
+      var top = y - h - 14 >= 0 ? y - h - 14 : y + 16;
       t.style.left = Math.max(4, left) + "px";
       t.style.top = Math.max(4, top) + "px";
     }

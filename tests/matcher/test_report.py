@@ -276,7 +276,7 @@ def test_histogram_has_one_honest_axis(sample_data):
     assert max(h for *_, h in chosen) == pytest.approx(share * per_percent, abs=0.2)
     assert top  # y ticks are percentages of one axis, no second axis
     assert svg.count('text-anchor="end">') == len(ticks)
-    assert "保留分 0.35" in svg and "可行配对（共 90 对）" in svg and "选中配对（共 25 对）" in svg
+    assert "保留分 0.35" in svg and "可行配对（共 90 对）" in page and "选中配对（共 25 对）" in page
     assert "得分（0–1" in svg and "占本组配对的比例" in svg
 
 
