@@ -11,16 +11,17 @@ Contents, each section headed in Chinese with the English in smaller type:
   the reservation score;
 * 地图: the county's towns by their Chinese names, the listings and demands, the chosen
   pairs as lines (:mod:`matcher.viz.svgmap`); hovering, tapping or stepping with the
-  arrow keys shows a pair's demand, listing and score. At most ``max_lines`` pairs
-  (the best-scoring) and ``max_points`` points a side (the drawn pairs' ends, then a
-  fixed hash sample) are drawn, and the page says what it left out;
+  arrow keys shows a pair's demand, listing and score. At most ``max_lines`` pairs and
+  ``max_points`` points a side are drawn (a fixed hash sample that keeps the share of
+  matched records; the drawn pairs' ends always), and the page says what it left out;
 * 得分分布: feasible and chosen pairs' scores, each as a share of its own group on one
   axis, with the reservation score marked;
 * why rows were rejected at reading, why records stayed unmatched (by kind) and the
   rules most often behind "no feasible partner";
 * 配对表: the pairs (``ReportData.pairs``, at most what the run passed) from an embedded
-  JSON array: every header a button that sorts (numbers as numbers, again to reverse),
-  a filter box over every shown cell, a count of the rows shown.
+  JSON array: every header a button that sorts (numbers as numbers, blanks last, again
+  to reverse), a filter box over every shown cell, a count of the rows matching; rows
+  are listed 250 at a time (a button lists more, or all).
 
 Text from the data (company, owner, ids, reasons) is escaped everywhere
 (:mod:`matcher.viz.markup`): it shows as text, whatever it holds.
@@ -43,7 +44,7 @@ from matcher.viz.markup import escape, script_json
 __all__ = ["MAX_LINES", "MAX_POINTS", "render_report", "write_report_html"]
 
 MAX_LINES = 1500
-"""Pairs drawn on the map at most (the best-scoring)."""
+"""Pairs drawn on the map at most."""
 MAX_POINTS = 2000
 """Listings, and demands, drawn on the map at most."""
 
@@ -147,8 +148,8 @@ def _map_layers(data: ReportData, max_lines: int, max_points: int
     where_l = {p.id: p for p in data.listings}
     lines = sorted((ln for ln in data.lines if ln[0] in where_d and ln[1] in where_l), key=lambda t: (t[0], t[1]))
     drawn = [lines[k] for k in svgmap.stable_sample([f"{d}\x00{l_}" for d, l_, _ in lines], max(max_lines, 0))]
-    matched_d = {d for d, _, _ in lines}
-    matched_l = {l_ for _, l_, _ in lines}
+    matched_d = _matched(data.demands, {d for d, _, _ in lines})
+    matched_l = _matched(data.listings, {l_ for _, l_, _ in lines})
 
     def pick(points: list[MapPoint], matched: set[str], ends: set[str]) -> list[MapPoint]:
         if len(points) <= max_points:
@@ -197,6 +198,11 @@ def _map_layers(data: ReportData, max_lines: int, max_points: int
     return svg_lines, layers, notes
 
 
+def _matched(points: list[MapPoint], in_lines: set[str]) -> set[str]:
+    """Ids of the matched records: as their kind says, else those in a line."""
+    return {p.id for p in points if p.kind == "matched" or (p.kind != "unmatched" and p.id in in_lines)}
+
+
 def _legend_icon(kind: str) -> str:
     shapes = {"listing": '<rect x="3" y="3" width="8" height="8" class="i-listing"/>',
               "listing-free": '<rect x="3" y="3" width="8" height="8" class="i-listing-free"/>',
@@ -210,9 +216,9 @@ def _legend_icon(kind: str) -> str:
 def _map(data: ReportData, max_lines: int, max_points: int) -> str:
     lines, layers, notes = _map_layers(data, max_lines, max_points)
     towns = [svgmap.Town(t.label or t.id, t.lat, t.lon, kind=t.kind) for t in data.towns]
-    matched = [{a for a, _, _ in data.lines}, {b for _, b, _ in data.lines}]
     drawn_m = [sum(p.cls == "matched" for p in lay.points) for lay in layers]
-    all_m = [sum(p.id in matched[1] for p in data.listings), sum(p.id in matched[0] for p in data.demands)]
+    all_m = [len(_matched(data.listings, {b for _, b, _ in data.lines})),
+             len(_matched(data.demands, {a for a, _, _ in data.lines}))]
     all_n = [len(data.listings), len(data.demands)]
 
     def count(drawn: int, total: int) -> str:
@@ -402,10 +408,11 @@ def render_report(data: ReportData, *, max_lines: int = MAX_LINES, max_points: i
     ----------
     data : matcher.batch.results.ReportData
     max_lines : int
-        Pairs drawn on the map at most (the best-scoring; ties by demand then listing id).
+        Pairs drawn on the map at most: all, or a fixed hash sample of the pairs
+        (:func:`matcher.viz.svgmap.stable_sample`), spread over the county.
     max_points : int
-        Listings, and demands, drawn at most: the ends of the drawn pairs first, then a
-        fixed hash sample of the rest (:func:`matcher.viz.svgmap.stable_sample`).
+        Listings, and demands, drawn at most: all, or the ends of the drawn pairs plus
+        a fixed hash sample of the rest, keeping each side's share of matched records.
 
     Returns
     -------

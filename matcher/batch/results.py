@@ -98,8 +98,9 @@ class Table:
 
 @dataclass(frozen=True)
 class MapPoint:
-    """One record or town drawn on the map: its id, place (WGS-84 degrees), a label and,
-    for a town, its kind (``"town"``, ``"street"`` or ``"zone"``; empty otherwise)."""
+    """One record or town drawn on the map: its id, place (WGS-84 degrees), a label and
+    its kind: for a town ``"town"``, ``"street"`` or ``"zone"``; for a listing or a
+    demand ``"matched"`` or ``"unmatched"`` (empty: not said)."""
 
     id: str
     lat: float
@@ -141,7 +142,8 @@ class ReportData:
         The county's towns (label: the Chinese name; kind: town, street or zone).
     listings, demands : list of MapPoint
         Where each located listing is, and where each located demand is drawn (for a
-        matched demand its wanted town, site or anchor nearest its listing).
+        matched demand its wanted town, site or anchor nearest its listing); kind
+        ``"matched"`` when the record is in a pair (located partner or not).
     lines : list of (demand_id, listing_id, score)
         The pairs drawn on the map (both ends located).
     bins : list of float
@@ -321,6 +323,9 @@ def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray) -> tu
     return lat, lon
 
 
+_MATCHED = {True: "matched", False: "unmatched"}
+
+
 def report_data(run: RunOutput, title: str = "", max_rows: int = 2000) -> ReportData:
     """What ``report.html`` shows of a run (see :class:`ReportData`)."""
     from collections import Counter
@@ -342,6 +347,9 @@ def report_data(run: RunOutput, title: str = "", max_rows: int = 2000) -> Report
     dlat, dlon = _demand_sites(d, l, res.demand, res.listing)
     located_l = np.flatnonzero(np.isfinite(l.lat))
     located_d = np.flatnonzero(np.isfinite(dlat))
+    in_l, in_d = np.zeros(l.n, dtype=bool), np.zeros(d.n, dtype=bool)
+    in_l[np.asarray(res.listing, dtype=np.int64)] = True
+    in_d[np.asarray(res.demand, dtype=np.int64)] = True
     total = res.scores.total
     bins = np.linspace(0.0, 1.0, 41)
     feasible = np.histogram(total[np.isfinite(total)], bins=bins)[0]
@@ -355,8 +363,10 @@ def report_data(run: RunOutput, title: str = "", max_rows: int = 2000) -> Report
         rejects=[(f, z, e, n) for (f, z, e), n in common],
         towns=[MapPoint(str(n), float(a), float(b), str(n), str(k))
                for n, a, b, k in zip(g.names, g.lat, g.lon, g.kinds)],
-        listings=[MapPoint(str(l.ids[j]), float(l.lat[j]), float(l.lon[j])) for j in located_l.tolist()],
-        demands=[MapPoint(str(d.ids[i]), float(dlat[i]), float(dlon[i])) for i in located_d.tolist()],
+        listings=[MapPoint(str(l.ids[j]), float(l.lat[j]), float(l.lon[j]), kind=_MATCHED[bool(in_l[j])])
+                  for j in located_l.tolist()],
+        demands=[MapPoint(str(d.ids[i]), float(dlat[i]), float(dlon[i]), kind=_MATCHED[bool(in_d[i])])
+                 for i in located_d.tolist()],
         lines=[(str(d.ids[i]), str(l.ids[j]), float(sc_)) for i, j, sc_ in zip(res.demand, res.listing, res.score)
                if np.isfinite(dlat[i]) and np.isfinite(l.lat[j])],
         bins=bins.tolist(), feasible_hist=feasible.astype(int).tolist(), chosen_hist=chosen.astype(int).tolist(),

@@ -252,6 +252,21 @@ def test_small_run_draws_everything(sample_data):
     assert (f"另有 {missing:,} 对配对因一端没有位置未画出" in page) == (missing > 0)
 
 
+def test_points_say_whether_their_record_was_matched(sample_data):
+    page = render_report(sample_data)
+    paired_l = {r["listing_id"] for r in sample_data.pairs}
+    paired_d = {r["demand_id"] for r in sample_data.pairs}
+    located_l = {p.id for p in sample_data.listings}
+    located_d = {p.id for p in sample_data.demands}
+    # a record in a pair whose partner has no place is still drawn as matched
+    assert len(paired_l & located_l) + len(paired_d & located_d) > 2 * len(sample_data.lines)
+    drawn_l = set(re.findall(r'<rect class="pick matched" data-id="([^"]+)"', page))
+    drawn_d = set(re.findall(r'<circle class="pick matched" data-id="([^"]+)"', page))
+    assert drawn_l == paired_l & located_l and drawn_d == paired_d & located_d
+    free = set(re.findall(r'<(?:rect|circle) class="pick free" data-id="([^"]+)"', page))
+    assert free == (located_l - paired_l) | (located_d - paired_d)
+
+
 def _rects(svg, cls):
     return [(float(x), float(y), float(w), float(h)) for x, y, w, h in
             re.findall(rf'<rect class="{cls}" x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)"/>', svg)]
