@@ -70,7 +70,7 @@ class Town:
         ``"town"``, ``"street"``, ``"zone"`` or empty: a CSS class (``kind-zone``).
         Zones are labelled after towns and streets, so those keep the best places.
     cls : str
-        Extra CSS classes (for example ``"wanted"`` for the towns a firm asked for).
+        Extra CSS classes (``"wanted"``, for the towns a firm asked for, is red in :func:`style`).
     """
 
     name: str
