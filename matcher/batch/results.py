@@ -105,12 +105,15 @@ def workbook_row(columns: Sequence[Column], row: Sequence[Any]) -> list[Any]:
 
 @dataclass(frozen=True)
 class MapPoint:
-    """One record drawn on the map: its id, place (WGS-84 degrees) and a label."""
+    """One record or town drawn on the map: its id, place (WGS-84 degrees), a label and
+    its kind: for a town ``"town"``, ``"street"`` or ``"zone"``; for a listing or a
+    demand ``"matched"`` or ``"unmatched"`` (empty: not said)."""
 
     id: str
     lat: float
     lon: float
     label: str = ""
+    kind: str = ""
 
 
 @dataclass(frozen=True)
@@ -143,10 +146,11 @@ class ReportData:
     rejects : list of (field, reason_zh, reason_en, count)
         The most common reasons rows were rejected at reading.
     towns : list of MapPoint
-        The county's towns (label: the Chinese name).
+        The county's towns (label: the Chinese name; kind: town, street or zone).
     listings, demands : list of MapPoint
         Where each located listing is, and where each located demand is drawn (for a
-        matched demand its wanted town, site or anchor nearest its listing).
+        matched demand its wanted town, site or anchor nearest its listing); kind
+        ``"matched"`` when the record is in a pair (located partner or not).
     lines : list of (demand_id, listing_id, score)
         The pairs drawn on the map (both ends located).
     bins : list of float
@@ -341,6 +345,9 @@ def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray) -> tu
     return lat, lon
 
 
+_MATCHED = {True: "matched", False: "unmatched"}
+
+
 def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str = "") -> ReportData:
     """What ``report.html`` shows of a run (see :class:`ReportData`).
 
@@ -371,6 +378,9 @@ def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str
     dlat, dlon = _demand_sites(d, l, res.demand, res.listing)
     located_l = np.flatnonzero(np.isfinite(l.lat))
     located_d = np.flatnonzero(np.isfinite(dlat))
+    in_l, in_d = np.zeros(l.n, dtype=bool), np.zeros(d.n, dtype=bool)
+    in_l[np.asarray(res.listing, dtype=np.int64)] = True
+    in_d[np.asarray(res.demand, dtype=np.int64)] = True
     total = res.scores.total
     bins = np.linspace(0.0, 1.0, 41)
     feasible = np.histogram(total[np.isfinite(total)], bins=bins)[0]
@@ -383,9 +393,12 @@ def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str
         unmatched_kinds=[(sd, k, n) for (sd, k), n in sorted(kinds.items())],
         unmatched_rules=[(sd, r, n) for (sd, r), n in rules.most_common(10)],
         rejects=[(f, z, e, n) for (f, z, e), n in common],
-        towns=[MapPoint(str(n), float(a), float(b), str(n)) for n, a, b in zip(g.names, g.lat, g.lon)],
-        listings=[MapPoint(str(l.ids[j]), float(l.lat[j]), float(l.lon[j])) for j in located_l.tolist()],
-        demands=[MapPoint(str(d.ids[i]), float(dlat[i]), float(dlon[i])) for i in located_d.tolist()],
+        towns=[MapPoint(str(n), float(a), float(b), str(n), str(k))
+               for n, a, b, k in zip(g.names, g.lat, g.lon, g.kinds)],
+        listings=[MapPoint(str(l.ids[j]), float(l.lat[j]), float(l.lon[j]), kind=_MATCHED[bool(in_l[j])])
+                  for j in located_l.tolist()],
+        demands=[MapPoint(str(d.ids[i]), float(dlat[i]), float(dlon[i]), kind=_MATCHED[bool(in_d[i])])
+                 for i in located_d.tolist()],
         lines=[(str(d.ids[i]), str(l.ids[j]), float(sc_)) for i, j, sc_ in zip(res.demand, res.listing, res.score)
                if np.isfinite(dlat[i]) and np.isfinite(l.lat[j])],
         bins=bins.tolist(), feasible_hist=feasible.astype(int).tolist(), chosen_hist=chosen.astype(int).tolist(),
