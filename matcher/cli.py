@@ -68,6 +68,7 @@ _T: dict[str, tuple[str, str]] = {
     "scoring and allocating": ("评分与分配", "scoring and allocating"),
     "writing": ("写出", "writing"),
     "report": ("报告", "report"),
+    "per-party workbooks": ("分方工作簿", "per-party workbooks"),
     "starting": ("启动", "starting"),
     "read": ("房源：读入 {lr} 条，剔除 {lx} 条；需求：读入 {dr} 条，剔除 {dx} 条",
              "listings: {lr} read, {lx} rejected; demands: {dr} read, {dx} rejected"),
@@ -189,7 +190,7 @@ class _Progress:
     """Stage progress on stderr with tqdm: one bar over a run's stages; remembers the
     stage (error lines name it)."""
 
-    STAGES = ("reading", "scoring and allocating", "writing", "report")
+    STAGES = ("reading", "scoring and allocating", "writing", "report", "per-party workbooks")
 
     def __init__(self, quiet: bool, args: argparse.Namespace, say: _Say) -> None:
         self.args, self.say = args, say
@@ -225,7 +226,7 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
     try:
         run = run_match(listings, demands, out, profile=args.profile, method=args.method, top_k=args.top_k,
                         lock=args.lock, exclude=args.exclude, sheet=args.sheet, progress=progress,
-                        sample_label=label)
+                        sample_label=label, per_party=args.per_party)
     except OSError as exc:
         if isinstance(exc, ChangfangError):
             raise
@@ -380,6 +381,8 @@ def _parser() -> argparse.ArgumentParser:
                              "listing is divisible, else one_to_one)")
         sp.add_argument("--top-k", type=int, default=5, metavar="K",
                         help="recommendations per demand (default 5; at most the number of listings)")
+        sp.add_argument("--per-party", metavar="DIR",
+                        help="also write one workbook per landlord and one per firm, with contacts, to forward")
         sp.add_argument("--quiet", action="store_true", help="no progress on stderr")
         sp.add_argument("--json", action="store_true", help="print a machine-readable summary on stdout")
 

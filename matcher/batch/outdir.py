@@ -75,13 +75,16 @@ def check_target(target: Path, allowed: Callable[[Path], bool]) -> None:
                                 f"含有不是 changfang 输出的文件（{shown}），请换一个空的或新的文件夹")
 
 
-def outputs_only(expected: Collection[str], folders: Collection[str] = ()) -> Callable[[Path], bool]:
-    """What an earlier run may have left: the ``expected`` files, leftovers of an
-    interrupted write (``.*.part``), and ``folders`` of workbooks."""
+def outputs_only(expected: Collection[str], folders: Collection[str] = (),
+                 suffixes: Collection[str] = ()) -> Callable[[Path], bool]:
+    """What an earlier run may have left: the ``expected`` files, files ending in one of
+    ``suffixes``, leftovers of an interrupted write (``.*.part``), and ``folders`` of
+    workbooks."""
     def allowed(p: Path) -> bool:
         if p.is_dir():
             return p.name in folders and all(q.is_file() and q.suffix == ".xlsx" for q in p.iterdir())
-        return p.name in expected or (p.name.startswith(".") and p.name.endswith(".part"))
+        return (p.name in expected or p.suffix in suffixes
+                or (p.name.startswith(".") and p.name.endswith(".part")))
     return allowed
 
 

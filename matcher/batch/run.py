@@ -41,7 +41,7 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from matcher.batch.outdir import outputs_only, staged_folder
+from matcher.batch.outdir import OutputFolderError, outputs_only, staged_folder
 from matcher.batch.results import (
     PAIRS,
     PAIRS_COLUMNS,
@@ -60,7 +60,7 @@ from matcher.batch.results import (
     workbook_row,
 )
 from matcher.errors import InputFileError, PairConflictError, UnknownIdError
-from matcher.io.export import Column, SheetStream, WorkbookWriter, csv_cell, csv_text
+from matcher.io.export import BackgroundWorkbook, Column, csv_cell, csv_text
 
 __all__ = ["OUTPUT_FILES", "PAIRS_COLUMNS", "RECOMMENDATION_COLUMNS", "UNMATCHED_COLUMNS", "RunOutput", "run_match"]
 
@@ -87,19 +87,18 @@ Progress = Callable[[str], None]
 class _Table:
     """One table written as it is produced: a CSV file and a workbook sheet together."""
 
-    def __init__(self, folder: Path, name: str, columns: Sequence[Column], book: WorkbookWriter) -> None:
+    def __init__(self, folder: Path, name: str, columns: Sequence[Column], book: BackgroundWorkbook) -> None:
         self.columns = list(columns)
         self.path = folder / f"{name}.csv"
         self.fh: TextIO = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in close()
         self.csv = csv.writer(self.fh, lineterminator="\n")
         self.csv.writerow([csv_text(c.name) for c in self.columns])
-        self.sheet: SheetStream = book.sheet(SHEETS_ZH[name], self.columns)
+        self.sheet = book.sheet(SHEETS_ZH[name], self.columns)
         self.n = 0
 
     def add(self, rows: Sequence[Sequence[Any]]) -> None:
         self.csv.writerows([csv_cell(v, c) for v, c in zip(r, self.columns)] for r in rows)
-        for r in rows:
-            self.sheet.add(workbook_row(self.columns, r))
+        self.sheet.add_rows([workbook_row(self.columns, r) for r in rows])
         self.n += len(rows)
 
     def close(self) -> None:
@@ -111,7 +110,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
               profile: str | os.PathLike[str] | None = None, method: str = "auto", top_k: int = 5,
               lock: str | os.PathLike[str] | None = None, exclude: str | os.PathLike[str] | None = None,
               sheet: str | None = None, progress: Progress | None = None, report: bool = True,
-              sample_label: str | None = None) -> RunOutput:
+              sample_label: str | None = None, per_party: str | os.PathLike[str] | None = None) -> RunOutput:
     """Run ingestion, scoring and allocation on two files and write every output.
 
     Parameters
@@ -137,6 +136,10 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         Also write ``report.html``.
     sample_label : str, optional
         Shown under the report's heading.
+    per_party : path-like, optional
+        Also write one workbook per landlord and one per firm into this folder
+        (:mod:`matcher.batch.parties`), replaced as a whole like the outputs (inside the
+        output folder or elsewhere).
 
     Returns
     -------
@@ -204,7 +207,13 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     }
     output = RunOutput(out_dir, summary, result, lres, dres)
     files: dict[str, Path] = {}
-    with staged_folder(out_dir, outputs_only(OUTPUT_FILES)) as stage:
+    party_dir = Path(per_party) if per_party is not None else None
+    inside = _inside(party_dir, out_dir)
+    if inside is not None and len(inside.parts) > 1:
+        raise OutputFolderError(str(party_dir), "a per-party folder inside the output folder must be directly in it",
+                                "放在输出文件夹内的分方文件夹必须是它的直接子文件夹")
+    folders = (inside.parts[0],) if inside is not None else ()
+    with staged_folder(out_dir, outputs_only(OUTPUT_FILES, folders)) as stage:
         first_pairs, n_pairs = _write_tables(stage, result, lres, dres, top_k)
         files.update({n: out_dir / f"{n}.csv" for n in ("pairs", "recommendations", "unmatched", "rejects")})
         files["xlsx"] = out_dir / "result.xlsx"
@@ -215,6 +224,15 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
             write_report_html(stage / "report.html", report_data(output, first_pairs, n_pairs, sample_label or ""))
             files["report"] = out_dir / "report.html"
         output.best = best_pairs(result, lres.records, dres.records)
+        if party_dir is not None:
+            say("per-party workbooks")
+            if inside is not None:
+                (stage / inside).mkdir(parents=True)
+                summary["per_party"] = {"folder": str(party_dir), **_parties(stage / inside, result, lres, dres, top_k)}
+            else:
+                with staged_folder(party_dir, outputs_only((), (), suffixes=(".xlsx",))) as pstage:
+                    summary["per_party"] = {"folder": str(party_dir), **_parties(pstage, result, lres, dres, top_k)}
+            files["per_party"] = party_dir
         seconds["write"] = time.perf_counter() - t0
         summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
         (stage / "run.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -237,12 +255,29 @@ def _input(path: str | os.PathLike[str]) -> dict[str, str]:
     return {"path": str(path), "sha256": sha256(path)}
 
 
+def _inside(child: Path | None, parent: Path) -> Path | None:
+    """``child`` relative to ``parent`` when it lies inside it (not the folder itself)."""
+    if child is None:
+        return None
+    try:
+        rel = child.resolve().relative_to(parent.resolve())
+    except ValueError:
+        return None
+    return rel if rel.parts else None
+
+
+def _parties(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -> dict[str, int]:
+    from matcher.batch.parties import write_party_workbooks
+
+    return write_party_workbooks(folder, result, lres.records, dres.records, top_k)
+
+
 def _write_tables(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -> tuple[list[list[Any]], int]:
     """Every table, as CSV and in ``result.xlsx``, rows streamed; returns the first
     :data:`REPORT_ROWS` pairs (for the report) and the number of pairs."""
     L, D = lres.records, dres.records
     first: list[list[Any]] = []
-    with WorkbookWriter(folder / "result.xlsx", constant_memory=True) as book:
+    with BackgroundWorkbook(folder / "result.xlsx", constant_memory=True) as book:
         pairs = _Table(folder, "pairs", PAIRS, book)
         recs = _Table(folder, "recommendations", RECOMMENDATIONS, book)
         try:

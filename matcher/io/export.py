@@ -40,8 +40,9 @@ from typing import Any, Literal
 from matcher.io.ingest import REPORT_COLUMNS, Problem, Report
 from matcher.io.tables import FORMULA_START
 
-__all__ = ["EXCEL_MAX_ROWS", "FORMULA_START", "Column", "SheetStream", "WorkbookWriter", "atomic_path", "csv_cell",
-           "csv_text", "umask", "write_records", "write_report", "write_table", "write_workbook", "xlsx_text"]
+__all__ = ["EXCEL_MAX_ROWS", "FORMULA_START", "BackgroundWorkbook", "Column", "SheetStream", "WorkbookWriter",
+           "atomic_path", "csv_cell", "csv_text", "umask", "write_records", "write_report", "write_table",
+           "write_workbook", "xlsx_text"]
 
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -452,3 +453,127 @@ def write_report(problems: Report | Iterable[Problem], path: str | os.PathLike[s
     """Write an ingestion report (or any problems) with the columns of :data:`REPORT_COLUMNS`."""
     cols = [Column(c, kind="number") if c == "row" else Column(c) for c in REPORT_COLUMNS]
     return write_table(path, cols, ([getattr(p, c) for c in REPORT_COLUMNS] for p in problems), sheet="rejects")
+
+
+class _RemoteSheet:
+    """A sheet of a :class:`BackgroundWorkbook`: rows are sent to the writing process."""
+
+    def __init__(self, book: BackgroundWorkbook, key: int) -> None:
+        self.book, self.key = book, key
+
+    def add_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Write these rows (values in column order)."""
+        if rows:
+            self.book.send(("rows", self.key, [list(r) for r in rows]))
+
+    def close(self) -> None:
+        """Finish the table."""
+        self.book.send(("close", self.key, None))
+
+
+def _workbook_process(path: str, constant_memory: bool, inbox: Any, outbox: Any) -> None:
+    """The child: write what arrives until told to stop; report how it ended."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    try:
+        sheets: dict[int, SheetStream] = {}
+        with WorkbookWriter(path, constant_memory=constant_memory) as wb:
+            while True:
+                kind, key, payload = inbox.get()
+                if kind == "sheet":
+                    title, columns, zh = payload
+                    sheets[key] = wb.sheet(title, columns, zh_headers=zh)
+                elif kind == "rows":
+                    for r in payload:
+                        sheets[key].add(r)
+                elif kind == "close":
+                    sheets.pop(key).close()
+                elif kind == "stop":
+                    for s in sheets.values():
+                        s.close()
+                    break
+        outbox.send(("ok", 0, ""))
+    except OSError as exc:
+        outbox.send(("oserror", exc.errno or 0, exc.strerror or type(exc).__name__))
+    except BaseException as exc:
+        outbox.send(("error", 0, type(exc).__name__))
+
+
+class BackgroundWorkbook:
+    """A workbook written by a second process while this one goes on.
+
+    The rows of a run's tables are explained and written to CSV here, and to the
+    workbook there: on two cores the two take about as long as the slower of them, not
+    their sum. Messages go through a bounded queue, so the rows in flight stay few.
+
+    Parameters
+    ----------
+    path : path-like
+    constant_memory : bool
+        As for :class:`WorkbookWriter`.
+
+    Raises
+    ------
+    OSError
+        From :meth:`close`, when the writing process could not write the file.
+    RuntimeError
+        From :meth:`close`, when it failed otherwise.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], constant_memory: bool = True) -> None:
+        import multiprocessing as mp
+
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+        self._inbox = ctx.Queue(maxsize=16)
+        self._result, child_end = ctx.Pipe(duplex=False)
+        self._proc = ctx.Process(target=_workbook_process, args=(str(path), constant_memory, self._inbox, child_end),
+                                 daemon=True)
+        self._proc.start()
+        child_end.close()
+        self._keys = 0
+        self._done = False
+
+    def send(self, message: tuple[str, int, Any]) -> None:
+        """Hand a message to the writing process (waits while the queue is full)."""
+        if not self._proc.is_alive():
+            self._finish()  # raises the child's error
+            raise RuntimeError("the workbook writer stopped early")
+        self._inbox.put(message)
+
+    def sheet(self, title: str, columns: Sequence[str | Column], zh_headers: bool = True) -> _RemoteSheet:
+        """A table to fill with :meth:`_RemoteSheet.add_rows` (see :meth:`WorkbookWriter.sheet`)."""
+        self._keys += 1
+        self.send(("sheet", self._keys, (title, _columns(columns), zh_headers)))
+        return _RemoteSheet(self, self._keys)
+
+    def _finish(self) -> None:
+        self._proc.join()
+        self._done = True
+        kind, errno, what = self._result.recv() if self._result.poll() else ("error", 0, "exited")
+        if kind == "oserror":
+            raise OSError(errno, what)
+        if kind != "ok":
+            raise RuntimeError(f"the workbook writer failed ({what})")
+
+    def close(self) -> None:
+        """Finish every sheet and the file; raises what went wrong in the writing process."""
+        if not self._done:
+            self.send(("stop", 0, None))
+            self._finish()
+
+    def abort(self) -> None:
+        """Stop the writing process at once (the file it leaves is incomplete)."""
+        if not self._done:
+            self._done = True
+            self._proc.kill()
+            self._proc.join()
+
+    def __enter__(self) -> BackgroundWorkbook:
+        return self
+
+    def __exit__(self, exc_type: object, *rest: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
