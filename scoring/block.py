@@ -25,7 +25,7 @@ from scoring.prepare import DemandSide, ListingSide
 from scoring.profile import Profile
 from scoring.units import offered_units
 
-__all__ = ["Block", "Tables", "gather", "keep_known"]
+__all__ = ["Block", "PyView", "Tables", "gather", "keep_known"]
 
 
 
@@ -112,6 +112,23 @@ def gather(table: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return np.take(table[rows], cols, axis=1)
 
 
+class PyView:
+    """The arrays of a prepared side as Python lists, each converted on first use.
+
+    Explanations read a few values per pair, one at a time; indexing a list and doing
+    arithmetic on Python floats costs a fraction of what numpy scalars cost.
+    """
+
+    def __init__(self, side: Any) -> None:
+        self.side = side
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self.side, name)
+        out = value.tolist() if isinstance(value, np.ndarray) else value
+        setattr(self, name, out)
+        return out
+
+
 class Block:
     """Demands ``d`` against listings ``l`` (both already sliced).
 
@@ -132,6 +149,16 @@ class Block:
         self.d, self.l, self.tables, self.profile = d, l, tables, profile
         self.rows, self.cols = rows, cols
         self.shape = (d.n, l.n)
+
+    @cached
+    def dp(self) -> PyView:
+        """The demand side's arrays as Python lists (for explanations)."""
+        return PyView(self.d)
+
+    @cached
+    def lp(self) -> PyView:
+        """The listing side's arrays as Python lists (for explanations)."""
+        return PyView(self.l)
 
     # ---- deal modes --------------------------------------------------------
     @cached

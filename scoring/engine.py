@@ -33,7 +33,7 @@ import numpy as np
 from scoring import fast
 from scoring.block import Block, Tables
 from scoring.criteria import CRITERIA
-from scoring.explain import Explanation, explain_many, explain_pairs
+from scoring.explain import Explanation, PairSummary, explain_many, explain_pairs, summarize_many
 from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
 from scoring.profile import Profile, load_profile
 from scoring.results import CriterionArrays, Ranking, ScoreResult, TopK
@@ -383,6 +383,11 @@ class Scorer:
         """Explanations of the pairs ``(rows[k], cols[k])``, many demands per block
         (see :func:`scoring.explain.explain_many`): the same as one :meth:`explain` per pair."""
         return explain_many(self, rows, cols, rules=rules, known_feasible=known_feasible)
+
+    def summarize_many(self, rows: Sequence[int] | np.ndarray, cols: Sequence[int] | np.ndarray) -> list[PairSummary]:
+        """Scores, distance and reasons of feasible pairs, without the explanation objects
+        (see :func:`scoring.explain.summarize_many`): what a run's tables show."""
+        return summarize_many(self, rows, cols)
 
 
 def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,

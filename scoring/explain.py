@@ -25,8 +25,8 @@ from scoring.rules import RULES, dense
 if TYPE_CHECKING:
     from scoring.engine import Scorer
 
-__all__ = ["CriterionPart", "Explanation", "RuleCheck", "explain_many", "explain_pairs", "rule_sentences",
-           "rule_values"]
+__all__ = ["CriterionPart", "Explanation", "PairSummary", "RuleCheck", "explain_many", "explain_pairs",
+           "rule_sentences", "rule_values", "summarize_many"]
 
 _DEMAND_DEAL = {DEAL_LEASE: ("求租", "lease"), DEAL_SALE: ("求购", "buy"), DEAL_BOTH: ("租购均可", "either")}
 _LISTING_DEAL = {DEAL_LEASE: ("出租", "lease"), DEAL_SALE: ("出售", "sale"), DEAL_BOTH: ("租售均可", "lease or sale")}
@@ -292,3 +292,67 @@ def explain_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Sequenc
                 total=math.fsum(q.contribution for q in parts) if f == 0 else None, rules=checks, criteria=parts,
             )
     return [e for e in out if e is not None]
+
+
+@dataclass(frozen=True)
+class PairSummary:
+    """What a table row shows of a feasible pair: the criteria's scores (in the order of
+    the weights), the distance to the nearest wanted place (km, None when unknown) and
+    the reasons in Chinese and English (:meth:`Explanation.summary`)."""
+
+    scores: dict[str, float]
+    distance_km: float | None
+    zh: str
+    en: str
+
+
+def summarize_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Sequence[int] | np.ndarray,
+                   block_pairs: int = EXPLAIN_BLOCK_PAIRS) -> list[PairSummary]:
+    """The summaries of feasible pairs ``(rows[k], cols[k])``, many at once.
+
+    The same criteria, blocks and sentences as :func:`explain_many` with
+    ``known_feasible=True`` (``summary("zh")`` of that explanation equals ``zh`` here),
+    without building the explanation objects: what a run's tables need, for tens of
+    thousands of pairs.
+
+    Parameters
+    ----------
+    scorer : Scorer
+    rows, cols : sequence of int, shape (n,)
+        Pairs that pass every rule (the pairs of an allocation or a ranking).
+    block_pairs : int
+        Largest block evaluated at once.
+
+    Returns
+    -------
+    list of PairSummary, one per pair, in the order given
+    """
+    d, l = scorer.demand_side, scorer.listing_side
+    rr = np.asarray(rows, dtype=np.int64).reshape(-1)
+    cc = np.asarray(cols, dtype=np.int64).reshape(-1)
+    if rr.shape != cc.shape:
+        raise ValueError(f"rows and cols have different lengths ({rr.size} and {cc.size})")
+    order = np.lexsort((cc, rr))
+    out: list[PairSummary | None] = [None] * rr.size
+    weights = list(scorer.weights.items())
+    mods = [CRITERIA[name] for name, _ in weights]
+    for chunk in _chunks(rr[order], cc[order], block_pairs):
+        pos = order[chunk]
+        dem, ii = np.unique(rr[pos], return_inverse=True)
+        lis, pp = np.unique(cc[pos], return_inverse=True)
+        b = Block(d.take(dem), l.take(lis), scorer.tables, scorer.profile)
+        ii, pp = ii.reshape(-1), pp.reshape(-1)
+        scores = [np.broadcast_to(mod.score(b), b.shape)[ii, pp].tolist() for mod in mods]
+        for k, (i, p) in enumerate(zip(ii.tolist(), pp.tolist())):
+            parts = []
+            distance = None
+            for (name, w), mod, sc in zip(weights, mods, scores):
+                det = mod.describe(b, p, i)
+                parts.append((-w * sc[k], det.zh, det.en))
+                if name == "location":
+                    distance = det.inputs.get("distance_km")
+            parts.sort(key=lambda t: t[0])  # stable: the weights' order breaks ties, as in summary()
+            out[int(pos[k])] = PairSummary(
+                {name: sc[k] for (name, _), sc in zip(weights, scores)}, distance,
+                "；".join(z for _, z, _ in parts if z), "; ".join(e for _, _, e in parts if e))
+    return [s for s in out if s is not None]

@@ -258,6 +258,9 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
     r, L, D = result, listings, demands
     sc = r.scores.scorer
     n_d = len(D)
+    d_id, company = [str(x) for x in D.demand_id], [str(x) for x in D.company]
+    l_id, owner = [str(x) for x in L.listing_id], [str(x) for x in L.owner]
+    rent, sale = L.rent.tolist(), L.sale_price.tolist()
     at = np.full(n_d, -1, dtype=np.int64)
     at[r.demand] = np.arange(len(r))
     tk = r.for_demand
@@ -274,29 +277,30 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
             else np.zeros(0, dtype=np.int64)
         ok = np.flatnonzero(feasible)
         bad = np.flatnonzero(~feasible)
-        ex: list[Any] = [None] * len(pk)
-        for idx, rules in ((ok, False), (bad, True)):
-            if idx.size:
-                for q, e in zip(idx.tolist(), sc.explain_many(pi[idx], pj[idx], rules=rules, known_feasible=not rules)):
-                    ex[q] = e
-        rex = sc.explain_many(ri, rj, rules=False, known_feasible=True) if ri.size else []
+        # what each row shows: criterion scores, distance, reasons (a locked pair that
+        # fails a rule: the rules it fails)
+        shown: list[tuple[dict[str, float], Any, str, str]] = [({}, None, "", "")] * len(pk)
+        if ok.size:
+            for q, sm in zip(ok.tolist(), sc.summarize_many(pi[ok], pj[ok])):
+                shown[q] = (sm.scores, sm.distance_km, sm.zh, sm.en)
+        if bad.size:
+            for q, e in zip(bad.tolist(), sc.explain_many(pi[bad], pj[bad], rules=True)):
+                shown[q] = ({c.name: c.score for c in e.criteria}, _distance(e), e.summary("zh"), e.summary("en"))
+        rsum = sc.summarize_many(ri, rj) if ri.size else []
         pairs = []
-        for q, (kk, i, j) in enumerate(zip(pk.tolist(), pi.tolist(), pj.tolist())):
-            e = ex[q]
-            crit = {c.name: c.score for c in e.criteria}
-            pairs.append([str(D.demand_id[i]), str(D.company[i]), str(L.listing_id[j]), str(L.owner[j]),
+        for (kk, i, j), (crit, dist, zh, en) in zip(zip(pk.tolist(), pi.tolist(), pj.tolist()), shown):
+            pairs.append([d_id[i], company[i], l_id[j], owner[j],
                           _round(r.score[kk], 4), *(_round(crit.get(c), 4) for c in CRITERIA),
-                          _round(_distance(e), 3), _round(r.area[kk], 2), _round(L.rent[j], 2),
-                          _round(L.sale_price[j], 2), e.summary("zh"), e.summary("en")])
+                          _round(dist, 3), _round(r.area[kk], 2), _round(rent[j], 2), _round(sale[j], 2), zh, en])
         recs = []
         pos = 0
         for i, c in zip(dem.tolist(), counts.tolist()):
             for rank in range(1, c + 1):
-                e = rex[pos]
+                sm = rsum[pos]
                 pos += 1
                 j = int(tk.index[i, rank - 1])
-                recs.append([str(D.demand_id[i]), rank, str(L.listing_id[j]), _round(tk.scores[i, rank - 1], 4),
-                             _round(_distance(e), 3), e.summary("zh"), e.summary("en")])
+                recs.append([d_id[i], rank, l_id[j], _round(tk.scores[i, rank - 1], 4),
+                             _round(sm.distance_km, 3), sm.zh, sm.en])
         yield pairs, recs
 
 

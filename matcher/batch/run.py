@@ -60,7 +60,7 @@ from matcher.batch.results import (
     workbook_row,
 )
 from matcher.errors import InputFileError, PairConflictError, UnknownIdError
-from matcher.io.export import BackgroundWorkbook, Column, csv_cell, csv_text
+from matcher.io.export import BackgroundWorkbook, Column, csv_formatter, csv_text
 
 __all__ = ["OUTPUT_FILES", "PAIRS_COLUMNS", "RECOMMENDATION_COLUMNS", "UNMATCHED_COLUMNS", "RunOutput", "run_match"]
 
@@ -89,6 +89,7 @@ class _Table:
 
     def __init__(self, folder: Path, name: str, columns: Sequence[Column], book: BackgroundWorkbook) -> None:
         self.columns = list(columns)
+        self.formats = [csv_formatter(c) for c in self.columns]
         self.path = folder / f"{name}.csv"
         self.fh: TextIO = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in close()
         self.csv = csv.writer(self.fh, lineterminator="\n")
@@ -97,7 +98,7 @@ class _Table:
         self.n = 0
 
     def add(self, rows: Sequence[Sequence[Any]]) -> None:
-        self.csv.writerows([csv_cell(v, c) for v, c in zip(r, self.columns)] for r in rows)
+        self.csv.writerows([f(v) for f, v in zip(self.formats, r)] for r in rows)
         self.sheet.add_rows([workbook_row(self.columns, r) for r in rows])
         self.n += len(rows)
 

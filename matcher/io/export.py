@@ -31,7 +31,7 @@ import os
 import re
 import unicodedata
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,8 +41,8 @@ from matcher.io.ingest import REPORT_COLUMNS, Problem, Report
 from matcher.io.tables import FORMULA_START
 
 __all__ = ["EXCEL_MAX_ROWS", "FORMULA_START", "BackgroundWorkbook", "Column", "SheetStream", "WorkbookWriter",
-           "atomic_path", "csv_cell", "csv_text", "umask", "write_records", "write_report", "write_table",
-           "write_workbook", "xlsx_text"]
+           "atomic_path", "csv_cell", "csv_formatter", "csv_text", "umask", "write_records", "write_report",
+           "write_table", "write_workbook", "xlsx_text"]
 
 
 EXCEL_MAX_ROWS = 1_048_576
@@ -115,11 +115,37 @@ def csv_cell(value: Any, col: Column | None) -> str:
         return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)):
         if col is not None and col.kind == "number":
             return _num(float(value), col.digits)
         return str(value) if isinstance(value, int) else repr(float(value))
     return csv_text(str(value))
+
+
+def csv_formatter(col: Column) -> Callable[[Any], str]:
+    """:func:`csv_cell` for one column, with the column's case decided once (a table's
+    rows format many cells)."""
+    if col.kind == "number":
+        digits = col.digits
+
+        def number(value: Any) -> str:
+            if value is None:
+                return ""
+            if isinstance(value, float | int) and not isinstance(value, bool):
+                return _num(float(value), digits)
+            return csv_cell(value, col)
+
+        return number
+
+    def text(value: Any) -> str:
+        if type(value) is str:
+            return csv_text(value) if value[:1] in _SPECIAL_START or "\r" in value else value
+        return csv_cell(value, col)
+
+    return text
+
+
+_SPECIAL_START = frozenset(FORMULA_START)
 
 
 def _columns(headers: Sequence[str | Column]) -> list[Column]:
@@ -196,10 +222,11 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
 
 
 def _csv(tmp: Path, cols: list[Column], rows: Iterable[Sequence[Any]]) -> None:
+    fmts = [csv_formatter(c) for c in cols]
     with open(tmp, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh, lineterminator="\n")
         w.writerow([csv_text(c.name) for c in cols])
-        w.writerows([csv_cell(v, c) for v, c in zip(r, cols)] for r in rows)
+        w.writerows([f(v) for f, v in zip(fmts, r)] for r in rows)
 
 
 def _json_value(value: Any) -> Any:

@@ -14,6 +14,8 @@ that gives no area scores ``area.neutral`` everywhere.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from scoring.block import Block
@@ -55,15 +57,15 @@ def score(b: Block) -> np.ndarray:
 
 
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
-    d = b.d
+    d = b.dp
     a = value(b.offered[i if b.offered.shape[0] > 1 else 0, p])  # (n_d or 1, n_l)
-    lo, hi = float(d.area_min[i]), float(d.area_max[i])
-    unit = float(b.l.unit[p])
-    inputs = {"offered_m2": a, "area_min_m2": lo, "area_max_m2": hi if np.isfinite(hi) else None,
+    lo, hi = d.area_min[i], d.area_max[i]
+    unit = b.lp.unit[p]
+    inputs = {"offered_m2": a, "area_min_m2": lo, "area_max_m2": hi if math.isfinite(hi) else None,
               "unit_m2": unit or None}
     if not d.has_area[i]:
         return Detail(inputs, "需求未填面积", "the demand gives no area")
-    if not np.isfinite(hi):
+    if not math.isfinite(hi):
         rng, rng_en = f"{fmt(lo, 0)}㎡以上", f"at least {fmt(lo, 0)} m²"
     elif lo == 0:
         rng, rng_en = f"不超过{fmt(hi, 0)}㎡", f"at most {fmt(hi, 0)} m²"
@@ -81,6 +83,6 @@ def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
         pct = (a - hi) / hi * 100 if hi > 0 else float("inf")
         return Detail(inputs, f"{what}，比需求 {rng} 多 {fmt(pct)}%",
                       f"{what_en}, {fmt(pct)}% above the wanted {rng_en}")
-    if np.isfinite(hi) and lo > 0:
+    if math.isfinite(hi) and lo > 0:
         return Detail(inputs, f"{what} 在需求 {rng} 内", f"{what_en} within the wanted {rng_en}")
     return Detail(inputs, f"{what}，满足需求 {rng}", f"{what_en}, meets the wanted {rng_en}")

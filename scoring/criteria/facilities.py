@@ -14,6 +14,8 @@ floor load minimum is also a hard rule; height and power are preferences only.)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from scoring.block import Block, keep_known
@@ -67,13 +69,14 @@ def score(b: Block) -> np.ndarray:
 
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     inputs, zh_parts, en_parts = {}, [], []
+    dp, lp = b.dp, b.lp
     for f, zh_w, en_w, unit, unit_en in _FACILITIES:
-        need = float(getattr(b.d, f)[i])
-        have = float(getattr(b.l, f)[p])
+        need = getattr(dp, f)[i]
         if not need > 0:
             continue
-        inputs[f] = {"need": need, "have": None if np.isnan(have) else have}
-        if np.isnan(have):
+        have = getattr(lp, f)[p]
+        inputs[f] = {"need": need, "have": None if math.isnan(have) else have}
+        if math.isnan(have):
             zh_parts.append(f"{zh_w}未知（需 {fmt(need)}{unit}）")
             en_parts.append(f"{en_w} unknown (needs {fmt(need)} {unit_en})")
         elif have < need:

@@ -46,9 +46,9 @@ def _best(code: str, related: tuple[str, ...], levels: tuple[tuple[str, float], 
 
 
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
-    row = int(b.code_rows[i])
+    row = b.dp.code[i]
     code = b.d.codes[row] if row >= 0 else ""
-    related = b.l.related_lists[int(b.l.related[p])]
+    related = b.l.related_lists[b.lp.related[p]]
     inputs = {"industry_code": code or None, "listing_industries": list(related)}
     if not code:
         return Detail(inputs, "需求未填行业", "the demand gives no industry")

@@ -46,19 +46,20 @@ def nearest_place(b: Block, p: int = 0, i: int = 0) -> tuple[float | None, int, 
     Returns ``(None, -1, -1)`` when the demand names no place or the listing has no
     location.
     """
-    d, l = b.d, b.l
-    first, last = int(d.point_offsets[i]), int(d.point_offsets[i + 1])
+    d, l = b.dp, b.lp
+    first, last = d.point_offsets[i], d.point_offsets[i + 1]
     if first == last or not l.has_loc[p]:
         return None, -1, -1
     best = (math.inf, -1, -1)
+    here = l.town[p]
     for k in range(first, last):
-        town = int(d.point_town[k])
-        if town >= 0 and town == int(l.town[p]):
+        town = d.point_town[k]
+        if town >= 0 and town == here:
             km = 0.0
         else:
-            km = haversine_km_scalar(float(d.point_lat[k]), float(d.point_lon[k]), float(l.lat[p]), float(l.lon[p]))
+            km = haversine_km_scalar(d.point_lat[k], d.point_lon[k], l.lat[p], l.lon[p])
         if km < best[0]:
-            best = (km, int(d.point_kind[k]), town)
+            best = (km, d.point_kind[k], town)
     return best
 
 
@@ -75,13 +76,13 @@ def place_name(kind: int, town: int) -> tuple[str, str]:
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     km, kind, town = nearest_place(b, p, i)
     if km is None:
-        named = b.d.point_offsets[i + 1] > b.d.point_offsets[i]
+        named = b.dp.point_offsets[i + 1] > b.dp.point_offsets[i]
         why = ("需求未指定区位", "the demand names no place") if not named else (
             "房源位置未知", "listing location unknown")
         return Detail({"distance_km": None}, *why)
     zh_name, en_name = place_name(kind, town)
-    inputs = {"distance_km": km, "nearest": zh_name, "max_distance_km": None if math.isinf(b.d.max_distance[i])
-              else float(b.d.max_distance[i])}
+    limit = b.dp.max_distance[i]
+    inputs = {"distance_km": km, "nearest": zh_name, "max_distance_km": None if math.isinf(limit) else limit}
     if km == 0 and town >= 0:
         return Detail(inputs, f"位于{zh_name}", f"in {en_name}")
     return Detail(inputs, f"距{zh_name} {fmt(km)} km", f"{fmt(km)} km from {en_name}")

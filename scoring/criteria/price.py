@@ -15,6 +15,8 @@ is scored on the types both sides name (or, when they share none, the demand's).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from scoring.block import Block, keep_known
@@ -67,8 +69,8 @@ def score(b: Block) -> np.ndarray:
 
 
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
-    d, l = b.d, b.l
-    modes = int(b.modes[i, p]) or int(b.shared[i, p]) or int(d.deal[i])
+    d, l = b.dp, b.lp
+    modes = int(b.modes[i, p]) or int(b.shared[i, p]) or d.deal[i]
     parts_zh, parts_en, inputs = [], [], {}
     for mode, budget, price, zh_w, en_w, unit_zh, unit_en in (
         (DEAL_LEASE, d.max_rent[i], l.rent[p], "租金", "rent", "元/㎡/月", "yuan/m²/month"),
@@ -77,18 +79,18 @@ def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
         if not modes & mode:
             continue
         key = "rent" if mode == DEAL_LEASE else "sale_price"
-        inputs[key] = None if np.isnan(price) else float(price)
-        inputs["budget_" + key] = None if np.isnan(budget) else float(budget)
+        inputs[key] = None if math.isnan(price) else price
+        inputs["budget_" + key] = None if math.isnan(budget) else budget
         neg = "（面议）" if l.negotiable[p] else ""
         neg_en = " (negotiable)" if l.negotiable[p] else ""
-        if np.isnan(price):
+        if math.isnan(price):
             parts_zh.append(f"{zh_w}面议" if l.negotiable[p] else f"{zh_w}未知")
             parts_en.append(f"{en_w} negotiable" if l.negotiable[p] else f"{en_w} unknown")
-        elif np.isnan(budget):
+        elif math.isnan(budget):
             parts_zh.append(f"{zh_w} {fmt(price)} {unit_zh}{neg}，需求未填预算")
             parts_en.append(f"{en_w} {fmt(price)} {unit_en}{neg_en}, no budget given")
         else:
-            eff = float(price) * (1.0 - b.profile["price"]["negotiable_discount"]) if l.negotiable[p] else float(price)
+            eff = price * (1.0 - b.profile["price"]["negotiable_discount"]) if l.negotiable[p] else price
             pct = (eff - budget) / budget * 100
             if pct > 0:
                 parts_zh.append(f"{zh_w} {fmt(price)} {unit_zh}{neg}，超预算 {fmt(pct)}%")

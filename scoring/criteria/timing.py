@@ -14,6 +14,7 @@ one, scores ``timing.neutral`` (see ``timing.as_of`` for what "now" means).
 from __future__ import annotations
 
 import functools
+import math
 
 import numpy as np
 
@@ -45,11 +46,11 @@ def _date(day: float) -> str:
 
 
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
-    m, a = float(b.d.move_in[i]), float(b.l.available[p])
-    inputs = {"move_in_by": None if np.isnan(m) else _date(m), "available_from": None if np.isnan(a) else _date(a)}
-    if np.isnan(m):
+    m, a = b.dp.move_in[i], b.lp.available[p]
+    inputs = {"move_in_by": None if math.isnan(m) else _date(m), "available_from": None if math.isnan(a) else _date(a)}
+    if math.isnan(m):
         return Detail(inputs, "需求未填入驻时间", "no move-in date given")
-    if np.isnan(a):
+    if math.isnan(a):
         return Detail(inputs, "房源交付时间未知", "listing availability unknown")
     late = a - m
     if late <= 0:

@@ -77,3 +77,17 @@ def test_many_demands_per_block_say_what_one_pair_per_block_says(scorer, budget)
         assert e.feasible == bool(res.feasible[i, j])
         if e.feasible:
             assert e.total == pytest.approx(float(res.total[i, j]), abs=1e-5)
+
+
+def test_summaries_are_the_explanations_summaries(scorer):
+    res = scorer.score()
+    rows, cols = np.nonzero(res.feasible)
+    rng = np.random.default_rng(4)
+    pick = rng.permutation(len(rows))[:80]
+    rows, cols = rows[pick], cols[pick]
+    got = scorer.summarize_many(rows, cols)
+    want = scorer.explain_many(rows, cols, rules=False, known_feasible=True)
+    for s, e in zip(got, want, strict=True):
+        assert (s.zh, s.en) == (e.summary("zh"), e.summary("en"))
+        assert s.scores == {c.name: c.score for c in e.criteria}
+        assert s.distance_km == next(c.inputs.get("distance_km") for c in e.criteria if c.name == "location")
