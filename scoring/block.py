@@ -23,10 +23,9 @@ from scoring.geo import chord2_to_km
 from scoring.industry import prefix_table, similarity_table
 from scoring.prepare import DemandSide, ListingSide
 from scoring.profile import Profile
+from scoring.units import offered_area
 
 __all__ = ["Block", "Tables", "gather", "keep_known"]
-
-_EPS = 1e-9  # whole units: k units cover x when k >= x / unit - _EPS
 
 
 @dataclass(frozen=True, eq=False)
@@ -167,20 +166,13 @@ class Block:
     def offered_units(self) -> np.ndarray:
         """float64 (n_d, n_div): the area each divisible listing offers each demand, ㎡.
 
-        ``k * unit``, where k is the fewest whole units covering ``area_min`` (at least
-        1), one fewer when that overshoots the demand's upper tolerance, and at most
-        the units the listing holds.
+        :func:`scoring.units.offered_area`: ``k * unit``, where k is the fewest whole
+        units covering ``area_min`` (at least 1), one fewer when that overshoots the
+        demand's upper tolerance, and at most the units the listing holds.
         """
         div = self.divisible
-        u = self.l.unit[div]
-        k = self.d.area_min[:, None] / u[None, :]
-        k -= _EPS
-        np.ceil(k, out=k)
-        np.maximum(k, 1.0, out=k)
-        k -= (k * u > self.d.hi[:, None]) & (k > 1)
-        np.minimum(k, np.floor(self.l.area[div] / u + _EPS)[None, :], out=k)
-        k *= u
-        return k
+        return offered_area(self.d.area_min[:, None], self.d.hi[:, None], self.l.area[div][None, :],
+                            self.l.unit[div][None, :])
 
     @cached
     def offered(self) -> np.ndarray:

@@ -55,8 +55,12 @@ FAST_MIN_PAIRS = 1 << 20
 BYTES_PER_PAIR = 96
 """Rough peak of temporaries per pair of a numpy block, for the memory budget of top_k."""
 
-COMPILED_BYTES_PER_PAIR = 32
-"""The same for a compiled block: its outputs and the selection's temporaries."""
+
+
+def _bounds(s: slice, n: int) -> slice:
+    """A block's slice with explicit start and stop."""
+    start, stop, _ = s.indices(n)
+    return slice(start, stop)
 
 
 def _workers(workers: int | None) -> int:
@@ -190,7 +194,8 @@ class Scorer:
             failed = np.empty(b.shape, dtype=np.uint16) if failed is None else failed
             total = np.empty(b.shape, dtype=np.float32) if total is None else total
             crit = None if criteria is None else np.empty((len(CRITERIA), *b.shape), dtype=np.float32)
-            fast.evaluate_block(b, self._fast, failed, total, crit)
+            fast.evaluate_block(self._fast, _bounds(b.rows, self._d.n), _bounds(b.cols, self._l.n), failed, total,
+                                crit)
             if criteria is not None and crit is not None:
                 for k, name in enumerate(fast.criteria_order()):
                     if name in criteria:
@@ -248,7 +253,7 @@ class Scorer:
         total = np.empty((n_d, n_l), dtype=np.float32)
         if self.compiled(n_d * n_l):  # one call: the compiled loop runs its rows in parallel
             crit3 = np.empty((len(CRITERIA), n_d, n_l), dtype=np.float32) if criteria else None
-            fast.evaluate_block(self.block(0, n_d, 0, n_l), self._fast, failed, total, crit3)
+            fast.evaluate_block(self._fast, slice(0, n_d), slice(0, n_l), failed, total, crit3)
             kept = None if crit3 is None else {name: crit3[k] for k, name in enumerate(fast.criteria_order())
                                                if name in self.weights}
             return ScoreResult(total=total, failed=failed, criteria=CriterionArrays(self, kept), scorer=self)
@@ -297,8 +302,11 @@ class Scorer:
               memory_bytes: int = 256 << 20) -> TopK:
         """The k best feasible partners of every demand (``by="demand"``) or listing.
 
-        Blocks are sized so their temporaries stay within ``memory_bytes`` (about
-        :data:`BYTES_PER_PAIR` per pair, per worker); the full matrix is never held.
+        The compiled path scores and selects in one pass (each tile of pairs goes
+        straight into the partners' best-first lists: no memory per pair); the numpy
+        path evaluates blocks sized so their temporaries stay within ``memory_bytes``
+        (about :data:`BYTES_PER_PAIR` per pair, per worker). The full matrix is never
+        held.
 
         Returns
         -------
@@ -312,10 +320,17 @@ class Scorer:
         scores = np.full((n_self, k), np.nan, dtype=np.float32)
         count = np.zeros(n_self, dtype=np.int64)
         tie = self.id_ranks("listing" if by == "demand" else "demand")
+        if kk == 0:
+            return TopK(index=index, scores=scores, count=count, by=by)
+        if self.compiled(n_d * n_l):
+            # fused: each tile is scored and selected at once, nothing per pair is kept
+            idx = np.empty((n_self, kk), dtype=np.int64)
+            sc = np.empty((n_self, kk), dtype=np.float32)
+            drive = fast.kernel().topk_rows if by == "demand" else fast.kernel().topk_cols
+            drive(*self._fast.args, 0, n_d, 0, n_l, kk, tie, idx, sc, count)
+            index[:, :kk], scores[:, :kk] = idx, sc
+            return TopK(index=index, scores=scores, count=count, by=by)
         step = max(1, memory_bytes // (BYTES_PER_PAIR * self.workers * max(n_other, 1)))
-        compiled = self.compiled(step * n_other)
-        if compiled:  # no temporaries per pair beyond the block's outputs and the selection
-            step = max(1, memory_bytes // (COMPILED_BYTES_PER_PAIR * max(n_other, 1)))
         ranges = [(a, min(a + step, n_self)) for a in range(0, n_self, step)]
 
         def run(rng: tuple[int, int]) -> None:
@@ -323,15 +338,9 @@ class Scorer:
             blk = self.block(a, b, 0, n_l) if by == "demand" else self.block(0, n_d, a, b)
             _, total = self.evaluate(blk)
             t = total if by == "demand" else total.T
-            idx, sc, cnt = (fast.select_top if compiled else select_top)(t, kk, tie)
-            index[a:b, :kk], scores[a:b, :kk], count[a:b] = idx, sc, cnt
+            index[a:b, :kk], scores[a:b, :kk], count[a:b] = select_top(t, kk, tie)
 
-        if kk > 0:
-            if compiled:  # the compiled loop is parallel itself
-                for rng in ranges:
-                    run(rng)
-            else:
-                self._map(run, ranges)
+        self._map(run, ranges)
         return TopK(index=index, scores=scores, count=count, by=by)
 
     def warm(self) -> None:
@@ -354,13 +363,12 @@ class Scorer:
         _, total = self.evaluate(self.block(0, self._d.n, j, j + 1))
         return self._ranking(total.T, k, self._d.ids, self.id_ranks("demand"))
 
-    @staticmethod
-    def _ranking(t: np.ndarray, k: int | None, ids: np.ndarray, tie: np.ndarray) -> Ranking:
+    def _ranking(self, t: np.ndarray, k: int | None, ids: np.ndarray, tie: np.ndarray) -> Ranking:
         n = t.shape[1]
         kk = n if k is None else min(k, n)
         if kk == 0:
             return Ranking(np.zeros(0, np.int64), ids[:0], np.zeros(0, np.float32))
-        idx, sc, cnt = select_top(t, kk, tie)
+        idx, sc, cnt = (fast.select_top if self.compiled(n) else select_top)(t, kk, tie)
         c = int(cnt[0])
         return Ranking(idx[0, :c], ids[idx[0, :c]], sc[0, :c])
 
