@@ -39,6 +39,7 @@ from scoring.profile import Profile, load_profile
 from scoring.results import CriterionArrays, Ranking, ScoreResult, TopK
 from scoring.rules import RULES, RowFails
 from scoring.select import check_top_k, id_ranks, select_top
+from scoring.sparse import Candidates, DualViolations, candidates, dual_violations
 
 __all__ = ["Engine", "Scorer", "score", "top_k"]
 
@@ -342,6 +343,31 @@ class Scorer:
 
         self._map(run, ranges)
         return TopK(index=index, scores=scores, count=count, by=by)
+
+    def candidates(self, reservation: float | None = None, per_demand: int | None = None,
+                   per_listing: int | None = None, memory_bytes: int = 256 << 20,
+                   prune: bool | None = None) -> Candidates:
+        """Feasible pairs scoring at least ``reservation`` (default: the profile's), all or
+        each record's best, with per-record statistics, in one blockwise pass; never
+        the full matrix. See :func:`scoring.sparse.candidates`."""
+        return candidates(self, reservation, per_demand, per_listing, memory_bytes, prune)
+
+    def dual_violations(self, u: np.ndarray, v: np.ndarray, reservation: float | None = None, tol: float = 1e-9,
+                        memory_bytes: int = 256 << 20, prune: bool | None = None) -> DualViolations:
+        """Feasible pairs scoring at least the reservation with ``s_ij - u_i - v_j > tol``,
+        blockwise (the optimality check of a one-to-one solution over every pair; see
+        :func:`scoring.sparse.dual_violations`)."""
+        return dual_violations(self, u, v, reservation, tol, memory_bytes, prune)
+
+    def rule_counts(self, k: int, side: Literal["demand", "listing"] = "demand") -> dict[str, int]:
+        """Exact failing pairs by rule of one record against the whole other side (the
+        shape of :meth:`ScoreResult.rule_counts`), for the few records whose
+        :class:`scoring.sparse.SideStats` a pruned pass left as lower bounds."""
+        n_d, n_l = self.shape
+        blk = self.block(k, k + 1, 0, n_l) if side == "demand" else self.block(0, n_d, k, k + 1)
+        failed, _ = self.evaluate(blk)
+        counts = {r.name: int(np.count_nonzero(failed & np.uint16(r.flag))) for r in RULES}
+        return dict(sorted(((n, c) for n, c in counts.items() if c), key=lambda kv: -kv[1]))
 
     def warm(self) -> None:
         """Do now what the first single-record query would: load the compiled loop,
