@@ -29,7 +29,7 @@ import numpy as np
 from scoring.units import offered_area as _offered_area
 
 nan = math.nan
-TILE = 256  # listings per tile: the tile's listing fields and buffers stay in L1
+TILE = 1024  # listings per tile: long enough loops (the criteria's run over the feasible pairs of one)
 ROWS = 16  # demand rows per work item of the row-major drivers
 COLS = 2048  # listings per work item of the dense driver
 
@@ -40,20 +40,37 @@ offered_area = numba.njit(inline="always", error_model="numpy")(_offered_area)
 def new_buffers(n_rows, n_crit):
     """Scratch of one work item: per row of a call, failed bits ``ff``, totals ``tt`` and
     feasible counts ``nfs``; per row being evaluated, ``sc`` (offered area, squared
-    chord, deal types left), ``fi`` (positions of the pairs scored), ``xs`` (criteria and
+    chord, deal types left; the tile's divisible listings' areas and units), ``fi``
+    (positions of the pairs scored; of the divisible listings), ``xs`` (criteria and
     gaps); ``cb`` the criteria of every row when they are kept."""
     ff = np.empty((n_rows, TILE), dtype=np.int64)
     tt = np.empty((n_rows, TILE), dtype=np.float32)
     nfs = np.empty(n_rows, dtype=np.int64)
-    sc = np.empty((3, TILE))
-    fi = np.empty(TILE, dtype=np.int64)
+    sc = np.empty((5, TILE))
+    fi = np.empty((2, TILE), dtype=np.uint64)
     xs = np.empty((8, TILE))
     cb = np.empty((n_crit, n_rows if n_crit else 0, TILE), dtype=np.float32)
     return ff, tt, nfs, sc, fi, xs, cb
 
 
 @numba.njit(inline="always", error_model="numpy")
-def decay_all(x, out, n, kind, off, inv, coef, KIND):
+def exp_neg(x, pow2):
+    """``exp(x)`` for ``x <= 0`` in plain arithmetic the compiler vectorises (libm's
+    ``exp`` is a call per value): ``x = n ln 2 + r`` with ``|r| <= ln 2 / 2``, a degree-11
+    Taylor polynomial for ``exp(r)`` (relative error below 1e-14) and ``2^n`` from the
+    table ``pow2[n + 1022]`` (see ``scoring.fast.POW2``); below -708 it is 0 to within
+    1e-307."""
+    x = max(x, -708.0)
+    n = math.floor(x * 1.4426950408889634 + 0.5)
+    r = (x - n * 0.6931471803691238) - n * 1.9082149292705877e-10
+    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (
+        1.0 / 720.0 + r * (1.0 / 5040.0 + r * (1.0 / 40320.0 + r * (1.0 / 362880.0 + r * (
+            1.0 / 3628800.0 + r * (1.0 / 39916800.0)))))))))))
+    return p * pow2[int(n) + 1022]
+
+
+@numba.njit(inline="always", error_model="numpy")
+def decay_all(x, out, n, kind, off, inv, coef, KIND, pow2):
     """``out[q] = decay(x[q])`` for q < n, the kernel's kind chosen once (each branch is
     a plain loop the compiler vectorises; the gaps are never NaN here)."""
     if kind == KIND.step:
@@ -64,11 +81,11 @@ def decay_all(x, out, n, kind, off, inv, coef, KIND):
             out[q] = max(1.0 - coef * max((x[q] - off) * inv, 0.0), 0.0)
     elif kind == KIND.exp:
         for q in range(n):
-            out[q] = math.exp(coef * max((x[q] - off) * inv, 0.0))
+            out[q] = exp_neg(coef * max((x[q] - off) * inv, 0.0), pow2)
     elif kind == KIND.gauss:
         for q in range(n):
             d = max((x[q] - off) * inv, 0.0)
-            out[q] = math.exp(coef * d * d)
+            out[q] = exp_neg(coef * d * d, pow2)
     elif kind == KIND.rational:
         for q in range(n):
             out[q] = 1.0 / (1.0 + coef * max((x[q] - off) * inv, 0.0))
@@ -79,7 +96,7 @@ def decay_all(x, out, n, kind, off, inv, coef, KIND):
 
 
 @numba.njit(error_model="numpy")
-def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs, sc, fi, xs, keep, cb):
+def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs, sc, fis, xs, keep, cb):
     """Demands ``rows[:n_rows]`` against listings ``j0:j1`` (at most TILE of them).
 
     Row r of the call, against the listings ``bounds[r, 0]:bounds[r, 1]`` (all of
@@ -103,7 +120,7 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
     l_vec, l_town, l_has_loc, l_level, l_deal, l_title = L.vectors, L.town, L.has_loc, L.level, L.deal, L.title
     l_min_lease, l_cat, l_ind, l_rent, l_sale = L.min_lease, L.cat, L.ind, L.eff_rent, L.eff_sale
     l_related, l_height, l_power = L.related, L.height, L.power
-    cat_bits, code_bits, synergy = T.cat_bits, T.code_bits, T.synergy
+    cat_bits, code_bits, synergy, pow2, div_pos = T.cat_bits, T.code_bits, T.synergy, T.pow2, L.div_pos
     f_area, f_crane, f_load, f_tax, f_avail = F.area, F.crane, F.floor_load, F.park_tax, F.available
     f_dist, f_deal, f_title, f_lease = F.max_distance, F.deal, F.title_certificate, F.lease_term
     ka_s, kb_s, kc_s, kd_s = K.area_short[0], K.area_short[1], K.area_short[2], K.area_short[3]
@@ -120,6 +137,17 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
     wa, wl, wp, wi, wf, wt = W.area, W.location, W.price, W.industry, W.facilities, W.timing
     ci_a, ci_l, ci_p, ci_i, ci_f, ci_t = CI.area, CI.location, CI.price, CI.industry, CI.facilities, CI.timing
     full_tile = bounds.shape[0] == 0
+    uj0 = np.uint64(j0)
+    # the divisible listings of the tile (offered area differs from the whole area only
+    # there), gathered once per call so that each row's whole units run as one plain loop
+    q0, q1 = np.searchsorted(div_pos, j0), np.searchsorted(div_pos, j1)
+    n_div = np.uint64(q1 - q0)
+    fi, dv_t, dv_area, dv_unit = fis[0], fis[1], sc[3], sc[4]
+    for q in range(n_div):
+        j = div_pos[q0 + q]
+        dv_area[q] = l_area[j]
+        dv_unit[q] = l_unit[j]
+        dv_t[q] = j - j0
 
     for r in range(n_rows):
         i = rows[r]
@@ -132,6 +160,9 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
             if tb <= ta:
                 nfs[r] = 0
                 continue
+        # loop indices unsigned: numba wraps negative indices around, and a loop whose
+        # index might be negative is not vectorised (7x slower)
+        uta, utb = np.uint64(ta), np.uint64(tb)
         # 1-D views of this row's outputs and of the scratch rows: the loops below index
         # plain vectors, which the compiler vectorises (2-D indexing it does not)
         ffr, ttr, aa, c2, mo = ff[r], tt[r], sc[0], sc[1], sc[2]
@@ -154,42 +185,44 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
         # pass 1: the nearest place of a row with a distance limit, one point at a time
         # (other rows need it on the pairs scored only, in pass 3)
         if limited:
-            for t in range(ta, tb):
+            for t in range(uta, utb):
                 c2[t] = -2.0
             for q in range(p0, p1):
                 x, y, z = d_points[q, 0], d_points[q, 1], d_points[q, 2]
-                for t in range(ta, tb):
-                    j = j0 + t
+                for t in range(uta, utb):
+                    j = uj0 + t
                     c2[t] = max(c2[t], x * l_vec[j, 0] + y * l_vec[j, 1] + z * l_vec[j, 2])
-            for t in range(ta, tb):
-                j = j0 + t
+            for t in range(uta, utb):
+                j = uj0 + t
                 v = max(2.0 - 2.0 * c2[t], 0.0)
                 c2[t] = 0.0 if d_wanted[i, l_town[j]] else v
 
         # pass 2: every rule, branch-free bit arithmetic
-        for t in range(ta, tb):
-            aa[t] = offered_area(amin, hi, l_area[j0 + t], l_unit[j0 + t])
-        for t in range(ta, tb):
+        for t in range(uta, utb):
+            aa[t] = l_area[uj0 + t]
+        for q in range(n_div):
+            g2[q] = offered_area(amin, hi, dv_area[q], dv_unit[q])
+        for q in range(n_div):
+            aa[dv_t[q]] = g2[q]
+        for t in range(uta, utb):
             a = aa[t]
             ffr[t] = (has_area & (not ((lo <= a) & (a <= hi)))) * f_area
-        for t in range(ta, tb):
-            j = j0 + t
-            ffr[t] |= (l_crane[j] < crane_i) * f_crane | (l_load[j] < load_i) * f_load
-        for t in range(ta, tb):
-            j = j0 + t
-            ffr[t] |= (tax_i < l_tax_need[j]) * f_tax | (l_avail[j] > move_by) * f_avail
+        for t in range(uta, utb):
+            j = uj0 + t
+            ffr[t] |= ((l_crane[j] < crane_i) * f_crane | (l_load[j] < load_i) * f_load
+                       | (tax_i < l_tax_need[j]) * f_tax | (l_avail[j] > move_by) * f_avail)
         if limited:
-            for t in range(ta, tb):
-                j = j0 + t
+            for t in range(uta, utb):
+                j = uj0 + t
                 ffr[t] |= (l_has_loc[j] & (c2[t] > d_thr[i, l_level[j]])) * f_dist
         # fire class, 环评, ground floor, rating per demand class x listing class; admitted
         # and banned industries per demand code x listing lists (tables made by the rules)
-        for t in range(ta, tb):
-            j = j0 + t
+        for t in range(uta, utb):
+            j = uj0 + t
             ffr[t] |= cat_bits[ci, l_cat[j]] | code_bits[di, l_ind[j]]
         # the deal types both sides accept, less those the title or lease term rules out
-        for t in range(ta, tb):
-            j = j0 + t
+        for t in range(uta, utb):
+            j = uj0 + t
             shared = dd & l_deal[j]
             sb = cert & (l_title[j] != 1)
             lb = lease < l_min_lease[j]
@@ -199,10 +232,9 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
             ffr[t] |= ((shared == 0) * f_deal | (lost & sb & ((shared & 2) != 0)) * f_title
                          | (lost & lb & ((shared & 1) != 0)) * f_lease)
         nf = 0
-        for t in range(ta, tb):
+        for t in range(uta, utb):
             fi[nf] = t
             nf += ffr[t] == 0
-        for t in range(ta, tb):
             ttr[t] = nan
         nfs[r] = nf
         if nf == 0 and not keep:
@@ -211,57 +243,58 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
         if keep:
             n = tb - ta
             for q in range(n):
-                fi[q] = ta + q
+                fi[q] = uta + np.uint64(q)
+        un = np.uint64(n)
 
         # pass 3: the criteria, on the n pairs of fi (the feasible ones, or all when kept)
         if has_area:
             inv_lo = 1.0 / amin if amin > 0 else 0.0
             inv_hi = 1.0 / amax if (amax < math.inf and amax > 0) else 0.0
-            for q in range(n):
+            for q in range(un):
                 a = aa[fi[q]]
                 g1[q] = max(amin - a, 0.0) * inv_lo
                 g2[q] = max(a - amax, 0.0) * inv_hi  # (an open range: 0 * 0, never -inf * 0)
-            decay_all(g1, x_area, n, ka_s, kb_s, kc_s, kd_s, KIND)
-            decay_all(g2, g1, n, ka_o, kb_o, kc_o, kd_o, KIND)
-            for q in range(n):
+            decay_all(g1, x_area, un, ka_s, kb_s, kc_s, kd_s, KIND, pow2)
+            decay_all(g2, g1, un, ka_o, kb_o, kc_o, kd_o, KIND, pow2)
+            for q in range(un):
                 x_area[q] *= g1[q]
         else:
-            for q in range(n):
+            for q in range(un):
                 x_area[q] = n_area
         if located:
             if limited:
-                for q in range(n):
+                for q in range(un):
                     g1[q] = c2[fi[q]]
             else:
-                for q in range(n):
+                for q in range(un):
                     g1[q] = -2.0
                 for p in range(p0, p1):
                     x, y, z = d_points[p, 0], d_points[p, 1], d_points[p, 2]
-                    for q in range(n):
-                        j = j0 + fi[q]
+                    for q in range(un):
+                        j = uj0 + fi[q]
                         g1[q] = max(g1[q], x * l_vec[j, 0] + y * l_vec[j, 1] + z * l_vec[j, 2])
-                for q in range(n):
-                    j = j0 + fi[q]
+                for q in range(un):
+                    j = uj0 + fi[q]
                     v = max(2.0 - 2.0 * g1[q], 0.0)
                     g1[q] = 0.0 if d_wanted[i, l_town[j]] else v
             # km = 2R asin(chord / 2): a series exact to double precision below 1270 km
             far = False
-            for q in range(n):
+            for q in range(un):
                 y = math.sqrt(g1[q]) * 0.5
                 far |= y >= 0.1
                 y2 = y * y
                 g2[q] = r2 * y * (1.0 + y2 * (1.0 / 6.0 + y2 * (3.0 / 40.0 + y2 * (5.0 / 112.0
                                                                                         + y2 * (35.0 / 1152.0)))))
             if far:
-                for q in range(n):
+                for q in range(un):
                     y = math.sqrt(g1[q]) * 0.5
                     if y >= 0.1:
                         g2[q] = r2 * math.asin(min(y, 1.0))
-            decay_all(g2, x_loc, n, ka_l, kb_l, kc_l, kd_l, KIND)
-            for q in range(n):
-                x_loc[q] = x_loc[q] if l_has_loc[j0 + fi[q]] else n_loc
+            decay_all(g2, x_loc, un, ka_l, kb_l, kc_l, kd_l, KIND, pow2)
+            for q in range(un):
+                x_loc[q] = x_loc[q] if l_has_loc[uj0 + fi[q]] else n_loc
         else:
-            for q in range(n):
+            for q in range(un):
                 x_loc[q] = n_loc
         # price: the lease score into G1, the sale score into G2, then the one the demand
         # wants, or the better of those the pair allows
@@ -270,73 +303,73 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
             dst = g1 if side == 0 else g2
             if budget == budget and (dd & (side + 1)) != 0:
                 inv_b = 1.0 / budget
-                for q in range(n):
-                    pr = l_rent[j0 + fi[q]] if side == 0 else l_sale[j0 + fi[q]]
+                for q in range(un):
+                    pr = l_rent[uj0 + fi[q]] if side == 0 else l_sale[uj0 + fi[q]]
                     x_price[q] = pr * inv_b - 1.0 if pr == pr else 0.0
-                decay_all(x_price, dst, n, ka_p, kb_p, kc_p, kd_p, KIND)
-                for q in range(n):
-                    pr = l_rent[j0 + fi[q]] if side == 0 else l_sale[j0 + fi[q]]
+                decay_all(x_price, dst, un, ka_p, kb_p, kc_p, kd_p, KIND, pow2)
+                for q in range(un):
+                    pr = l_rent[uj0 + fi[q]] if side == 0 else l_sale[uj0 + fi[q]]
                     dst[q] = dst[q] if pr == pr else n_price
             else:
-                for q in range(n):
+                for q in range(un):
                     dst[q] = n_price
         if dd == 1:
-            for q in range(n):
+            for q in range(un):
                 x_price[q] = g1[q]
         elif dd == 2:
-            for q in range(n):
+            for q in range(un):
                 x_price[q] = g2[q]
         else:
-            for q in range(n):
+            for q in range(un):
                 t = fi[q]
                 mm = int(mo[t])
-                mm = mm if mm != 0 else dd & l_deal[j0 + t]
+                mm = mm if mm != 0 else dd & l_deal[uj0 + t]
                 mm = mm if mm != 0 else 3
                 a = g1[q] if (mm & 1) != 0 else -1.0
                 b = g2[q] if (mm & 2) != 0 else -1.0
                 x_price[q] = max(a, b)
-        for q in range(n):
-            x_ind[q] = synergy[di, l_related[j0 + fi[q]]]
+        for q in range(un):
+            x_ind[q] = synergy[di, l_related[uj0 + fi[q]]]
         # facilities: the mean over the minimums the demand gives
         if d_needs[i] > 0:
-            for q in range(n):
+            for q in range(un):
                 x_fac[q] = 0.0
             for f in range(3):
                 need = d_height[i] if f == 0 else (d_load[i] if f == 1 else d_power[i])
                 if not need > 0:
                     continue
                 inv_need = 1.0 / need
-                for q in range(n):
-                    j = j0 + fi[q]
+                for q in range(un):
+                    j = uj0 + fi[q]
                     have = l_height[j] if f == 0 else (l_load[j] if f == 1 else l_power[j])
                     m = at_min + (1.0 - at_min) * (min((have - need) * inv_need * inv_full, 1.0) if full > 0
                                                    else 1.0)
                     m = m if have >= need else 0.0
                     x_fac[q] += m if have == have else n_fac
             inv_n = 1.0 / d_needs[i]
-            for q in range(n):
+            for q in range(un):
                 x_fac[q] *= inv_n
         else:
-            for q in range(n):
+            for q in range(un):
                 x_fac[q] = n_fac
         if move == move:
-            for q in range(n):
-                av = l_avail[j0 + fi[q]]
+            for q in range(un):
+                av = l_avail[uj0 + fi[q]]
                 g1[q] = av - move if av == av else 0.0
-            decay_all(g1, x_time, n, ka_t, kb_t, kc_t, kd_t, KIND)
-            for q in range(n):
-                av = l_avail[j0 + fi[q]]
+            decay_all(g1, x_time, un, ka_t, kb_t, kc_t, kd_t, KIND, pow2)
+            for q in range(un):
+                av = l_avail[uj0 + fi[q]]
                 x_time[q] = x_time[q] if av == av else n_time
         else:
-            for q in range(n):
+            for q in range(un):
                 x_time[q] = n_time
-        for q in range(n):
+        for q in range(un):
             tot = (wa * x_area[q] + wl * x_loc[q] + wp * x_price[q] + wi * x_ind[q]
                    + wf * x_fac[q] + wt * x_time[q])
             t = fi[q]
             ttr[t] = tot if ffr[t] == 0 else nan
         if keep:
-            for q in range(n):
+            for q in range(un):
                 t = fi[q]
                 cb[ci_a, r, t] = x_area[q]
                 cb[ci_l, r, t] = x_loc[q]
@@ -368,14 +401,17 @@ def dense(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, failed, total, crit, ke
             b = min(a + TILE, m)
             eval_rows(rows, rb - ra, c0 + a, c0 + b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs, sc, fi, xs,
                       keep, cb)
+            ua, w = np.uint64(a), np.uint64(b - a)
             for r in range(rb - ra):
-                for t in range(b - a):
-                    failed[ra + r, a + t] = ff[r, t]
-                    total[ra + r, a + t] = tt[r, t]
+                fr, tr, ffr, ttr = failed[ra + r], total[ra + r], ff[r], tt[r]
+                for t in range(w):
+                    fr[ua + t] = ffr[t]
+                    tr[ua + t] = ttr[t]
                 if keep:
                     for c in range(n_crit):
-                        for t in range(b - a):
-                            crit[c, ra + r, a + t] = cb[c, r, t]
+                        cr, cbr = crit[c, ra + r], cb[c, r]
+                        for t in range(w):
+                            cr[ua + t] = cbr[t]
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -445,15 +481,15 @@ def topk_cols(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, k, tie, index, scor
     """The k best rows of every column ``c0:c1`` among ``r0:r1`` (``tie``: rank of each
     row, indexed by row - r0); outputs (c1 - c0, k), partners relative to r0."""
     n, m = r1 - r0, c1 - c0
-    rr = 64
-    n_cc = (m + TILE - 1) // TILE
+    rr, cw = 64, 256  # rows per call, columns per work item (each item owns its columns' lists)
+    n_cc = (m + cw - 1) // cw
     count[:] = 0
     nb = np.zeros((0, 2), dtype=np.int64)
     all_rows = np.arange(r0, r1)
     for cc in numba.prange(n_cc):
         ff, tt, nfs, sc, fi, xs, cb = new_buffers(rr, 0)
-        a = cc * TILE
-        b = min(a + TILE, m)
+        a = cc * cw
+        b = min(a + cw, m)
         for ra in range(0, n, rr):
             rb = min(ra + rr, n)
             eval_rows(all_rows[ra:rb], rb - ra, c0 + a, c0 + b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs, sc,

@@ -70,7 +70,9 @@ ProfileRecord = namedtuple("ProfileRecord", [
     "location_neutral", "price_neutral", "facilities_neutral", "timing_neutral"])
 Weights = namedtuple("Weights", list(CRITERIA))  # type: ignore[misc]
 CriteriaIndex = namedtuple("CriteriaIndex", list(CRITERIA))  # type: ignore[misc]
-Tables = namedtuple("Tables", ["cat_bits", "code_bits", "synergy"])
+Tables = namedtuple("Tables", ["cat_bits", "code_bits", "synergy", "pow2"])
+POW2 = np.ldexp(1.0, np.arange(-1022, 1))
+"""``2.0 ** n`` for n in -1022..0: the scale step of the loop's exponential."""
 DemandArrays = namedtuple("DemandArrays", [
     "deal", "has_area", "area_min", "area_max", "lo", "hi", "points", "point_offsets", "wanted",
     "max_distance", "thr_c2", "max_rent", "max_sale", "height", "load", "power", "n_needs", "crane",
@@ -78,7 +80,7 @@ DemandArrays = namedtuple("DemandArrays", [
 ListingArrays = namedtuple("ListingArrays", [
     "deal", "area", "unit", "has_loc", "vectors", "town", "level", "eff_rent", "eff_sale",
     "height", "load", "power", "crane", "title", "available", "min_lease", "tax_need", "related",
-    "cat", "ind"])
+    "cat", "ind", "div_pos"])
 
 
 def available() -> bool:
@@ -220,7 +222,8 @@ class Prepared:
     def take_listings(self, idx: np.ndarray) -> Prepared:
         """The same market with the listings at positions ``idx``, in that order (the
         pruning index runs the loop over listings sorted by its keys)."""
-        L = type(self.L)(*[np.ascontiguousarray(a[idx]) for a in self.L])
+        L = type(self.L)(*[np.ascontiguousarray(a[idx]) for a in self.L[:-1]],
+                         div_pos=np.flatnonzero(self.L.unit[idx] > 0).astype(np.int64))
         return Prepared(self.D, L, self.T, self.P, self.K, self.KIND, self.F, self.W, self.CI)
 
 
@@ -261,13 +264,14 @@ def prepare(b: Block, weights: dict[str, float]) -> Prepared:
         n_needs=n_needs, crane=d.crane, certificate=d.certificate, move_in=d.move_in,
         lease_months=d.lease_months, tax=d.tax, cat=d_cat, code_row=code_row)
     L = ListingArrays(
-        deal=l.deal, area=l.area, unit=l.unit, has_loc=l.has_loc, vectors=c(l.vectors), town=l.town,
-        level=level.reshape(-1).astype(np.int64), eff_rent=np.where(l.negotiable, l.rent * (1.0 - disc), l.rent),
+        # (indices into tables unsigned: the loop indexes with them without a sign check)
+        deal=l.deal, area=l.area, unit=l.unit, has_loc=l.has_loc, vectors=c(l.vectors), town=l.town.astype(np.uint64),
+        level=level.reshape(-1).astype(np.uint64), eff_rent=np.where(l.negotiable, l.rent * (1.0 - disc), l.rent),
         eff_sale=np.where(l.negotiable, l.sale * (1.0 - disc), l.sale),
         height=l.height, load=l.load, power=l.power, crane=l.crane, title=l.title, available=l.available,
-        min_lease=l.min_lease, tax_need=np.where(l.min_tax > 0, l.min_tax, -np.inf), related=l.related,
-        cat=l_cat, ind=l_ind)
-    T = Tables(c(cat_bits), c(code_bits), c(b.tables.synergy))
+        min_lease=l.min_lease, tax_need=np.where(l.min_tax > 0, l.min_tax, -np.inf),
+        related=l.related.astype(np.uint64), cat=l_cat.astype(np.uint64), ind=l_ind.astype(np.uint64), div_pos=np.flatnonzero(l.unit > 0).astype(np.int64))
+    T = Tables(c(cat_bits), c(code_bits), c(b.tables.synergy), POW2)
     P, K, KIND = profile_record(prof)
     return Prepared(D, L, T, P, K, KIND, rule_flags(), weight_record(weights), criteria_index())
 
