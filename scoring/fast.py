@@ -270,7 +270,8 @@ def prepare(b: Block, weights: dict[str, float]) -> Prepared:
         eff_sale=np.where(l.negotiable, l.sale * (1.0 - disc), l.sale),
         height=l.height, load=l.load, power=l.power, crane=l.crane, title=l.title, available=l.available,
         min_lease=l.min_lease, tax_need=np.where(l.min_tax > 0, l.min_tax, -np.inf),
-        related=l.related.astype(np.uint64), cat=l_cat.astype(np.uint64), ind=l_ind.astype(np.uint64), div_pos=np.flatnonzero(l.unit > 0).astype(np.int64))
+        related=l.related.astype(np.uint64), cat=l_cat.astype(np.uint64), ind=l_ind.astype(np.uint64),
+        div_pos=np.flatnonzero(l.unit > 0).astype(np.int64))
     T = Tables(c(cat_bits), c(code_bits), c(b.tables.synergy), POW2)
     P, K, KIND = profile_record(prof)
     return Prepared(D, L, T, P, K, KIND, rule_flags(), weight_record(weights), criteria_index())
