@@ -584,8 +584,8 @@ def push_pair(wk, r, j, v, buf_r, buf_j, buf_s, fill):
 
 
 @numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, per_d, per_l, keep_all, tie_l, tie_d,
-               n_bits, d_count, d_best, d_best_j, d_rules, d_visits, l_count, l_best, l_best_i, l_rules,
+def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive, stats, per_d, per_l, keep_all,
+               tie_l, tie_d, n_bits, d_count, d_best, d_best_j, d_rules, d_visits, l_count, l_best, l_best_i, l_rules,
                buf_r, buf_j, buf_s, fill, hd_index, hd_scores, hd_count, hl_index, hl_scores, hl_count):
     """Demand rows ``rows[p]`` (p: the row's position, which every per-row output is
     indexed by), each against the listing positions of its spans ``spans[p, g]`` ([start,
@@ -593,9 +593,10 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, per_d, p
 
     Per row: feasible pairs ``d_count``, best feasible score ``d_best`` (NaN: none) and
     its listing ``d_best_j`` (-1), failed pairs per rule bit ``d_rules[p, bit]``, pairs
-    visited ``d_visits``. Per listing, one slot per worker (``numba.get_thread_id()``,
+    visited ``d_visits`` (all only when ``stats``). Per listing, one slot per worker (``numba.get_thread_id()``,
     merged by the caller): ``l_count``, ``l_best`` (-inf: none), ``l_best_i`` (-1),
-    ``l_rules[w, bit, j]``. Pairs scoring >= reservation (and > 0): when ``keep_all``,
+    ``l_rules[w, bit, j]`` (when ``stats``). Pairs scoring >= reservation (and > 0 when
+    ``positive``; ``Scorer.top_k`` keeps every feasible pair): when ``keep_all``,
     every one into the worker's ``buf_*`` (as (p, j, score); ``fill[w]``: entries used,
     -1 once overflowed, then the caller retries with more room); when ``per_d > 0`` the
     best per_d of each row into ``hd_*``; when ``per_l > 0`` the best per_l of each
@@ -611,7 +612,7 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, per_d, p
         wk = numba.get_thread_id() % n_w
         ra, rb = item * rr, min(item * rr + rr, n_rows)
         ff, tt, nfs, sc, fi, xs, cb = new_buffers(rr, 0)
-        for p in range(ra, rb):
+        for p in range(ra, rb if stats else ra):
             d_count[p] = 0
             d_best[p] = -math.inf
             d_best_j[p] = -1
@@ -629,16 +630,20 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, per_d, p
                     ta, tb = max(spans[p, g, 0] - a, 0), min(spans[p, g, 1] - a, b - a)
                     if tb <= ta:
                         continue
-                    d_visits[p] += tb - ta
-                    d_count[p] += nfs[r]
-                    # failed pairs per rule, for the row and for each listing
-                    for bit in range(n_bits):
-                        cnt = 0
-                        for t in range(ta, tb):
-                            x = (ff[r, t] >> bit) & 1
-                            cnt += x
-                            l_rules[wk, bit, a + t] += x
-                        d_rules[p, bit] += cnt
+                    if stats:
+                        d_visits[p] += tb - ta
+                        d_count[p] += nfs[r]
+                        # failed pairs per rule, for the row and for each listing
+                        uta, utb, ua = np.uint64(ta), np.uint64(tb), np.uint64(a)
+                        ffr = ff[r]
+                        for bit in range(n_bits):
+                            cnt = 0
+                            lr = l_rules[wk, bit]
+                            for t in range(uta, utb):
+                                x = (ffr[t] >> bit) & 1
+                                cnt += x
+                                lr[ua + t] += x
+                            d_rules[p, bit] += cnt
                     if nfs[r] == 0:
                         continue
                     i = rows[p]
@@ -648,22 +653,23 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, per_d, p
                         if v != v:
                             continue
                         j = a + t
-                        l_count[wk, j] += 1
-                        bx = l_best_i[wk, j]
-                        if bx < 0 or v > l_best[wk, j] or (v == l_best[wk, j] and rank_i < tie_d[bx]):
-                            l_best[wk, j] = v
-                            l_best_i[wk, j] = i
-                        if v > d_best[p] or (v == d_best[p] and tie_l[j] < tie_l[d_best_j[p]]):
-                            d_best[p] = v
-                            d_best_j[p] = j
-                        if v >= reservation and v > 0:
+                        if stats:
+                            l_count[wk, j] += 1
+                            bx = l_best_i[wk, j]
+                            if bx < 0 or v > l_best[wk, j] or (v == l_best[wk, j] and rank_i < tie_d[bx]):
+                                l_best[wk, j] = v
+                                l_best_i[wk, j] = i
+                            if v > d_best[p] or (v == d_best[p] and tie_l[j] < tie_l[d_best_j[p]]):
+                                d_best[p] = v
+                                d_best_j[p] = j
+                        if v >= reservation and (v > 0 or not positive):
                             if keep_all:
                                 push_pair(wk, p, j, v, buf_r, buf_j, buf_s, fill)
                             if per_d > 0 and v >= kth(per_d, hd_scores, hd_count, p):
                                 heap_push(v, j, tie_l[j], per_d, hd_index, hd_scores, hd_count, p, tie_l)
                             if per_l > 0 and v >= kth(per_l, hl_scores[wk], hl_count[wk], j):
                                 heap_push(v, i, rank_i, per_l, hl_index[wk], hl_scores[wk], hl_count[wk], j, tie_d)
-        for p in range(ra, rb):
+        for p in range(ra, rb if stats else ra):
             if d_best_j[p] < 0:
                 d_best[p] = nan
 

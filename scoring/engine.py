@@ -39,7 +39,7 @@ from scoring.profile import Profile, load_profile
 from scoring.results import CriterionArrays, Ranking, ScoreResult, TopK
 from scoring.rules import RULES, RowFails
 from scoring.select import check_top_k, id_ranks, select_top
-from scoring.sparse import Candidates, DualViolations, candidates, dual_violations
+from scoring.sparse import Candidates, DualViolations, candidates, dual_violations, top_k_pruned
 
 __all__ = ["Engine", "Scorer", "score", "top_k"]
 
@@ -324,12 +324,9 @@ class Scorer:
         if kk == 0:
             return TopK(index=index, scores=scores, count=count, by=by)
         if self.compiled(n_d * n_l):
-            # fused: each tile is scored and selected at once, nothing per pair is kept
-            idx = np.empty((n_self, kk), dtype=np.int64)
-            sc = np.empty((n_self, kk), dtype=np.float32)
-            drive = fast.kernel().topk_rows if by == "demand" else fast.kernel().topk_cols
-            drive(*self._fast.args, 0, n_d, 0, n_l, kk, tie, idx, sc, count)
-            index[:, :kk], scores[:, :kk] = idx, sc
+            # fused: each tile is scored and selected at once, nothing per pair is kept;
+            # demands visit only the listings the deal and area rules can pass
+            index[:, :kk], scores[:, :kk], count[:] = top_k_pruned(self, kk, by)
             return TopK(index=index, scores=scores, count=count, by=by)
         step = max(1, memory_bytes // (BYTES_PER_PAIR * self.workers * max(n_other, 1)))
         ranges = [(a, min(a + step, n_self)) for a in range(0, n_self, step)]

@@ -46,7 +46,7 @@ from scoring.select import select_top
 if TYPE_CHECKING:
     from scoring.engine import Scorer
 
-__all__ = ["Candidates", "DualViolations", "SideStats", "candidates", "dual_violations"]
+__all__ = ["Candidates", "DualViolations", "SideStats", "candidates", "dual_violations", "top_k_pruned"]
 
 N_BITS = max(r.bit for r in RULES) + 1
 _RULE_BITS = np.array([r.bit for r in RULES], dtype=np.int64)
@@ -241,7 +241,8 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
         fill = np.zeros(nw, dtype=np.int64)
         saved = (l_count.copy(), l_best.copy(), l_best_i.copy(), l_rules.copy(), *(h.copy() for h in hl)) \
             if keep_all else None
-        k.candidates(*pre.args, rows, sp, np.float32(reservation), per_d, per_l, keep_all, tie_l, tie_d, N_BITS,
+        k.candidates(*pre.args, rows, sp, np.float32(reservation), True, True, per_d, per_l, keep_all, tie_l, tie_d,
+                     N_BITS,
                      cnt, best, best_j, rules, visits, l_count, l_best, l_best_i, l_rules, *buf, fill, *hd, *hl)
         if keep_all and (fill < 0).any():  # a worker's buffer overflowed: undo, split, again
             assert saved is not None
@@ -329,6 +330,52 @@ def _result(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_d: int, n_
     return Candidates(demand=dem, listing=lis, score=sco, indptr=indptr, demands=d_stats, listings=l_stats,
                       reservation=float(reservation), per_demand=per_d or None, per_listing=per_l or None,
                       exact_rule_counts=exact, shape=(n_d, n_l))
+
+
+def top_k_pruned(scorer: Scorer, k: int, by: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:meth:`Scorer.top_k` on the compiled path with the pruning index: demands visit
+    only the listings the deal and area rules can pass, each feasible pair goes straight
+    into its demand's best-first list (``by="demand"``) or its listing's, one list per
+    worker, merged at the end (``by="listing"``). Same result as scoring every pair.
+
+    Returns
+    -------
+    index : ndarray of int64, shape (n, k)
+    scores : ndarray of float32, shape (n, k)
+    count : ndarray of int64, shape (n,)
+    """
+    import numba
+
+    kern = fast.kernel()
+    n_d, n_l = scorer.shape
+    pre, order, index = _pruned(scorer, True)
+    tie_d = scorer.id_ranks("demand")
+    tie_l = np.ascontiguousarray(scorer.id_ranks("listing")[order])
+    nw = numba.get_num_threads() if by == "listing" else 1
+    rows = _row_order(scorer, index)
+    sp = _spans_of(scorer, index, rows)
+    per_d, per_l = (k, 0) if by == "demand" else (0, k)
+    z64, zf = np.zeros(0, np.int64), np.zeros(0, np.float32)
+    hd = (np.zeros((n_d if per_d else 0, k), np.int64), np.zeros((n_d if per_d else 0, k), np.float32),
+          np.zeros(n_d if per_d else 0, np.int64))
+    hl = (np.zeros((nw, n_l if per_l else 0, k), np.int64), np.zeros((nw, n_l if per_l else 0, k), np.float32),
+          np.zeros((nw, n_l if per_l else 0), np.int64))
+    kern.candidates(*pre.args, rows, sp, np.float32(-np.inf), False, False, per_d, per_l, False, tie_l, tie_d, N_BITS,
+                    z64, zf, z64, np.zeros((0, N_BITS), np.int64), z64, np.zeros((nw, 0), np.int64),
+                    np.zeros((nw, 0), np.float32), np.zeros((nw, 0), np.int64), np.zeros((nw, N_BITS, 0), np.int32),
+                    np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.float32),
+                    np.zeros(nw, np.int64), *hd, *hl)
+    if by == "demand":
+        idx, sc, cnt = hd
+        out_i, out_s, out_c = np.empty_like(idx), np.empty_like(sc), np.empty_like(cnt)
+        out_i[rows], out_s[rows], out_c[rows] = idx, sc, cnt  # rows were visited in index order
+        kern.finish(out_i, out_s, out_c, k)
+        return np.where(out_i >= 0, order[np.maximum(out_i, 0)], -1), out_s, out_c
+    li, ls, lc = np.empty((n_l, k), np.int64), np.empty((n_l, k), np.float32), np.empty(n_l, np.int64)
+    kern.merge_top(*hl, k, tie_d, li, ls, lc)
+    out_i, out_s, out_c = np.empty_like(li), np.empty_like(ls), np.empty_like(lc)
+    out_i[order], out_s[order], out_c[order] = li, ls, lc
+    return out_i, out_s, out_c
 
 
 # ---- the numpy path ------------------------------------------------------------------------
