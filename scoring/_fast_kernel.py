@@ -61,12 +61,12 @@ def exp_neg(x, pow2):
     table ``pow2[n + 1022]`` (see ``scoring.fast.POW2``); below -708 it is 0 to within
     1e-307."""
     x = max(x, -708.0)
-    n = math.floor(x * 1.4426950408889634 + 0.5)
+    n = np.floor(x * 1.4426950408889634 + 0.5)
     r = (x - n * 0.6931471803691238) - n * 1.9082149292705877e-10
     p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (
         1.0 / 720.0 + r * (1.0 / 5040.0 + r * (1.0 / 40320.0 + r * (1.0 / 362880.0 + r * (
             1.0 / 3628800.0 + r * (1.0 / 39916800.0)))))))))))
-    return p * pow2[int(n) + 1022]
+    return p * pow2[np.uint64(n + 1022.0)]  # (an unsigned index: no sign check, vectorised)
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -212,9 +212,10 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
             ffr[t] |= ((l_crane[j] < crane_i) * f_crane | (l_load[j] < load_i) * f_load
                        | (tax_i < l_tax_need[j]) * f_tax | (l_avail[j] > move_by) * f_avail)
         if limited:
+            thr_row = d_thr[i]
             for t in range(uta, utb):
                 j = uj0 + t
-                ffr[t] |= (l_has_loc[j] & (c2[t] > d_thr[i, l_level[j]])) * f_dist
+                ffr[t] |= (l_has_loc[j] & (c2[t] > thr_row[l_level[j]])) * f_dist
         # fire class, 环评, ground floor, rating per demand class x listing class; admitted
         # and banned industries per demand code x listing lists (tables made by the rules)
         for t in range(uta, utb):
@@ -301,14 +302,15 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
         for side in range(2):
             budget = d_rent[i] if side == 0 else d_sale[i]
             dst = g1 if side == 0 else g2
+            prices = l_rent if side == 0 else l_sale
             if budget == budget and (dd & (side + 1)) != 0:
                 inv_b = 1.0 / budget
                 for q in range(un):
-                    pr = l_rent[uj0 + fi[q]] if side == 0 else l_sale[uj0 + fi[q]]
+                    pr = prices[uj0 + fi[q]]
                     x_price[q] = pr * inv_b - 1.0 if pr == pr else 0.0
                 decay_all(x_price, dst, un, ka_p, kb_p, kc_p, kd_p, KIND, pow2)
                 for q in range(un):
-                    pr = l_rent[uj0 + fi[q]] if side == 0 else l_sale[uj0 + fi[q]]
+                    pr = prices[uj0 + fi[q]]
                     dst[q] = dst[q] if pr == pr else n_price
             else:
                 for q in range(un):
@@ -339,9 +341,9 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
                 if not need > 0:
                     continue
                 inv_need = 1.0 / need
+                haves = l_height if f == 0 else (l_load if f == 1 else l_power)
                 for q in range(un):
-                    j = uj0 + fi[q]
-                    have = l_height[j] if f == 0 else (l_load[j] if f == 1 else l_power[j])
+                    have = haves[uj0 + fi[q]]
                     m = at_min + (1.0 - at_min) * (min((have - need) * inv_need * inv_full, 1.0) if full > 0
                                                    else 1.0)
                     m = m if have >= need else 0.0

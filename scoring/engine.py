@@ -36,6 +36,7 @@ from scoring.criteria import CRITERIA
 from scoring.explain import Explanation, explain_pairs
 from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
 from scoring.profile import Profile, load_profile
+from scoring.prune import ListingIndex, build_index
 from scoring.results import CriterionArrays, Ranking, ScoreResult, TopK
 from scoring.rules import RULES, RowFails
 from scoring.select import check_top_k, id_ranks, select_top
@@ -167,6 +168,13 @@ class Scorer:
     @functools.cached_property
     def _fast(self) -> fast.Prepared:
         return fast.prepare(self.block(0, self._d.n, 0, self._l.n), self.weights)
+
+    @functools.cached_property
+    def _pruned(self) -> tuple[fast.Prepared, np.ndarray, ListingIndex]:
+        """The compiled loop's listings in the order of the pruning index, the listing row
+        of each position, and the index (:mod:`scoring.prune`)."""
+        idx = build_index(self._l)
+        return self._fast.take_listings(idx.order), idx.order, idx
 
     # ---- evaluation -------------------------------------------------------------
     def compiled(self, pairs: int) -> bool:

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from scoring import fast
-from scoring.prune import ListingIndex, build_index, skipped_counts, spans
+from scoring.prune import ListingIndex, skipped_counts, spans
 from scoring.rules import RULES
 from scoring.select import select_top
 
@@ -171,14 +171,9 @@ def _check_k(name: str, k: int | None) -> int:
 # ---- the compiled path -------------------------------------------------------------------
 def _pruned(scorer: Scorer, prune: bool) -> tuple[fast.Prepared, np.ndarray, ListingIndex | None]:
     """The prepared market the loop visits, the listing row of each position, the index."""
-    pre = scorer._fast
     if not prune:
-        return pre, np.arange(scorer.shape[1], dtype=np.int64), None
-    cache = scorer.__dict__
-    if "_pruned" not in cache:
-        idx = build_index(scorer.listing_side)
-        cache["_pruned"] = (pre.take_listings(idx.order), idx.order, idx)
-    return cache["_pruned"]
+        return scorer._fast, np.arange(scorer.shape[1], dtype=np.int64), None
+    return scorer._pruned
 
 
 def _row_order(scorer: Scorer, index: ListingIndex | None) -> np.ndarray:
@@ -239,14 +234,13 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
         hd = (np.zeros((m, max(per_d, 1)), np.int64), np.zeros((m, max(per_d, 1)), np.float32),
               np.zeros(m, np.int64))
         fill = np.zeros(nw, dtype=np.int64)
-        saved = (l_count.copy(), l_best.copy(), l_best_i.copy(), l_rules.copy(), *(h.copy() for h in hl)) \
-            if keep_all else None
+        state: list[np.ndarray] = [l_count, l_best, l_best_i, l_rules, *hl]  # what a retry must undo
+        saved = [x.copy() for x in state] if keep_all else []
         k.candidates(*pre.args, rows, sp, np.float32(reservation), True, True, per_d, per_l, keep_all, tie_l, tie_d,
                      N_BITS,
                      cnt, best, best_j, rules, visits, l_count, l_best, l_best_i, l_rules, *buf, fill, *hd, *hl)
         if keep_all and (fill < 0).any():  # a worker's buffer overflowed: undo, split, again
-            assert saved is not None
-            for dst, src in zip((l_count, l_best, l_best_i, l_rules, *hl), saved):
+            for dst, src in zip(state, saved):
                 dst[...] = src
             if m == 1:
                 raise MemoryError(f"one demand has more candidate pairs than memory_bytes == {memory_bytes} holds")
@@ -424,8 +418,8 @@ def _candidates_numpy(scorer: Scorer, reservation: float, per_d: int, per_l: int
         keep = (total >= np.float32(reservation)) & (total > 0)
         kept = np.where(keep, total, np.float32(np.nan))
         if keep_all:
-            r, c = np.nonzero(keep)
-            pairs.append((r + a, c, total[r, c]))
+            pr, pc = np.nonzero(keep)
+            pairs.append((pr + a, pc, total[pr, pc]))
         if per_d and n_l:
             kk = min(per_d, n_l)
             ti, ts, tc = select_top(kept, kk, tie_l)
