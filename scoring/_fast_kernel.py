@@ -724,3 +724,16 @@ def assemble(buf_r, buf_j, buf_s, fill, n_rows, indptr, out_j, out_s):
             out_j[pos[p]] = buf_j[w, q]
             out_s[pos[p]] = buf_s[w, q]
             pos[p] += 1
+
+
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
+def place_rows(dem, lis, sco, starts, indptr, out_l, out_s):
+    """Copy each demand's run of pairs (``starts``: where each run begins in ``dem``, one
+    run per demand, plus the end) to its CSR place ``indptr[dem]``, sorted by listing."""
+    for r in numba.prange(starts.shape[0] - 1):
+        a, b = starts[r], starts[r + 1]
+        order = np.argsort(lis[a:b])
+        dst = indptr[dem[a]]
+        for q in range(b - a):
+            out_l[dst + q] = lis[a + order[q]]
+            out_s[dst + q] = sco[a + order[q]]

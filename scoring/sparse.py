@@ -264,6 +264,8 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
     step = n_d if not keep_all else max(1, min(n_d, cap * nw // max(n_l // 8, 1)))
     for a, b in _blocks(n_d, step):
         run(a, b)
+    # the pair buffers go before the result is built
+    buf = (np.empty((nw, 0), np.int64), np.empty((nw, 0), np.int64), np.empty((nw, 0), np.float32))
 
     # per listing: merge the workers' slots, then back from index positions to rows
     lc = l_count.sum(axis=0)
@@ -287,7 +289,7 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
         l_stats.rule_counts[order, area_col] += la
         exact = bool((dd + da).sum() == 0)
     return _result(pairs, n_d, n_l, reservation, per_d, per_l, d_stats, l_stats, exact,
-                   presorted=keep_all and index is None)
+                   presorted=keep_all and index is None, rows_in_runs=keep_all and index is not None)
 
 
 def _col(name: str) -> int:
@@ -308,13 +310,27 @@ def _side_stats(n: int, order: np.ndarray, count: np.ndarray, best: np.ndarray, 
 
 def _result(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_d: int, n_l: int, reservation: float,
             per_d: int, per_l: int, d_stats: SideStats, l_stats: SideStats, exact: bool,
-            presorted: bool = False) -> Candidates:
+            presorted: bool = False, rows_in_runs: bool = False) -> Candidates:
     if pairs:
         dem = np.concatenate([p[0] for p in pairs]).astype(np.int64)
         lis = np.concatenate([p[1] for p in pairs]).astype(np.int64)
         sco = np.concatenate([p[2] for p in pairs]).astype(np.float32)
+        pairs.clear()  # the parts go as soon as they are joined
     else:
         dem, lis, sco = np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32)
+    if rows_in_runs and len(dem):
+        # every demand's pairs in one run (each row is found whole, by one worker): put
+        # the runs in demand order and sort each by listing, without a global sort
+        indptr = np.zeros(n_d + 1, dtype=np.int64)
+        np.cumsum(np.bincount(dem, minlength=n_d), out=indptr[1:])
+        starts = np.flatnonzero(np.diff(dem, prepend=-1)).astype(np.int64)
+        starts = np.append(starts, len(dem))
+        out_l, out_s = np.empty_like(lis), np.empty_like(sco)
+        fast.kernel().place_rows(dem, lis, sco, starts, indptr, out_l, out_s)
+        dem = np.repeat(np.arange(n_d, dtype=np.int64), np.diff(indptr))
+        return Candidates(demand=dem, listing=out_l, score=out_s, indptr=indptr, demands=d_stats,
+                          listings=l_stats, reservation=float(reservation), per_demand=None, per_listing=None,
+                          exact_rule_counts=exact, shape=(n_d, n_l))
     if not presorted or (per_d and per_l):
         key = dem * max(n_l, 1) + lis
         key, first = np.unique(key, return_index=True)  # sorted; the union's duplicates once
