@@ -86,7 +86,14 @@ class Scorer:
         :mod:`scoring.fast` (needs the ``[fast]`` extra). ``"auto"`` takes numba
         when it is installed and a block has at least :data:`FAST_MIN_PAIRS` pairs
         (so a single record, one row, takes numpy unless the other side has that
-        many records). Explanations always use numpy.
+        many records). :meth:`score`, :meth:`top_k`, :meth:`candidates` and
+        :meth:`dual_violations` count the whole market as their block: with numba
+        installed, markets of a million pairs and more take the compiled loop, where
+        ``top_k``, ``candidates`` and ``dual_violations`` also use the pruning index
+        (:mod:`scoring.prune`). ``"numba"`` takes the compiled loop for every block
+        (a long-lived scorer answering single-record queries), ``"numpy"`` never.
+        Explanations always use numpy. Both paths give the same rule bits and, within
+        float32 rounding, the same scores (the tests hold both to the reference scorer).
     """
 
     def __init__(self, demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
