@@ -1,11 +1,11 @@
 """The compiled core of :mod:`scoring.fast` (imports numba: load it only through there).
 
-One function evaluates one *tile*: demand ``i`` against listings ``j0:j1`` of the
+One function evaluates a block of rows against one *tile* of listings ``j0:j1`` of the
 prepared arrays, every rule into a failed-bit word and, on feasible pairs, every
-criterion into the total (:func:`eval_tile`). The drivers below only differ in what
-they do with a tile's results: write them (:func:`dense`), keep the k best per row or
-per column (:func:`topk_rows`, :func:`topk_cols`), collect candidate pairs and
-per-record statistics (:func:`candidates`), or check reduced scores (:func:`dual`).
+criterion into the total (:func:`eval_rows`). The drivers below only differ in what
+they do with a tile's results: write them (:func:`dense`), collect candidate pairs, each
+row's or column's k best and per-record statistics (:func:`candidates`, which also serves
+``Scorer.top_k``), or check reduced scores (:func:`dual`).
 
 Nothing here restates a definition by value. Every constant comes in as an argument,
 built in one place by :mod:`scoring.fast` from the definitions:
@@ -445,66 +445,6 @@ def heap_push(v, x, rank, k, index, scores, count, h, tie):
 def kth(k, scores, count, h):
     """The value a newcomer must reach to enter row h (-inf while the row is not full)."""
     return scores[h, k - 1] if count[h] == k else -math.inf
-
-
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def topk_rows(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, k, tie, index, scores, count):
-    """The k best columns of every row ``r0:r1`` among ``c0:c1`` (``tie``: rank of each
-    column, indexed by column - c0); outputs (r1 - r0, k), partners relative to c0."""
-    n, m = r1 - r0, c1 - c0
-    rr = 8
-    n_rc = (n + rr - 1) // rr
-    count[:] = 0
-    nb = np.zeros((0, 2), dtype=np.int64)
-    all_rows = np.arange(r0, r1)
-    for rc in numba.prange(n_rc):
-        ff, tt, nfs, sc, fi, xs, cb = new_buffers(rr, 0)
-        ra, rb = rc * rr, min(rc * rr + rr, n)
-        rows = all_rows[ra:rb]
-        for a in range(0, m, TILE):
-            b = min(a + TILE, m)
-            eval_rows(rows, rb - ra, c0 + a, c0 + b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs, sc, fi, xs,
-                      False, cb)
-            for r in range(rb - ra):
-                if nfs[r] == 0:
-                    continue
-                h = ra + r
-                low = kth(k, scores, count, h)
-                for t in range(b - a):
-                    v = tt[r, t]
-                    if v >= low:  # False for NaN
-                        heap_push(v, a + t, tie[a + t], k, index, scores, count, h, tie)
-                        low = kth(k, scores, count, h)
-    finish(index, scores, count, k)
-
-
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def topk_cols(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, k, tie, index, scores, count):
-    """The k best rows of every column ``c0:c1`` among ``r0:r1`` (``tie``: rank of each
-    row, indexed by row - r0); outputs (c1 - c0, k), partners relative to r0."""
-    n, m = r1 - r0, c1 - c0
-    rr, cw = 64, 256  # rows per call, columns per work item (each item owns its columns' lists)
-    n_cc = (m + cw - 1) // cw
-    count[:] = 0
-    nb = np.zeros((0, 2), dtype=np.int64)
-    all_rows = np.arange(r0, r1)
-    for cc in numba.prange(n_cc):
-        ff, tt, nfs, sc, fi, xs, cb = new_buffers(rr, 0)
-        a = cc * cw
-        b = min(a + cw, m)
-        for ra in range(0, n, rr):
-            rb = min(ra + rr, n)
-            eval_rows(all_rows[ra:rb], rb - ra, c0 + a, c0 + b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs, sc,
-                      fi, xs, False, cb)
-            for r in range(rb - ra):
-                if nfs[r] == 0:
-                    continue
-                rank = tie[ra + r]
-                for t in range(b - a):
-                    v = tt[r, t]
-                    if v >= kth(k, scores, count, a + t):
-                        heap_push(v, ra + r, rank, k, index, scores, count, a + t, tie)
-    finish(index, scores, count, k)
 
 
 @numba.njit(error_model="numpy")
