@@ -23,10 +23,9 @@ from scoring.geo import chord2_to_km
 from scoring.industry import prefix_table, similarity_table
 from scoring.prepare import DemandSide, ListingSide
 from scoring.profile import Profile
-from scoring.units import offered_units
+from scoring.units import offered_area
 
 __all__ = ["Block", "PyView", "Tables", "gather", "keep_known"]
-
 
 
 @dataclass(frozen=True, eq=False)
@@ -192,13 +191,15 @@ class Block:
 
     @cached
     def offered_units(self) -> np.ndarray:
-        """float64 (n_d, n_div): the area each divisible listing offers each demand, ㎡:
-        whole units, :func:`scoring.units.offered_units`."""
+        """float64 (n_d, n_div): the area each divisible listing offers each demand, ㎡.
+
+        :func:`scoring.units.offered_area`: ``k * unit``, where k is the fewest whole
+        units covering ``area_min`` (at least 1), one fewer when that overshoots the
+        demand's upper tolerance, and at most the units the listing holds.
+        """
         div = self.divisible
-        u = self.l.unit[div]
-        k = offered_units(self.d.area_min[:, None], self.d.hi[:, None], self.l.area[div][None, :], u[None, :])
-        k *= u
-        return k
+        return offered_area(self.d.area_min[:, None], self.d.hi[:, None], self.l.area[div][None, :],
+                            self.l.unit[div][None, :])
 
     @cached
     def offered(self) -> np.ndarray:

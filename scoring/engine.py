@@ -36,9 +36,11 @@ from scoring.criteria import CRITERIA
 from scoring.explain import Explanation, PairSummary, explain_many, explain_pairs, summarize_many
 from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
 from scoring.profile import Profile, load_profile
+from scoring.prune import ListingIndex, build_index
 from scoring.results import CriterionArrays, Ranking, ScoreResult, TopK
 from scoring.rules import RULES, RowFails
 from scoring.select import check_top_k, id_ranks, select_top
+from scoring.sparse import Candidates, DualViolations, candidates, dual_violations, top_k_pruned
 
 __all__ = ["Engine", "Scorer", "score", "top_k"]
 
@@ -55,8 +57,12 @@ FAST_MIN_PAIRS = 1 << 20
 BYTES_PER_PAIR = 96
 """Rough peak of temporaries per pair of a numpy block, for the memory budget of top_k."""
 
-COMPILED_BYTES_PER_PAIR = 32
-"""The same for a compiled block: its outputs and the selection's temporaries."""
+
+
+def _bounds(s: slice, n: int) -> slice:
+    """A block's slice with explicit start and stop."""
+    start, stop, _ = s.indices(n)
+    return slice(start, stop)
 
 
 def _workers(workers: int | None) -> int:
@@ -80,7 +86,14 @@ class Scorer:
         :mod:`scoring.fast` (needs the ``[fast]`` extra). ``"auto"`` takes numba
         when it is installed and a block has at least :data:`FAST_MIN_PAIRS` pairs
         (so a single record, one row, takes numpy unless the other side has that
-        many records). Explanations always use numpy.
+        many records). :meth:`score`, :meth:`top_k`, :meth:`candidates` and
+        :meth:`dual_violations` count the whole market as their block: with numba
+        installed, markets of a million pairs and more take the compiled loop, where
+        ``top_k``, ``candidates`` and ``dual_violations`` also use the pruning index
+        (:mod:`scoring.prune`). ``"numba"`` takes the compiled loop for every block
+        (a long-lived scorer answering single-record queries), ``"numpy"`` never.
+        Explanations always use numpy. Both paths give the same rule bits and, within
+        float32 rounding, the same scores (the tests hold both to the reference scorer).
     """
 
     def __init__(self, demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
@@ -160,8 +173,17 @@ class Scorer:
                      slice(r0, r1), slice(c0, c1))
 
     @functools.cached_property
-    def _fast(self) -> fast.Prepared:
+    def compiled_market(self) -> fast.Prepared:
+        """Both sides as the compiled loop reads them (:func:`scoring.fast.prepare`), made
+        on first use and kept."""
         return fast.prepare(self.block(0, self._d.n, 0, self._l.n), self.weights)
+
+    @functools.cached_property
+    def pruned_market(self) -> tuple[fast.Prepared, np.ndarray, ListingIndex]:
+        """The compiled loop's listings in the order of the pruning index, the listing row
+        of each position, and the index (:mod:`scoring.prune`)."""
+        idx = build_index(self._l)
+        return self.compiled_market.take_listings(idx.order), idx.order, idx
 
     # ---- evaluation -------------------------------------------------------------
     def compiled(self, pairs: int) -> bool:
@@ -190,7 +212,8 @@ class Scorer:
             failed = np.empty(b.shape, dtype=np.uint16) if failed is None else failed
             total = np.empty(b.shape, dtype=np.float32) if total is None else total
             crit = None if criteria is None else np.empty((len(CRITERIA), *b.shape), dtype=np.float32)
-            fast.evaluate_block(b, self._fast, failed, total, crit)
+            fast.evaluate_block(self.compiled_market, _bounds(b.rows, self._d.n), _bounds(b.cols, self._l.n),
+                                failed, total, crit)
             if criteria is not None and crit is not None:
                 for k, name in enumerate(fast.criteria_order()):
                     if name in criteria:
@@ -248,7 +271,7 @@ class Scorer:
         total = np.empty((n_d, n_l), dtype=np.float32)
         if self.compiled(n_d * n_l):  # one call: the compiled loop runs its rows in parallel
             crit3 = np.empty((len(CRITERIA), n_d, n_l), dtype=np.float32) if criteria else None
-            fast.evaluate_block(self.block(0, n_d, 0, n_l), self._fast, failed, total, crit3)
+            fast.evaluate_block(self.compiled_market, slice(0, n_d), slice(0, n_l), failed, total, crit3)
             kept = None if crit3 is None else {name: crit3[k] for k, name in enumerate(fast.criteria_order())
                                                if name in self.weights}
             return ScoreResult(total=total, failed=failed, criteria=CriterionArrays(self, kept), scorer=self)
@@ -297,8 +320,11 @@ class Scorer:
               memory_bytes: int = 256 << 20) -> TopK:
         """The k best feasible partners of every demand (``by="demand"``) or listing.
 
-        Blocks are sized so their temporaries stay within ``memory_bytes`` (about
-        :data:`BYTES_PER_PAIR` per pair, per worker); the full matrix is never held.
+        The compiled path scores and selects in one pass (each tile of pairs goes
+        straight into the partners' best-first lists: no memory per pair); the numpy
+        path evaluates blocks sized so their temporaries stay within ``memory_bytes``
+        (about :data:`BYTES_PER_PAIR` per pair, per worker). The full matrix is never
+        held.
 
         Returns
         -------
@@ -312,10 +338,14 @@ class Scorer:
         scores = np.full((n_self, k), np.nan, dtype=np.float32)
         count = np.zeros(n_self, dtype=np.int64)
         tie = self.id_ranks("listing" if by == "demand" else "demand")
+        if kk == 0:
+            return TopK(index=index, scores=scores, count=count, by=by)
+        if self.compiled(n_d * n_l):
+            # fused: each tile is scored and selected at once, nothing per pair is kept;
+            # demands visit only the listings the deal and area rules can pass
+            index[:, :kk], scores[:, :kk], count[:] = top_k_pruned(self, kk, by)
+            return TopK(index=index, scores=scores, count=count, by=by)
         step = max(1, memory_bytes // (BYTES_PER_PAIR * self.workers * max(n_other, 1)))
-        compiled = self.compiled(step * n_other)
-        if compiled:  # no temporaries per pair beyond the block's outputs and the selection
-            step = max(1, memory_bytes // (COMPILED_BYTES_PER_PAIR * max(n_other, 1)))
         ranges = [(a, min(a + step, n_self)) for a in range(0, n_self, step)]
 
         def run(rng: tuple[int, int]) -> None:
@@ -323,16 +353,35 @@ class Scorer:
             blk = self.block(a, b, 0, n_l) if by == "demand" else self.block(0, n_d, a, b)
             _, total = self.evaluate(blk)
             t = total if by == "demand" else total.T
-            idx, sc, cnt = (fast.select_top if compiled else select_top)(t, kk, tie)
-            index[a:b, :kk], scores[a:b, :kk], count[a:b] = idx, sc, cnt
+            index[a:b, :kk], scores[a:b, :kk], count[a:b] = select_top(t, kk, tie)
 
-        if kk > 0:
-            if compiled:  # the compiled loop is parallel itself
-                for rng in ranges:
-                    run(rng)
-            else:
-                self._map(run, ranges)
+        self._map(run, ranges)
         return TopK(index=index, scores=scores, count=count, by=by)
+
+    def candidates(self, reservation: float | None = None, per_demand: int | None = None,
+                   per_listing: int | None = None, memory_bytes: int = 256 << 20,
+                   prune: bool | None = None) -> Candidates:
+        """Feasible pairs scoring at least ``reservation`` (default: the profile's), all or
+        each record's best, with per-record statistics, in one blockwise pass; never
+        the full matrix. See :func:`scoring.sparse.candidates`."""
+        return candidates(self, reservation, per_demand, per_listing, memory_bytes, prune)
+
+    def dual_violations(self, u: np.ndarray, v: np.ndarray, reservation: float | None = None, tol: float = 1e-9,
+                        memory_bytes: int = 256 << 20, prune: bool | None = None) -> DualViolations:
+        """Feasible pairs scoring at least the reservation with ``s_ij - u_i - v_j > tol``,
+        blockwise (the optimality check of a one-to-one solution over every pair; see
+        :func:`scoring.sparse.dual_violations`)."""
+        return dual_violations(self, u, v, reservation, tol, memory_bytes, prune)
+
+    def rule_counts(self, k: int, side: Literal["demand", "listing"] = "demand") -> dict[str, int]:
+        """Exact failing pairs by rule of one record against the whole other side (the
+        shape of :meth:`ScoreResult.rule_counts`), for the few records whose
+        :class:`scoring.sparse.SideStats` a pruned pass left as lower bounds."""
+        n_d, n_l = self.shape
+        blk = self.block(k, k + 1, 0, n_l) if side == "demand" else self.block(0, n_d, k, k + 1)
+        failed, _ = self.evaluate(blk)
+        counts = {r.name: int(np.count_nonzero(failed & np.uint16(r.flag))) for r in RULES}
+        return dict(sorted(((n, c) for n, c in counts.items() if c), key=lambda kv: -kv[1]))
 
     def warm(self) -> None:
         """Do now what the first single-record query would: load the compiled loop,
@@ -354,13 +403,12 @@ class Scorer:
         _, total = self.evaluate(self.block(0, self._d.n, j, j + 1))
         return self._ranking(total.T, k, self._d.ids, self.id_ranks("demand"))
 
-    @staticmethod
-    def _ranking(t: np.ndarray, k: int | None, ids: np.ndarray, tie: np.ndarray) -> Ranking:
+    def _ranking(self, t: np.ndarray, k: int | None, ids: np.ndarray, tie: np.ndarray) -> Ranking:
         n = t.shape[1]
         kk = n if k is None else min(k, n)
         if kk == 0:
             return Ranking(np.zeros(0, np.int64), ids[:0], np.zeros(0, np.float32))
-        idx, sc, cnt = select_top(t, kk, tie)
+        idx, sc, cnt = (fast.select_top if self.compiled(n) else select_top)(t, kk, tie)
         c = int(cnt[0])
         return Ranking(idx[0, :c], ids[idx[0, :c]], sc[0, :c])
 

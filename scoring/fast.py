@@ -1,15 +1,35 @@
 """The optional compiled path: every rule and criterion fused into one loop per pair.
 
 With the ``[fast]`` extra (numba) installed, :class:`scoring.Scorer` evaluates large
-blocks here instead of with numpy array passes: one pass over the pairs, parallel
-over demand rows, nothing materialised but the outputs. It implements the same
-documented formulas as the rule and criterion modules (the numpy path stays the
-definition, and explanations always use it); the tests hold both paths to the
-plain-Python reference scorer. Arithmetic here is float64 throughout, so criterion
-scores may differ from the numpy path's float32 in the 7th digit.
+blocks here instead of with numpy array passes: one pass over the pairs, parallel over
+work items of rows and columns, nothing materialised but the outputs. The loop
+(:mod:`scoring._fast_kernel`) implements the documented formulas of the rule and
+criterion modules; the numpy path stays the definition (explanations always use it),
+and the tests hold both paths to the plain-Python reference scorer. Arithmetic is
+float64 throughout, so criterion scores may differ from the numpy path's float32 in the
+7th digit.
 
-Nothing is imported or compiled until first use; compiled code is cached on disk
-by numba.
+Every constant the loop reads is built here, once, from its definition, and passed by
+name (never restated as a literal in the loop):
+
+* :func:`rule_flags` -- one field per rule of :data:`scoring.rules.RULES`, its flag;
+* :func:`profile_record` -- the profile's scalars and decay kernels, by name;
+* :func:`criteria_index` -- each criterion's position in :data:`scoring.criteria.CRITERIA`
+  (the order of the ``crit`` output) and :func:`weight_record` the normalised weights;
+* the rules that compare few-valued fields (fire class, 环评, ground floor, rating,
+  admitted and banned industries) are looked up in tables made by running those rules'
+  own numpy code (:data:`scoring.rules.RULES`) on one representative demand per class
+  against one representative listing per class (:func:`prepare`);
+* the whole-units arithmetic is :func:`scoring.units.offered_area`, compiled as is.
+
+Nothing is imported or compiled until first use; compiled code is cached on disk by
+numba (and the cache is dropped when a module it compiles from is newer than it,
+:func:`_drop_stale_cache`, since numba only watches the file of the function itself).
+
+Threads: numba's default threading layer here is OpenMP when it is available, else its
+own ``workqueue``; the service sets ``OMP_WAIT_POLICY=PASSIVE`` so that OpenMP workers
+sleep between queries instead of spinning (``benchmarks/README.md`` measures the
+layers).
 """
 
 from __future__ import annotations
@@ -17,8 +37,10 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
-from collections.abc import Callable
+from collections import namedtuple
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -26,11 +48,39 @@ from scoring.block import Block
 from scoring.criteria import CRITERIA
 from scoring.geo import EARTH_RADIUS_KM
 from scoring.kernels import KERNELS
+from scoring.prepare import DemandSide, ListingSide
+from scoring.profile import Profile
+from scoring.rules import RULES, dense
 
-__all__ = ["Prepared", "available", "criteria_order", "evaluate_block", "prepare", "select_top"]
+__all__ = ["CLASS_RULES", "CODE_RULES", "Prepared", "available", "criteria_index", "criteria_order",
+           "evaluate_block", "prepare", "profile_record", "rule_flags", "select_top"]
 
-_KIND = {name: k for k, name in enumerate(KERNELS)}  # step linear exp gauss rational cauchy
-_CRITERIA = tuple(CRITERIA)  # the loop computes them in the registry's order
+CLASS_RULES = ("fire_class", "eia", "ground_floor", "park_rating")
+"""Rules looked up per (demand class, listing class): they read only the class keys."""
+CODE_RULES = ("industry_allowed", "industry_banned")
+"""Rules looked up per (demand code, listing's admitted and banned lists)."""
+
+# The named records the loop takes (numba compiles attribute access on a namedtuple
+# to a field load: the names cost nothing at run time).
+RuleFlags = namedtuple("RuleFlags", [r.name for r in RULES])  # type: ignore[misc]
+Kinds = namedtuple("Kinds", list(KERNELS))  # type: ignore[misc]
+Decays = namedtuple("Decays", ["area_short", "area_over", "location_distance", "price_over", "timing_late"])
+ProfileRecord = namedtuple("ProfileRecord", [
+    "r2", "grace_days", "negotiable_discount", "at_minimum", "full_margin", "area_neutral",
+    "location_neutral", "price_neutral", "facilities_neutral", "timing_neutral"])
+Weights = namedtuple("Weights", list(CRITERIA))  # type: ignore[misc]
+CriteriaIndex = namedtuple("CriteriaIndex", list(CRITERIA))  # type: ignore[misc]
+Tables = namedtuple("Tables", ["cat_bits", "code_bits", "synergy", "pow2"])
+POW2 = np.ldexp(1.0, np.arange(-1022, 1))
+"""``2.0 ** n`` for n in -1022..0: the scale step of the loop's exponential."""
+DemandArrays = namedtuple("DemandArrays", [
+    "deal", "has_area", "area_min", "area_max", "lo", "hi", "points", "point_offsets", "wanted",
+    "max_distance", "thr_c2", "max_rent", "max_sale", "height", "load", "power", "n_needs", "crane",
+    "certificate", "move_in", "lease_months", "tax", "cat", "code_row"])
+ListingArrays = namedtuple("ListingArrays", [
+    "deal", "area", "unit", "has_loc", "vectors", "town", "level", "eff_rent", "eff_sale",
+    "height", "load", "power", "crane", "title", "available", "min_lease", "tax_need", "related",
+    "cat", "ind", "div_pos"])
 
 
 def available() -> bool:
@@ -38,142 +88,221 @@ def available() -> bool:
     return importlib.util.find_spec("numba") is not None
 
 
-@functools.cache
-def _kernel() -> Callable[..., None]:
-    from scoring._fast_kernel import run
+def _drop_stale_cache() -> None:
+    """Remove numba's cached kernels when a module they compile from is newer.
 
-    return run
-
-
-def _profile_arrays(b: Block, weights: dict[str, float]) -> tuple[np.ndarray, ...]:
-    prof = b.profile
-    specs = [prof.kernel("area", "short"), prof.kernel("area", "over"), prof.kernel("location", "distance"),
-             prof.kernel("price", "over"), prof.kernel("timing", "late")]
-    kinds = np.array([_KIND[k.kind] for k in specs], dtype=np.int64)
-    kparams = np.array([[k.offset, k.scale, k.decay, math.log(k.decay)] for k in specs], dtype=np.float64)
-    p = np.array([
-        EARTH_RADIUS_KM, prof["rules"]["distance_slack_km"], prof["rules"]["grace_days"],
-        prof["price"]["negotiable_discount"], prof["area"]["neutral"], prof["location"]["neutral"],
-        prof["price"]["neutral"], prof["facilities"]["neutral"], prof["timing"]["neutral"],
-        prof["facilities"]["at_minimum"], prof["facilities"]["full_margin"],
-    ], dtype=np.float64)
-    w = np.array([weights.get(name, 0.0) for name in _CRITERIA], dtype=np.float64)
-    return kinds, kparams, p, w
-
-
-def _class_bits(b: Block) -> tuple[np.ndarray, ...]:
-    """The rules that compare few-valued demand fields with listing fields, per class.
-
-    Demands fall into few classes of (fire class, needs 环评, needs the ground floor,
-    亩均 rating), and into few industry codes; the failed bits of those rules against
-    every listing are computed once per class (and per code) with numpy, and the loop
-    only looks them up.
-
-    Returns
-    -------
-    d_cat : int64 (n_d,), d_code_row : int64 (n_d,)
-    cat_bits : uint16 (n_classes, n_l)
-    code_bits : uint16 (n_codes + 1, n_l)
+    numba keys its cache on the source file of the jitted function only; the kernel
+    also compiles :func:`scoring.units.offered_area`, which lives elsewhere.
     """
-    d, l, t = b.d, b.l, b.tables
-    keys = np.stack([d.fire.astype(np.int64), d.eia == 1, d.ground == 1, d.rating.astype(np.int64)], axis=1)
-    classes, d_cat = np.unique(keys, axis=0, return_inverse=True)
-    fire, eia, ground, rating = (classes[:, k][:, None] for k in range(4))
-    u16 = np.uint16
-    cat_bits = (((fire > 0) & (fire < l.fire[None, :])).astype(u16) << u16(2)
-                | (eia.astype(bool) & (l.eia == 0)[None, :]).astype(u16) << u16(3)
-                | (ground.astype(bool) & (~np.isnan(l.floor) & (l.floor != 1))[None, :]).astype(u16) << u16(7)
-                | (rating < l.min_rating[None, :]).astype(u16) << u16(11))
-    code_bits = ((~t.allowed_ok[:, l.allowed]).astype(u16) << u16(4)
-                 | t.banned_hit[:, l.banned].astype(u16) << u16(5))
-    rows = np.where(d.code >= 0, d.code, t.allowed_ok.shape[0] - 1).astype(np.int64)
-    c = np.ascontiguousarray
-    return d_cat.reshape(-1).astype(np.int64), rows, c(cat_bits), c(code_bits)
+    here = Path(__file__).resolve().parent
+    sources = [here / "_fast_kernel.py", here / "units.py"]
+    try:
+        newest = max(p.stat().st_mtime for p in sources)
+        cache = here / "__pycache__"
+        for f in cache.glob("_fast_kernel.*.nb[ic]"):
+            if f.stat().st_mtime < newest:
+                f.unlink(missing_ok=True)
+    except OSError:  # a read-only install: numba will not write a cache there either
+        pass
+
+
+@functools.cache
+def kernel() -> Any:
+    """The compiled module (imported, and its stale cache dropped, on first use)."""
+    _drop_stale_cache()
+    from scoring import _fast_kernel
+
+    return _fast_kernel
+
+
+# ---- the named records ----------------------------------------------------------------
+@functools.cache
+def rule_flags() -> tuple[int, ...]:
+    """:class:`RuleFlags`: each rule's flag (``1 << bit``), by rule name."""
+    return RuleFlags(*[np.int64(r.flag) for r in RULES])
+
+
+@functools.cache
+def criteria_index() -> tuple[int, ...]:
+    """:class:`CriteriaIndex`: each criterion's position in :data:`CRITERIA`."""
+    return CriteriaIndex(*range(len(CRITERIA)))
+
+
+def criteria_order() -> tuple[str, ...]:
+    """Criterion names in the order of the ``crit`` output's first axis."""
+    return tuple(CRITERIA)
+
+
+def weight_record(weights: dict[str, float]) -> tuple[float, ...]:
+    """:class:`Weights`: the normalised weight of each criterion by name (0 when not weighted)."""
+    return Weights(*[float(weights.get(name, 0.0)) for name in CRITERIA])
+
+
+def _decay(k: Any) -> np.ndarray:
+    """A decay kernel as the loop reads it: float64 ``[kind, offset, 1 / scale, coef]``
+    (kind: its position in :data:`scoring.kernels.KERNELS`; coef: ``1 - q`` linear,
+    ``log q`` exp and gauss, ``1 / q - 1`` rational and cauchy)."""
+    q = k.decay
+    coef = {"linear": 1.0 - q, "exp": math.log(q), "gauss": math.log(q), "rational": 1.0 / q - 1.0,
+            "cauchy": 1.0 / q - 1.0, "step": 0.0}[k.kind]
+    return np.array([list(KERNELS).index(k.kind), k.offset, 1.0 / k.scale, coef], dtype=np.float64)
+
+
+def profile_record(profile: Profile) -> tuple[tuple[Any, ...], tuple[Any, ...], tuple[int, ...]]:
+    """The profile as the loop reads it: (:class:`ProfileRecord`, :class:`Decays`, :class:`Kinds`)."""
+    p = profile
+    rec = ProfileRecord(
+        r2=2.0 * EARTH_RADIUS_KM, grace_days=float(p["rules"]["grace_days"]),
+        negotiable_discount=float(p["price"]["negotiable_discount"]),
+        at_minimum=float(p["facilities"]["at_minimum"]), full_margin=float(p["facilities"]["full_margin"]),
+        area_neutral=float(p["area"]["neutral"]), location_neutral=float(p["location"]["neutral"]),
+        price_neutral=float(p["price"]["neutral"]), facilities_neutral=float(p["facilities"]["neutral"]),
+        timing_neutral=float(p["timing"]["neutral"]))
+    decays = Decays(_decay(p.kernel("area", "short")), _decay(p.kernel("area", "over")),
+                    _decay(p.kernel("location", "distance")), _decay(p.kernel("price", "over")),
+                    _decay(p.kernel("timing", "late")))
+    return rec, decays, Kinds(*[np.int64(k) for k in range(len(KERNELS))])
+
+
+# ---- the prepared market ----------------------------------------------------------------
+def _classes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(first row of each class, class of each row) of the rows of ``keys``."""
+    if keys.shape[0] == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
+    return first.astype(np.int64), inverse.reshape(-1).astype(np.int64)
+
+
+def _rule_table(d: DemandSide, l: ListingSide, rep_d: np.ndarray, rep_l: np.ndarray, b: Block,
+                names: tuple[str, ...]) -> np.ndarray:
+    """uint16 (len(rep_d), len(rep_l)): the flags of rules ``names`` failing on the
+    representatives, evaluated by the rules' own (numpy) code."""
+    out = np.zeros((len(rep_d), len(rep_l)), dtype=np.uint16)
+    if len(rep_d) == 0 or len(rep_l) == 0:
+        return out
+    rb = Block(d.take(rep_d), l.take(rep_l), b.tables, b.profile)
+    for r in RULES:
+        if r.name in names:
+            out |= (dense(r.fails(rb), rb.shape) * r.flag).astype(np.uint16)
+    return out
 
 
 @dataclass(frozen=True, eq=False)
 class Prepared:
-    """What the loop needs beyond the prepared sides, computed once per scorer.
+    """The whole market as the loop reads it: named records of arrays, made once per scorer.
 
-    Demand-side arrays have shape (n_d,), listing-side ones (n_l,) or (k, n_l).
+    Attributes
+    ----------
+    D : DemandArrays
+        One array per demand field, shape (n_demands,) (or (n_demands, k)).
+    L : ListingArrays
+        One array per listing field, shape (n_listings,) (or (n_listings, 3)).
+    T : Tables
+        ``cat_bits`` uint16 (n_demand_classes, n_listing_classes), ``code_bits`` uint16
+        (n_codes + 1, n_list_pairs), ``synergy`` float32 (n_codes + 1, n_related_lists).
+    P, K, KIND, F, W, CI : named records
+        Profile scalars, decay kernels, kernel kinds, rule flags, weights, criteria order.
     """
 
-    d_cat: np.ndarray
-    d_code_row: np.ndarray
-    cat_bits: np.ndarray
-    code_bits: np.ndarray
-    level: np.ndarray
-    levels: np.ndarray
-    inv_unit: np.ndarray
-    units: np.ndarray
-    tax_need: np.ndarray
-    profile: tuple[np.ndarray, ...]
+    D: Any
+    L: Any
+    T: Any
+    P: Any
+    K: Any
+    KIND: Any
+    F: Any
+    W: Any
+    CI: Any
+
+    @property
+    def args(self) -> tuple[Any, ...]:
+        """The leading arguments of every driver of :mod:`scoring._fast_kernel`."""
+        return (self.D, self.L, self.T, self.P, self.F, self.K, self.KIND, self.W, self.CI)
+
+    def take_listings(self, idx: np.ndarray) -> Prepared:
+        """The same market with the listings at positions ``idx``, in that order (the
+        pruning index runs the loop over listings sorted by its keys)."""
+        L = type(self.L)(*[np.ascontiguousarray(a[idx]) for a in self.L[:-1]],
+                         div_pos=np.flatnonzero(self.L.unit[idx] > 0).astype(np.int64))
+        return Prepared(self.D, L, self.T, self.P, self.K, self.KIND, self.F, self.W, self.CI)
 
 
 def prepare(b: Block, weights: dict[str, float]) -> Prepared:
     """Precompute for the whole market ``b`` (all demands against all listings)."""
-    l = b.l
-    # listings' location uncertainty (+ slack) takes few values: one distance limit each
-    slack = b.profile["rules"]["distance_slack_km"]
+    d, l, prof = b.d, b.l, b.profile
+    c = np.ascontiguousarray
+    # few-valued rules: one table per class pair, made by the rules themselves
+    d_keys = np.stack([d.fire, d.eia == 1, d.ground == 1, d.rating], axis=1).astype(np.int64)
+    floor_state = np.where(np.isnan(l.floor), 0, np.where(l.floor == 1, 1, 2))
+    l_keys = np.stack([l.fire, l.eia, floor_state, l.min_rating], axis=1).astype(np.int64)
+    rep_d, d_cat = _classes(d_keys)
+    rep_l, l_cat = _classes(l_keys)
+    cat_bits = _rule_table(d, l, rep_d, rep_l, b, CLASS_RULES)
+    # industry rules: one representative demand per code (and one without), one listing
+    # per (admitted, banned) pair of lists
+    code_row = np.where(d.code >= 0, d.code, len(d.codes)).astype(np.int64)
+    rep_code, _ = _classes(code_row[:, None])
+    rep_ind, l_ind = _classes(np.stack([l.allowed, l.banned], axis=1).astype(np.int64))
+    code_bits = np.zeros((len(d.codes) + 1, max(len(rep_ind), 1)), dtype=np.uint16)
+    if len(rep_ind):
+        code_bits[code_row[rep_code]] = _rule_table(d, l, rep_code, rep_ind, b, CODE_RULES)
+    # distance limits: the listings' location uncertainty (+ slack) takes few values; per
+    # demand and value, the limit as a squared chord: km > limit <=> chord^2 > (2 sin(limit / 2R))^2
+    slack = prof["rules"]["distance_slack_km"]
     levels, level = np.unique(l.approx + slack, return_inverse=True)
     if levels.size == 0:
         levels = np.zeros(1)
-    # per listing: 1 / unit (0 when indivisible) and the whole units it holds
-    div = l.unit > 0
-    unit = np.where(div, l.unit, 1.0)
-    d_cat, d_code_row, cat_bits, code_bits = _class_bits(b)
-    return Prepared(
-        d_cat=d_cat, d_code_row=d_code_row, cat_bits=cat_bits, code_bits=code_bits,
-        level=level.reshape(-1).astype(np.int64), levels=levels,
-        inv_unit=np.where(div, 1.0 / unit, 0.0), units=np.where(div, np.floor(l.area / unit + 1e-9), 1.0),
-        tax_need=np.where(l.min_tax > 0, l.min_tax, -np.inf), profile=_profile_arrays(b, weights),
-    )
+    half = (d.max_distance[:, None] + levels[None, :]) / (2.0 * EARTH_RADIUS_KM)
+    with np.errstate(invalid="ignore"):
+        thr_c2 = np.where(half < math.pi / 2, (2.0 * np.sin(np.minimum(half, math.pi / 2))) ** 2, 4.0)
+    disc = prof["price"]["negotiable_discount"]  # a 面议 price is scored as this much lower
+    n_needs = ((d.height > 0).astype(np.int64) + (d.load > 0) + (d.power > 0)).astype(np.float64)
+    D = DemandArrays(
+        deal=d.deal, has_area=d.has_area, area_min=d.area_min, area_max=d.area_max, lo=d.lo, hi=d.hi,
+        points=c(d.points), point_offsets=d.point_offsets, wanted=c(d.wanted), max_distance=d.max_distance,
+        thr_c2=c(thr_c2), max_rent=d.max_rent, max_sale=d.max_sale, height=d.height, load=d.load, power=d.power,
+        n_needs=n_needs, crane=d.crane, certificate=d.certificate, move_in=d.move_in,
+        lease_months=d.lease_months, tax=d.tax, cat=d_cat, code_row=code_row)
+    L = ListingArrays(
+        # (indices into tables unsigned: the loop indexes with them without a sign check)
+        deal=l.deal, area=l.area, unit=l.unit, has_loc=l.has_loc, vectors=c(l.vectors), town=l.town.astype(np.uint64),
+        level=level.reshape(-1).astype(np.uint64), eff_rent=np.where(l.negotiable, l.rent * (1.0 - disc), l.rent),
+        eff_sale=np.where(l.negotiable, l.sale * (1.0 - disc), l.sale),
+        height=l.height, load=l.load, power=l.power, crane=l.crane, title=l.title, available=l.available,
+        min_lease=l.min_lease, tax_need=np.where(l.min_tax > 0, l.min_tax, -np.inf),
+        related=l.related.astype(np.uint64), cat=l_cat.astype(np.uint64), ind=l_ind.astype(np.uint64),
+        div_pos=np.flatnonzero(l.unit > 0).astype(np.int64))
+    T = Tables(c(cat_bits), c(code_bits), c(b.tables.synergy), POW2)
+    P, K, KIND = profile_record(prof)
+    return Prepared(D, L, T, P, K, KIND, rule_flags(), weight_record(weights), criteria_index())
 
 
-def evaluate_block(b: Block, pre: Prepared, failed: np.ndarray, total: np.ndarray,
+# ---- thin wrappers over the drivers -------------------------------------------------------
+def evaluate_block(pre: Prepared, rows: slice, cols: slice, failed: np.ndarray, total: np.ndarray,
                    crit: np.ndarray | None) -> None:
-    """Fill ``failed``, ``total`` (and ``crit``, shape (6, n_d, n_l), when given) for a block.
+    """Fill ``failed``, ``total`` (and ``crit`` when given) for demands ``rows`` x listings ``cols``.
 
     Parameters
     ----------
-    b : Block
-        Demands ``b.rows`` against listings ``b.cols`` of the market ``pre`` was made for.
     pre : Prepared
-    failed : ndarray of uint16, shape b.shape
-    total : ndarray of float32, shape b.shape
-    crit : ndarray of float32, shape (6, n_d, n_l), optional
-        In the order area, location, price, industry, facilities, timing.
+    rows, cols : slice
+        Contiguous ranges of the market ``pre`` was made for.
+    failed : ndarray of uint16, shape (n_rows, n_cols)
+    total : ndarray of float32, shape (n_rows, n_cols)
+    crit : ndarray of float32, shape (len(CRITERIA), n_rows, n_cols), optional
+        In the order of :data:`scoring.criteria.CRITERIA`.
     """
-    d, l = b.d, b.l
-    rs, cs = b.rows, b.cols
-    c = np.ascontiguousarray
     keep = crit is not None
     if crit is None:
-        crit = np.empty((6, 0, 0), dtype=np.float32)
-    _kernel()(
-        d.deal, d.has_area, d.area_min, d.area_max, d.lo, d.hi, c(d.points), d.point_offsets, c(d.wanted),
-        d.max_distance, d.max_rent, d.max_sale, d.height, d.load, d.power, d.crane, d.certificate, d.move_in,
-        d.lease_months, d.tax, pre.d_cat[rs], pre.d_code_row[rs],
-        l.deal, l.area, l.unit, l.has_loc, c(l.vectors), l.town, l.rent, l.sale, l.negotiable,
-        l.height, l.load, l.power, l.crane, l.title, l.available, l.min_lease, l.related,
-        pre.level[cs], pre.inv_unit[cs], pre.units[cs], pre.tax_need[cs],
-        pre.levels, c(pre.cat_bits[:, cs]), c(pre.code_bits[:, cs]), b.tables.synergy, *pre.profile,
-        failed, total, crit, keep,
-    )
+        crit = np.empty((0, 0, 0), dtype=np.float32)
+    kernel().dense(*pre.args, rows.start, rows.stop, cols.start, cols.stop, failed, total, crit, keep)
 
 
 def select_top(t: np.ndarray, k: int, tie: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Compiled :func:`scoring.engine.select_top` (same arguments, same result)."""
-    from scoring._fast_kernel import select_top as run
-
+    """Compiled :func:`scoring.select.select_top` (same arguments, same result)."""
     n = t.shape[0]
     index = np.empty((n, k), dtype=np.int64)
     scores = np.empty((n, k), dtype=np.float32)
     count = np.empty(n, dtype=np.int64)
-    run(t, k, tie.astype(np.int64), index, scores, count)
+    kernel().select_top(np.ascontiguousarray(t), k, tie.astype(np.int64), index, scores, count)
     return index, scores, count
-
-
-def criteria_order() -> tuple[str, ...]:
-    """Criterion names in the order of ``crit``'s first axis."""
-    return _CRITERIA

@@ -1,86 +1,86 @@
-"""Whole units: the area a listing offers a demand.
+"""Whole units: the area a listing offers a demand, the one definition.
 
-One definition, used by the area rule and criterion, the explanations and every
-allocation method, so that the area a pair is allocated is always the area its reasons
-state. For a divisible listing (``unit > 0``)::
+A divisible listing (``min_unit_m2`` given, ``unit > 0``) is let or sold in whole units
+of ``unit`` ㎡; an indivisible one (``unit == 0``) only as a whole. The area listing j
+offers demand i is
 
-    k = max(ceil(area_min / unit), 1)     the fewest whole units covering the demand's minimum
-    k = k - 1  if k * unit > hi and k > 1  one fewer when that overshoots the upper bound
-    k = min(k, floor(area / unit))         at most the units the listing holds
-    offered = k * unit
+    k · unit, with k the fewest whole units covering ``area_min`` (at least 1), one
+    fewer when that overshoots the demand's upper tolerant bound ``hi`` (and k > 1),
+    and at most the whole units the listing holds (``floor(area / unit)``);
 
-and an indivisible listing (``unit`` 0 or NaN) offers its whole area. ``hi`` is the
-demand's upper bound with its tolerance (``area_max_m2 * (1 + area_above)``); whether
-the offered area is acceptable is the area rule's decision (:mod:`scoring.rules`).
+an indivisible listing offers its whole area. ``hi`` is the demand's ``area_max``
+widened by the profile's ``rules.area_above`` (:attr:`scoring.DemandSide.hi`).
+
+:func:`offered_area` is written with plain arithmetic and numpy ufuncs only, so the same
+function runs vectorised on numpy arrays (broadcasting, as :attr:`scoring.block.Block.offered_units`
+uses it) and compiles under numba on scalars (the compiled loop of :mod:`scoring.fast`
+wraps it with ``numba.njit`` when it is built). The area rule, the area criterion,
+explanations and the allocation of areas (``allocated_area_m2``) all use it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import numpy as np
 
 __all__ = ["UNIT_EPS", "offered_area", "offered_units"]
 
 UNIT_EPS = 1e-9
-"""Slack in the unit counts: ``k`` units cover ``x`` when ``k >= x / unit - UNIT_EPS``."""
+"""Tolerance of the unit counts: k units cover x when ``k >= x / unit - UNIT_EPS``, and a
+listing holds k units when ``k <= area / unit + UNIT_EPS`` (so 600 ㎡ in units of 200 ㎡
+is 3 units whatever the rounding of the division)."""
 
 
-def offered_units(area_min: np.ndarray | float, hi: np.ndarray | float, area: np.ndarray | float,
-                  unit: np.ndarray | float) -> np.ndarray:
-    """The number of whole units a divisible listing offers (see the module docstring).
-
-    Arguments broadcast against each other (a column of demands against a row of
-    listings gives the block's matrix). Plain arithmetic on arrays: the compiled loop
-    runs the same steps on scalars.
+def offered_area(area_min: Any, hi: Any, area: Any, unit: Any) -> Any:
+    """The area a listing offers a demand, ㎡: whole units of a divisible listing, else all of it.
 
     Parameters
     ----------
-    area_min, hi : array_like of float64
-        The demand's minimum and tolerant maximum, ㎡ (``hi`` may be inf).
-    area, unit : array_like of float64
-        The listing's floor area and unit, ㎡ (``unit > 0``).
+    area_min : float or ndarray of float64
+        The demand's wanted minimum, ㎡ (0 when it gives none; :attr:`DemandSide.area_min`).
+    hi : float or ndarray of float64
+        The demand's upper tolerant bound, ㎡ (``inf`` when open; :attr:`DemandSide.hi`).
+    area : float or ndarray of float64
+        The listing's floor area, ㎡ (NaN when unknown).
+    unit : float or ndarray of float64
+        The listing's unit, ㎡; 0 for an indivisible listing (never NaN or negative:
+        :attr:`ListingSide.unit`).
 
     Returns
     -------
-    ndarray of float64
-        Whole units, >= 0 (0 only when one unit is larger than the listing).
+    float or ndarray of float64
+        Broadcast shape of the arguments (``area_min[:, None]`` against ``area[None, :]``
+        gives the (n_demands, n_listings) matrix). NaN where ``area`` is NaN.
 
     Examples
     --------
-    >>> float(offered_units(800.0, 1000.0, 5000.0, 300.0))     # 3 units cover 800 ㎡
-    3.0
-    >>> float(offered_units(1000.0, 1100.0, 5000.0, 300.0))    # 4 would overshoot 1100 ㎡
-    3.0
+    >>> float(offered_area(700.0, 1300.0, 2000.0, 200.0))   # 4 units cover 700 m2
+    800.0
+    >>> float(offered_area(700.0, 650.0, 2000.0, 200.0))    # 800 > hi: one unit fewer
+    600.0
+    >>> float(offered_area(700.0, 1300.0, 500.0, 200.0))    # the listing holds 2 units
+    400.0
+    >>> float(offered_area(700.0, 1300.0, 2000.0, 0.0))     # indivisible: all of it
+    2000.0
+    """
+    # (comparisons times 1.0: float arithmetic only, which the compiled loop vectorises)
+    div = (unit > 0) * 1.0
+    u = unit + (1.0 - div)  # 1 where indivisible: keeps the unit arithmetic finite
+    k = np.maximum(np.ceil(area_min / u - UNIT_EPS), 1.0)
+    k = k - ((k * u > hi) & (k > 1.0)) * 1.0
+    k = np.minimum(k, np.floor(area / u + UNIT_EPS))
+    return div * (k * u) + (1.0 - div) * area
+
+
+def offered_units(area_min: Any, hi: Any, area: Any, unit: Any) -> Any:
+    """The whole units a divisible listing (``unit > 0``) offers a demand: the
+    :func:`offered_area` divided by the unit (0 when one unit is larger than the listing).
+
+    Examples
+    --------
+    >>> float(offered_units(700.0, 1300.0, 2000.0, 200.0))
+    4.0
     """
     u = np.asarray(unit, dtype=np.float64)
-    k = np.asarray(area_min, dtype=np.float64) / u
-    k = k - UNIT_EPS
-    k = np.maximum(np.ceil(k), 1.0)
-    k = k - ((k * u > np.asarray(hi, dtype=np.float64)) & (k > 1.0))
-    return np.minimum(k, np.floor(np.asarray(area, dtype=np.float64) / u + UNIT_EPS))
-
-
-def offered_area(area_min: np.ndarray | float, hi: np.ndarray | float, area: np.ndarray | float,
-                 unit: np.ndarray | float) -> np.ndarray:
-    """The area a listing offers a demand, ㎡ (see the module docstring).
-
-    Parameters
-    ----------
-    area_min, hi : array_like of float64
-        The demand's minimum and tolerant maximum, ㎡.
-    area, unit : array_like of float64
-        The listing's floor area and unit, ㎡ (0 or NaN: indivisible).
-
-    Returns
-    -------
-    ndarray of float64
-        Broadcast shape of the arguments.
-
-    Examples
-    --------
-    >>> offered_area([800.0, 800.0], [1000.0, 1000.0], [5000.0, 5000.0], [300.0, np.nan]).tolist()
-    [900.0, 5000.0]
-    """
-    u = np.nan_to_num(np.asarray(unit, dtype=np.float64), nan=0.0)
-    div = u > 0
-    k = offered_units(area_min, hi, area, np.where(div, u, 1.0))
-    return np.where(div, k * u, np.asarray(area, dtype=np.float64))
+    return np.rint(offered_area(area_min, hi, area, u) / u)
