@@ -89,7 +89,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         write_report(result.report, rejects_path)
     rep = result.report
     warnings = len(rep.by_severity("warning"))
-    print(f"{args.file}: {rep.n_rows} rows read, {rep.n_accepted} accepted, {rep.n_rejected} rejected, "
+    merged = f", {rep.n_merged} merged (an id repeated with the same content)" if rep.n_merged else ""
+    print(f"{args.file}: {rep.n_rows} rows read, {rep.n_accepted} accepted, {rep.n_rejected} rejected{merged}, "
           f"{warnings} warnings")
     if result.unknown_columns:
         print(f"unknown columns carried through: {', '.join(result.unknown_columns)}")
@@ -151,8 +152,11 @@ def _run(args: argparse.Namespace, listings: str, demands: str, label: str | Non
         print(json.dumps({**run.summary, "out": str(out), "best_pairs": best}, ensure_ascii=False, indent=2))
         return EXIT_OK
     c = run.summary["counts"]
-    print(f"listings: {c['listings_read']} read, {c['listings_rejected']} rejected; "
-          f"demands: {c['demands_read']} read, {c['demands_rejected']} rejected")
+    def merged(side: str) -> str:
+        return f", {c[side + '_merged']} merged" if c[side + "_merged"] else ""
+
+    print(f"listings: {c['listings_read']} read, {c['listings_rejected']} rejected{merged('listings')}; "
+          f"demands: {c['demands_read']} read, {c['demands_rejected']} rejected{merged('demands')}")
     print(f"{c['feasible_pairs']} feasible pairs; {c['matched']} pairs made ({run.summary['method']}, "
           f"total score {run.summary['objective']:.2f}); unmatched: {c['unmatched_demands']} demands, "
           f"{c['unmatched_listings']} listings")

@@ -153,8 +153,8 @@ def test_run_json(sample_run, library):
     assert s["profile"] == scoring.default_profile().to_dict()
     assert s["method"] == "one_to_one"
     c = s["counts"]
-    assert (c["listings_read"], c["listings_rejected"]) == (44, 5)
-    assert (c["demands_read"], c["demands_rejected"]) == (64, 4)
+    assert (c["listings_read"], c["listings_rejected"], c["listings_merged"]) == (44, 6, 0)
+    assert (c["demands_read"], c["demands_rejected"], c["demands_merged"]) == (64, 3, 1)
     assert c["feasible_pairs"] == int(r.scores.feasible.sum())
     assert c["matched"] == len(r)
     assert c["unmatched_demands"] + c["unmatched_listings"] == len(r.unmatched)
