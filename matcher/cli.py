@@ -7,7 +7,7 @@ Sub-commands
     ``DIR/listings.csv`` (or ``DIR/demands.csv``) with canonical field names and
     ``DIR/rejects.csv`` (file, row, id, field, value, severity, reason_zh, reason_en).
 ``changfang match LISTINGS DEMANDS --out DIR [--profile P.toml] [--method M] [--top-k K] [--lock FILE]
-[--exclude FILE] [--sheet NAME]``
+[--exclude FILE] [--sheet NAME] [--listings-sheet NAME] [--demands-sheet NAME]``
     Read, score and allocate; write ``pairs.csv``, ``recommendations.csv``,
     ``unmatched.csv``, ``rejects.csv``, ``run.json``, ``result.xlsx`` and
     ``report.html`` to ``DIR`` (see :mod:`matcher.batch.run`), and print a summary.
@@ -139,8 +139,9 @@ def _run(args: argparse.Namespace, listings: str, demands: str, label: str | Non
     progress = _Progress(args.quiet)
     try:
         run = run_match(listings, demands, out, profile=args.profile, method=args.method, top_k=args.top_k,
-                        lock=args.lock, exclude=args.exclude, sheet=args.sheet, progress=progress,
-                        sample_label=label)
+                        lock=args.lock, exclude=args.exclude, progress=progress, sample_label=label,
+                        listings_sheet=args.listings_sheet or args.sheet,
+                        demands_sheet=args.demands_sheet or args.sheet)
     except OSError as exc:
         if isinstance(exc, ChangfangError):
             raise
@@ -176,7 +177,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from matcher.sample import sample_paths
 
     lpath, dpath = sample_paths()
-    for name in ("profile", "lock", "exclude", "sheet"):
+    for name in ("profile", "lock", "exclude", "sheet", "listings_sheet", "demands_sheet"):
         setattr(args, name, None)
     return _run(args, str(lpath), str(dpath), label="bundled Cixi sample (datasets/cixi-sample)")
 
@@ -271,7 +272,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("side", choices=["listings", "demands"])
     v.add_argument("file", help="CSV (UTF-8 or GB18030), XLSX, JSON or JSON Lines")
     v.add_argument("--out", required=True, help="output folder")
-    v.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    v.add_argument("--sheet", help="worksheet of an XLSX file (default: the first visible one with data)")
     v.set_defaults(func=_cmd_validate)
 
     def run_options(sp: argparse.ArgumentParser) -> None:
@@ -289,7 +290,9 @@ def _parser() -> argparse.ArgumentParser:
     run_options(mt)
     mt.add_argument("--lock", help="CSV of demand_id,listing_id pairs already signed")
     mt.add_argument("--exclude", help="CSV of demand_id,listing_id pairs refused")
-    mt.add_argument("--sheet", help="worksheet of XLSX inputs (default: the first)")
+    mt.add_argument("--sheet", help="worksheet of both XLSX inputs (default: the first visible one with data)")
+    mt.add_argument("--listings-sheet", metavar="NAME", help="worksheet of the listings workbook (default: --sheet)")
+    mt.add_argument("--demands-sheet", metavar="NAME", help="worksheet of the demands workbook (default: --sheet)")
     mt.set_defaults(func=_cmd_match)
 
     d = sub.add_parser("demo", help="run the whole pipeline on the bundled Cixi sample")
@@ -320,6 +323,10 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split("\n"))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     parser = _parser()
@@ -329,7 +336,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (InputFileError, ProfileError, _Usage) as exc:
         if args.debug:
             raise
-        print(f"changfang: error: {exc}", file=sys.stderr)
+        print(f"changfang: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_INPUT
     except OutputError as exc:
         if args.debug:

@@ -90,8 +90,11 @@ class MatchResult:
     rounds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     def explain(self, k: int) -> scoring.Explanation:
-        """The explanation of pair ``k``."""
-        return self.scores.explain(int(self.demand[k]), int(self.listing[k]))
+        """The explanation of pair ``k`` (with what the file said where a value is
+        missing, see :mod:`matcher.written`)."""
+        from matcher.written import explain
+
+        return explain(self.scores.scorer, int(self.demand[k]), int(self.listing[k]))
 
     def __len__(self) -> int:
         return len(self.demand)

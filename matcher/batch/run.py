@@ -161,7 +161,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
               profile: str | os.PathLike[str] | None = None, method: str = "one_to_one", top_k: int = 5,
               lock: str | os.PathLike[str] | None = None, exclude: str | os.PathLike[str] | None = None,
               sheet: str | None = None, progress: Progress | None = None, report: bool = True,
-              sample_label: str | None = None) -> RunOutput:
+              sample_label: str | None = None, listings_sheet: str | None = None,
+              demands_sheet: str | None = None) -> RunOutput:
     """Run ingestion, scoring and allocation on two files and write every output.
 
     Parameters
@@ -178,7 +179,9 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     lock, exclude : path-like, optional
         CSV files of (demand_id, listing_id) pairs signed, or refused.
     sheet : str, optional
-        Worksheet to read from XLSX inputs.
+        Worksheet to read from XLSX inputs (both).
+    listings_sheet, demands_sheet : str, optional
+        Worksheet of each XLSX input; default ``sheet``.
     progress : callable, optional
         Called with the name of each stage as it starts.
     report : bool
@@ -198,8 +201,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     t0 = time.perf_counter()
     say("reading")
     prof = scoring.load_profile(profile)
-    lres = read_listings(listings, sheet=sheet if str(listings).lower().endswith(".xlsx") else None)
-    dres = read_demands(demands, sheet=sheet if str(demands).lower().endswith(".xlsx") else None)
+    lres = read_listings(listings, sheet=_sheet(listings, listings_sheet or sheet))
+    dres = read_demands(demands, sheet=_sheet(demands, demands_sheet or sheet))
     locks = read_pairs_file(lock) if lock else []
     excl = read_pairs_file(exclude) if exclude else []
     seconds["read"] = time.perf_counter() - t0
@@ -272,6 +275,11 @@ def _match(match: Callable[..., Any], demands: Any, listings: Any, prof: Any, me
         raise
 
 
+def _sheet(path: str | os.PathLike[str], sheet: str | None) -> str | None:
+    """The sheet to read: only workbooks have sheets."""
+    return sheet if str(path).lower().endswith((".xlsx", ".xlsm")) else None
+
+
 def _input(path: str | os.PathLike[str]) -> dict[str, str]:
     return {"path": str(path), "sha256": sha256(path)}
 
@@ -296,6 +304,8 @@ def pair_rows(result: Any, listings: Any, demands: Any) -> list[list[str]]:
 
 def recommendation_rows(result: Any, listings: Any, demands: Any, k: int) -> list[list[str]]:
     """The rows of ``recommendations.csv``: every demand's top ``k``, in demand id order."""
+    from matcher.written import explain_row
+
     tk = result.for_demand
     res = result.scores
     rows = []
@@ -304,7 +314,7 @@ def recommendation_rows(result: Any, listings: Any, demands: Any, k: int) -> lis
         if n == 0:
             continue
         js = tk.index[i, :n]
-        for rank, (j, e) in enumerate(zip(js.tolist(), res.scorer.explain_row(i, js)), start=1):  # one block
+        for rank, (j, e) in enumerate(zip(js.tolist(), explain_row(res.scorer, i, js)), start=1):  # one block
             dist = next((c.inputs.get("distance_km") for c in e.criteria if c.name == "location"), None)
             rows.append([_text(demands.demand_id[i]), str(rank), _text(listings.listing_id[j]),
                          _num(tk.scores[i, rank - 1], 4), _num(dist, 3), e.summary("zh"), e.summary("en")])

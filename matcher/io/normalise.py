@@ -271,7 +271,7 @@ _SHARED_MULT = re.compile(rf"(?<![\d.{_CN_CHARS}])(\d+(?:\.\d+)?|[{''.join(_DIGI
 _UNIT_WORDS = (("千伏安", "kva"), ("千瓦", "kw"), ("千克", "kg"), ("千米", "km"), ("千牛", "kn"), ("百分之", "%"))
 _K_W = re.compile(r"(?<=\d)\s*([kw])(?![a-z])")
 _HALF_AFTER = re.compile(r"(\d+)(个)?(亩|年|吨|月|米)半|(\d+)个半(月)")
-_HALF_BEFORE = re.compile(r"(?<![\d.])半(个)?(亩|年|吨|月)")
+_HALF_BEFORE = re.compile(r"(?<![\d.上下])半(个)?(亩|年|吨|月)")
 
 
 class _Tok(NamedTuple):
@@ -556,6 +556,10 @@ def _scan(s: str, units: Mapping[str, float], words: tuple[str, ...], counts: tu
         found.append((float(m.group(1)), m.group(2)))
     rest.append(s[last:])
     residue = " ".join(rest)
+    # label words first where they hold a flag word ("起租" is not "起"), then the flags
+    for w in sorted((w for w in words if len(w) > 1), key=len, reverse=True):
+        if w in residue:
+            residue = residue.replace(w, " ")
     flags = {}
     for name, group in (("at_most", _AT_MOST), ("at_least", _AT_LEAST), ("about", _ABOUT), ("more", _MORE)):
         hit = False
@@ -723,6 +727,8 @@ def parse_crane(raw: Any, flag: str = "crane_any") -> float | Reading:
     s = prep(raw)
     if s in _CRANE_YES:
         return _crane_any(flag)
+    if s in _CRANE_ZERO:
+        return 0.0
     if re.fullmatch(r"(无|没有|不需要?|不要|无需|不用)(行车|吊车|天车|航车|起重机)?", s):
         return 0.0
     scan = _scan(s, q.units, q.words, q.counts, raw, q.what_zh, q.what_en)
@@ -752,7 +758,9 @@ class AreaRange(NamedTuple):
     about: bool
 
 
-_AREA_WORDS = ("面积", "建筑面积", "使用面积", "占地", "需求", "需要", "大小", "总")
+_AREA_WORDS = ("面积", "建筑面积", "使用面积", "占地", "需求", "需要", "大小", "总", "单层")
+# what an area includes, written beside it: not a number, nothing to keep
+_AREA_NOTES = re.compile(r"(?:不)?含(?:办公楼?|宿舍楼?|附房|公摊|配套用房|仓库|辅房|生活区)")
 
 
 def parse_area(raw: Any) -> AreaRange:
@@ -773,7 +781,7 @@ def parse_area(raw: Any) -> AreaRange:
         return AreaRange(plain, plain, plain, False)
     if isinstance(raw, (int, float)):
         raise _not_understood(raw, "面积", "area")
-    s = prep(raw)
+    s = prep(raw, ((_AREA_NOTES, " "),))
     scan = _scan(s, _AREA_UNITS, _AREA_WORDS, (), raw, "面积", "area")
     if not scan.values:
         raise _no_value(raw, "面积", "area")
@@ -808,7 +816,7 @@ def _check_area(v: float, raw: Any) -> None:
 _INDIVISIBLE = re.compile(r"不可分割|不能分割|不可拆分|不分割|不拆分|不分租|整体(出租|出售|租售|转让)?|整租|整售|整栋")
 _DIVISIBLE = re.compile(r"(可以?|能)?(分割|拆分|分租|分隔|分开)(出租|出售|租售)?|可分")
 _MIN_UNIT = re.compile(
-    r"(?:最小(?:可?分割|单元|分割单元)?(?:面积)?(?:为|是)?|(?:可?分割|拆分)(?:至|到|成)?(?:最小)?)\s*(?::)?\s*"
+    r"(?:最小(?:可?分割|单元|分割单元)?(?:面积)?(?:为|是)?|(?:可?分割|拆分)(?:至|到|成)(?:最小)?)\s*(?::)?\s*"
     r"(\d+(?:\.\d+)?)\s*(㎡|平方米|平米|平方|平|方|亩)?(?:起)?"
     r"|(\d+(?:\.\d+)?)\s*(㎡|平方米|平米|平方|平|方|亩)?\s*起(?:租|售|分)?")
 
@@ -883,6 +891,7 @@ _PRICE_NOTES = re.compile(
 _PER_AREA = re.compile(r"(/|每|单价)\s*(㎡|平方米|平米|平方|平|方)|单价")
 _TOTAL_WORDS = ("总价", "总租金", "总额", "月租", "年租", "一口价", "整租", "整体", "整栋", "全部", "合计", "共计")
 _PRICE_PRE = (
+    (re.compile(r"一口价"), "总价"),
     (re.compile(r"[一每]\s*(平方米|平米|平方|平|方|㎡)"), r"/\1"),
     (re.compile(r"[一每]\s*个?\s*(年|月|天|日|季度|季)"), r"/\1"),
 )
@@ -1140,13 +1149,13 @@ def parse_rating(raw: Any) -> int:
 # ---------------------------------------------------------------------------
 # dates
 
-_NOW_CORE = ("越快越好", "越早越好", "现房", "现成", "现在", "即可", "即时", "即刻", "立即", "立刻", "立马", "马上", "随时",
+_NOW_CORE = ("越快越好", "越早越好", "现房", "现成", "现在", "即日", "即可", "即时", "即刻", "立即", "立刻", "立马", "马上", "随时",
              "尽快", "尽早", "空置", "空闲", "闲置", "已空", "空着", "腾空", "已交付", "可交付", "已竣工", "已完工",
              "已建成", "当前", "目前", "急需", "急用", "急", "now", "asap", "immediately", "available")
 _NOW_FILL = ("可以", "可", "能", "即", "就", "已经", "已", "的", "都", "均", "行", "好", "了", "中", "状态", "入驻",
              "入住", "进驻", "进场", "搬入", "搬迁", "使用", "交付", "交房", "开始", "需要", "希望", "最好", "要",
              "租用", "租", "用", "厂房", "房子", "房", "场地", "拎包", "生产", "投产", "看房", "签约", "起租", "可租",
-             "越", "快", "早", "好", "是", "为")
+             "越", "快", "早", "好", "是", "为", "起")
 _UNDECIDED = frozenset({"不限", "均可", "都可以", "都行", "无要求", "没有要求", "无", "待定", "未定", "不确定", "暂定",
                         "看情况", "视情况", "协商", "商定", "面议", "不急", "不着急"})
 _RELATIVE = ("明年", "今年", "后年", "去年", "下个月", "下月", "本月", "这个月", "下半月", "年后", "年前", "节后", "节前",
@@ -1157,6 +1166,8 @@ _DATE = re.compile(
     r"(?:(?:第)?(?P<q>[1-4])\s*季度?|(?P<h>上|下)半年|(?P<m>\d{1,2})\s*(?:月份|月)?"
     r"(?:\s*(?:[-/.]|月)?\s*(?P<d>\d{1,2})\s*[日号]?)?)?"
     r"\s*(?P<s>上旬|中旬|下旬|初|中|底|末|内|之内|以内|前|之前|以前|左右|份|开始|起|以后|后)?$")
+# words around a date that add nothing to it ("预计2026年9月前交付")
+_DATE_WORDS_AROUND = re.compile(r"^(?:预计|计划|大约|约|最迟|最晚)|(?:可以|可)?(?:交付|交房|入驻|入住|起租|租用|使用|投产)$")
 _DATE8 = re.compile(r"^(\d{4})(\d{2})(\d{2})?$")
 _TIME = re.compile(r"[ t]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
@@ -1242,6 +1253,7 @@ def parse_date(raw: Any) -> np.datetime64 | Reading:
     if _now_words_only(compact):
         return AVAILABLE_NOW
     s = prep(compact, ranges=False).replace("年年", "年")
+    s = _DATE_WORDS_AROUND.sub("", s)
     has_year = re.search(r"\d{4}|(?<!\d)\d{2}年", s) is not None
     if not has_year and (any(w in compact for w in _RELATIVE) or re.fullmatch(r"\d{1,2}月.*", s)):
         raise CellError(f"相对日期无法确定（不知道从哪天算起）：{_show(raw)}，请写明年月，如 2026年3月",

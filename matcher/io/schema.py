@@ -152,7 +152,7 @@ LISTING_COLUMNS: tuple[Column, ...] = (
        nz.parse_codes),
     _C("industries_banned", "禁入行业 禁止行业 限制行业 禁入产业 不准入行业 限制产业", nz.parse_codes),
     _C("tenant_industries", "行业 现有行业 入驻企业行业 园区行业 现有产业", nz.parse_codes),
-    _C("title_certificate", "产权证 不动产权证 有无产权证 产证 不动产证 房产证 权证 产权 产证情况 产权情况",
+    _C("title_certificate", "产权证 不动产权证 有无产权证 是否有产权证 产证 不动产证 房产证 权证 产权 产证情况 产权情况",
        _tri),
     _C("available_from", "可入驻日期 可入驻时间 交付时间 空置时间 可用日期 入驻时间 可租日期 交房时间 可交付时间 "
                          "起租时间 可使用时间 交付日期", nz.parse_date),
