@@ -63,13 +63,13 @@ from scoring.reference import gazetteer
 
 __all__ = [
     "AVAILABLE_NOW",
-    "ID_MAX_CHARS",
-    "TEXT_MAX_CHARS",
     "DEAL_BOTH",
     "DEAL_LEASE",
     "DEAL_SALE",
     "FIRE_CLASSES",
+    "ID_MAX_CHARS",
     "RATINGS",
+    "TEXT_MAX_CHARS",
     "Demands",
     "Listings",
     "Ragged",

@@ -106,6 +106,7 @@ REPORT_VALUE_CHARS = 200
 """A report line quotes at most this much of a cell."""
 
 _UNREAD_CHARS = 60  # text kept in ``records.unread`` per cell
+_FIELD_ZH = {"lat": "纬度", "lon": "经度"}
 _CACHE_MAX = 200_000  # distinct cells parsed and remembered per table
 
 
@@ -239,7 +240,9 @@ def read_demands(source: Any, *, sheet: str | None = None,
     return _read(source, "demand", sheet, geocoder)
 
 
-_SIDES: dict[str, tuple[tuple[Column, ...], type]] = {
+RecordsType = type[Listings] | type[Demands]
+
+_SIDES: dict[str, tuple[tuple[Column, ...], RecordsType]] = {
     "listing": (LISTING_COLUMNS, Listings),
     "demand": (DEMAND_COLUMNS, Demands),
 }
@@ -317,7 +320,7 @@ def _with_header_unit(col: Column, unit: str) -> Callable[[Any], Any]:
 class _Reader:
     """One pass over one raw table."""
 
-    def __init__(self, table: RawTable, side: str, cls: type, lookup: dict[str, Column],
+    def __init__(self, table: RawTable, side: str, cls: RecordsType, lookup: dict[str, Column],
                  other_lookup: dict[str, Column], geocoder: Any) -> None:
         self.table = table
         self.side = side
@@ -350,7 +353,7 @@ class _Reader:
                 taken[col.field] = header
                 self.mapped.append((j, col, self._parser(col, header)))
         self._check_side(lookup, other_lookup)
-        self._check_required(set(taken))
+        self._check_required(taken)
         self._check_deal_values()
 
     # -- whole-file checks ------------------------------------------------
@@ -378,19 +381,25 @@ class _Reader:
                          f"this looks like a {_SIDE_EN[o]} table, not {_SIDE_EN[self.side]} "
                          f"({_SIDE_EN[o]} columns: {', '.join(other[:6])})")
 
-    def _check_required(self, have: set[str]) -> None:
-        missing = [(name, zh, en) for name, alternatives, zh, en in REQUIRED[self.side]
+    def _check_required(self, have: dict[str, str]) -> None:
+        missing = [(name, alternatives, zh, en) for name, alternatives, zh, en in REQUIRED[self.side]
                    if not any(all(f in have for f in alt) for alt in alternatives)]
         if not missing:
             return
         unknown = [h for _, h in self.extra]
         hints_zh, hints_en = [], []
-        for name, zh, en in missing:
+        for name, alternatives, zh, en in missing:
+            for alt in alternatives:  # half of a pair: a longitude without a latitude
+                given = [f for f in alt if f in have]
+                if given and len(given) < len(alt):
+                    lack = [f for f in alt if f not in have]
+                    hints_zh.append(f"有“{have[given[0]]}”列，但缺少{'、'.join(_FIELD_ZH.get(f, f) for f in lack)}列")
+                    hints_en.append(f"column {have[given[0]]!r} is there but not {', '.join(lack)}")
             for h in near_misses(name, unknown):
                 hints_zh.append(f"未识别的列“{h}”可能是{zh}")
                 hints_en.append(f"unrecognised column {h!r} may be the {en}")
-        names_zh = "、".join(zh for _, zh, _ in missing)
-        names_en = ", ".join(en for _, _, en in missing)
+        names_zh = "、".join(zh for _, _, zh, _ in missing)
+        names_en = ", ".join(en for _, _, _, en in missing)
         hint_zh = f"（{'；'.join(hints_zh)}）" if hints_zh else ""
         hint_en = f" ({'; '.join(hints_en)})" if hints_en else ""
         self._refuse(f"缺少必填列：{names_zh}{hint_zh}",
@@ -444,7 +453,7 @@ class _Reader:
                                              f"formula cell with no computed value: {raw} (open and save the "
                                              f"workbook in Excel, then read it again)"), col.required)
             return
-        if isinstance(raw, str):
+        if isinstance(raw, str) and f != self.cls.ID:  # an id is taken as written, or rejected
             if not raw.isprintable():
                 raw = self._clean(row, f, raw)
                 if not raw.strip():
@@ -490,7 +499,8 @@ class _Reader:
         if raw is None:
             return ""
         if isinstance(raw, Formula):
-            row.add(header, raw, "warning", f"公式单元格没有计算结果：{raw}", f"formula cell with no computed value: {raw}")
+            row.add(header, raw, "warning", f"公式单元格没有计算结果：{raw}",
+                    f"formula cell with no computed value: {raw}")
             return ""
         s = _cell_text(raw)
         if not s.isprintable():
@@ -553,9 +563,9 @@ class _Reader:
                     if r is not first:
                         dropped.add(id(r))
                         n_merged += 1
-                        self._problem(r, id_field, rid, "warning", f"编号重复，与第 {first.row_no} 行内容相同，只保留一条"
-                                      f"（第 {rows_zh} 行）", f"duplicate id, same content as row {first.row_no}: "
-                                      f"kept once (rows {rows_en})")
+                        self._problem(r, id_field, rid, "warning",
+                                      f"编号重复，与第 {first.row_no} 行内容相同，只保留一条（第 {rows_zh} 行）",
+                                      f"duplicate id, same content as row {first.row_no}: kept once (rows {rows_en})")
                 continue
             latest = self._latest(copies, keys)
             if latest is not None:
@@ -589,7 +599,7 @@ class _Reader:
         """The copy with the latest 登记日期, when that date picks one content."""
         if self.updated_at is None:
             return None
-        pos = [k for k, (j, _) in enumerate(self.extra) if j == self.updated_at][0]
+        pos = next(k for k, (j, _) in enumerate(self.extra) if j == self.updated_at)
         dates = []
         for r in copies:
             try:
@@ -861,7 +871,7 @@ def _area_missing(row: _Row) -> None:
         row.missing("area")
 
 
-def _build(cls: type, kept: list[_Row], extra_names: list[str]) -> Any:
+def _build(cls: RecordsType, kept: list[_Row], extra_names: list[str]) -> Any:
     n = len(kept)
     columns = {f.name: [r.values.get(f.name, EMPTY[f.kind]) for r in kept] for f in cls.FIELDS}
     extra = {}

@@ -142,7 +142,8 @@ LISTING_COLUMNS: tuple[Column, ...] = (
     _N("clear_height_m", "层高 净高 檐高 檐口高度 高度 厂房高度", _quantity("height")),
     _N("floor_load_kg_m2", "承重 楼面承重 地面承重 荷载 楼板承重 地坪承重 承重能力 楼面荷载 地面荷载",
        _quantity("load")),
-    _N("power_kva", "配电 变压器容量 电力容量 配电容量 用电容量 变压器 电力 供电 供电容量 配电情况", _quantity("power")),
+    _N("power_kva", "配电 变压器容量 电力容量 配电容量 用电容量 变压器 电力 供电 供电容量 配电情况",
+       _quantity("power")),
     _N("crane_t", "行车 行车吨位 行车情况 有无行车 是否有行车 行车配置 起重设备 吊车 天车 航车 crane",
        nz.parse_crane),
     _C("crane_any", "", nz.parse_bool),
@@ -152,8 +153,8 @@ LISTING_COLUMNS: tuple[Column, ...] = (
        nz.parse_codes),
     _C("industries_banned", "禁入行业 禁止行业 限制行业 禁入产业 不准入行业 限制产业", nz.parse_codes),
     _C("tenant_industries", "行业 现有行业 入驻企业行业 园区行业 现有产业", nz.parse_codes),
-    _C("title_certificate", "产权证 不动产权证 有无产权证 是否有产权证 产证 不动产证 房产证 权证 产权 产证情况 产权情况",
-       _tri),
+    _C("title_certificate", "产权证 不动产权证 有无产权证 是否有产权证 产证 不动产证 房产证 权证 产权 产证情况 "
+                            "产权情况", _tri),
     _C("available_from", "可入驻日期 可入驻时间 交付时间 空置时间 可用日期 入驻时间 可租日期 交房时间 可交付时间 "
                          "起租时间 可使用时间 交付日期", nz.parse_date),
     _N("min_lease_months", "最短租期 起租期 租期要求 租期 最低租期 起租年限 租赁期限", _quantity("months")),
@@ -207,8 +208,8 @@ DEMAND_COLUMNS: tuple[Column, ...] = (
 )
 
 UPDATED_ALIASES = frozenset(fold_header(a) for a in (
-    "登记日期 更新日期 登记时间 更新时间 填报日期 填报时间 录入日期 录入时间 修改日期 修改时间 最后更新 updated_at "
-    "updated 更新于").split())
+    "登记日期", "更新日期", "登记时间", "更新时间", "填报日期", "填报时间", "录入日期", "录入时间", "修改日期",
+    "修改时间", "最后更新", "updated_at", "updated", "更新于"))
 """Headers of a column giving when a row was written or last updated: with two rows of
 one id, the one with the latest date is kept (see :mod:`matcher.io.ingest`)."""
 

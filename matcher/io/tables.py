@@ -264,11 +264,17 @@ def _csv_grid(label: str, text: str, header_score: Callable[[str], bool] | None)
     delimiter = _pick_delimiter(text, header_score)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     grid: list[tuple[int, list[Any]]] = []
+    # a cell may be as long as the file (the reader cuts long text later, with a warning);
+    # the csv module's limit is process-wide, so it is put back at once
+    limit = csv.field_size_limit()
+    csv.field_size_limit(max(limit, len(text) + 1))
     try:
         grid.extend(enumerate(reader, start=1))
     except csv.Error as exc:
         raise InputFileError(label, f"CSV 格式错误（第 {reader.line_num} 行）；"
                                     f"malformed CSV at line {reader.line_num}: {exc}") from None
+    finally:
+        csv.field_size_limit(limit)
     return grid
 
 
@@ -313,8 +319,7 @@ def _scan_sheet_xml(data: bytes, path: str) -> tuple[list[tuple[str, str]], dict
                 text = (f.group(1) or b"").decode("utf-8", "replace") if f else ""
                 key = (int(ref.group(2)), column_index_from_string(ref.group(1).decode()))
                 formulas[key] = "=" + text if text else "=（共享公式）"
-        for m in _MERGE.finditer(part):
-            merges.append((m.group(1).decode(), (m.group(2) or m.group(1)).decode()))
+        merges.extend((m.group(1).decode(), (m.group(2) or m.group(1)).decode()) for m in _MERGE.finditer(part))
 
     with zipfile.ZipFile(io.BytesIO(data)) as zf, zf.open(path) as fh:
         carry = b""

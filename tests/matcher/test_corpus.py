@@ -76,7 +76,7 @@ def test_cell(kind, raw, expected):
         col = resolve_header(raw, column_lookup(columns))
         assert (col.field if col else "none") == expected
         return
-    side, header, field = KINDS[kind]
+    side, _, field = KINDS[kind]
     r = _read(kind, raw)
     fields = {field, "area", "area_max_m2"} if kind == "area" else {field}
     if expected == "rejected":
