@@ -411,11 +411,20 @@ class _Records:
         return out
 
     def text_columns(self) -> dict[str, list[str]]:
-        """Every field as canonical text (see :func:`to_text`), plus extra columns."""
+        """Every field as canonical text (see :func:`to_text`), plus extra columns.
+
+        Where a field has no value but the file had text there (``unread``), the text
+        is that: read back, the row gives the same record and the same ``unread``.
+        """
         out: dict[str, list[str]] = {}
+        unread = self.unread  # type: ignore[attr-defined]
         for f in self.FIELDS:
             col = getattr(self, f.name)
-            out[f.name] = [to_text(f.kind, v) for v in col]
+            texts = [to_text(f.kind, v) for v in col]
+            said = unread.get(f.name)
+            if said is not None:
+                texts = [t if t or not s else s for t, s in zip(texts, said.tolist())]
+            out[f.name] = texts
         for k, v in self.extra.items():  # type: ignore[attr-defined]
             out[k] = [str(x) for x in v]
         return out

@@ -72,11 +72,15 @@ Row-level conventions
 
 from __future__ import annotations
 
+import gc
 import math
+import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Generic, Protocol, TypeVar
+from operator import itemgetter
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 import numpy as np
 
@@ -106,13 +110,16 @@ REPORT_VALUE_CHARS = 200
 """A report line quotes at most this much of a cell."""
 
 _UNREAD_CHARS = 60  # text kept in ``records.unread`` per cell
+# fields whose cell is needed again after the pass (in a warning about it)
+_RAW_KEPT = frozenset({"rent", "sale_price", "max_rent", "max_sale_price", "min_unit_m2", "lat", "lon", "origin_lat",
+                       "origin_lon", "anchor_lat", "anchor_lon", "crane_t", "area_m2"})
 _FIELD_ZH = {"lat": "纬度", "lon": "经度"}
 _CACHE_MAX = 200_000  # distinct cells parsed and remembered per table
 
 
-@dataclass(frozen=True, slots=True)
-class Problem:
-    """One problem found in one cell, row or column."""
+class Problem(NamedTuple):
+    """One problem found in one cell, row or column (immutable; a named tuple, so that a
+    file of bad cells costs little more than its lines)."""
 
     file: str
     row: int
@@ -261,8 +268,37 @@ def _read(source: Any, side: str, sheet: str | None, geocoder: Any) -> ReadResul
             known[h] = resolve_header(h, lookup) is not None or resolve_header(h, other_lookup) is not None
         return known[h]
 
-    table = load_table(source, sheet=sheet, header_score=header_score)
-    return _Reader(table, side, cls, lookup, other_lookup, geocoder).run()
+    with _gc_paused():
+        table = load_table(source, sheet=sheet, header_score=header_score)
+        return _Reader(table, side, cls, lookup, other_lookup, geocoder).run()
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector paused while a table is read, and put back after.
+
+    Reading allocates a few objects per cell and frees almost none until the end, so
+    the collector would walk the whole growing table again and again for nothing
+    (40 % of the time of a 10^5-row read); the reader makes no reference cycles.
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+class _Bad(NamedTuple):
+    """Why a cell could not be read (a :class:`~matcher.io.normalise.CellError`, kept light)."""
+
+    zh: str
+    en: str
+
+
+_SPECIAL = frozenset({_Bad, nz.Reading})  # cached readings that need more than storing
+_new_tuple = tuple.__new__
 
 
 def _short(raw: Any, limit: int = REPORT_VALUE_CHARS) -> str:
@@ -323,6 +359,7 @@ class _Reader:
     def __init__(self, table: RawTable, side: str, cls: RecordsType, lookup: dict[str, Column],
                  other_lookup: dict[str, Column], geocoder: Any) -> None:
         self.table = table
+        self.source = table.source
         self.side = side
         self.cls = cls
         self.geocoder = geocoder
@@ -330,6 +367,8 @@ class _Reader:
         self.text_fields = {f.name for f in cls.FIELDS if f.kind == "text"}
         self.problems: list[Problem] = []
         self.cache: dict[tuple[str, type, Any], Any] = {}
+        self.reasons: dict[_Bad, _Bad] = {}
+        self.texts: dict[str, str] = {}  # each distinct reason held once
         self.geo_cache: dict[str, tuple[float, float] | None] = {}
         self.mapped: list[tuple[int, Column, Callable[[Any], Any]]] = []
         self.extra: list[tuple[int, str]] = []
@@ -439,12 +478,41 @@ class _Reader:
             try:
                 hit = parse(raw)
             except nz.CellError as exc:
-                hit = exc
+                hit = self._bad(exc.zh, exc.en)
             if key is not None:
                 if len(self.cache) >= _CACHE_MAX:
                     self.cache.clear()
                 self.cache[key] = hit
         return hit
+
+    def _screen(self, kind: str) -> tuple[frozenset[str], _Bad] | None:
+        scr = nz.screen(kind)
+        return None if scr is None else (scr.chars, self._bad(scr.zh, scr.en))
+
+    def _miss(self, f: str, kind: type, raw: Any, parse: Callable[[Any], Any],
+              scr: tuple[frozenset[str], _Bad] | None) -> Any:
+        """Parse a cell not seen before (a number or short printable text) and remember it.
+
+        Text holding a character no reading of the field uses is rejected unparsed
+        (:class:`~matcher.io.normalise.Screen`), with the parser's own reason.
+        """
+        if scr is not None and kind is str and not (scr[0].issuperset(raw) or scr[0].issuperset(
+                unicodedata.normalize("NFKC", raw).lower())):
+            hit = scr[1]
+        else:
+            try:
+                hit = parse(raw)
+            except nz.CellError as exc:
+                hit = self._bad(exc.zh, exc.en)
+        if len(self.cache) >= _CACHE_MAX:
+            self.cache.clear()
+        self.cache[(f, kind, raw)] = hit
+        return hit
+
+    def _required(self, row: _Row, required: list[str]) -> None:
+        for f in required:
+            if f not in row.values and not row.failed(f):
+                row.missing(f)
 
     def _cell(self, row: _Row, col: Column, parse: Callable[[Any], Any], raw: Any) -> None:
         f = col.field
@@ -453,9 +521,11 @@ class _Reader:
                                              f"formula cell with no computed value: {raw} (open and save the "
                                              f"workbook in Excel, then read it again)"), col.required)
             return
+        written = raw
+        removed = 0
         if isinstance(raw, str) and f != self.cls.ID:  # an id is taken as written, or rejected
             if not raw.isprintable():
-                raw = self._clean(row, f, raw)
+                raw, removed = nz.clean_text(raw)
                 if not raw.strip():
                     return
             if len(raw) > TEXT_MAX_CHARS:
@@ -467,9 +537,11 @@ class _Reader:
                         f"to be a value"), col.required)
                     return
         value = self._parse(f, parse, raw)
-        if isinstance(value, nz.CellError):
-            row.problem(f, raw, value, col.required)
+        if type(value) is _Bad:
+            row.bad(f, written, value, col.required)  # one line for the cell: why it was not read
             return
+        if removed:
+            self._removed(row, f, raw, removed)
         if isinstance(value, nz.Reading):
             if value.note_zh:
                 row.add(f, raw, value.severity, value.note_zh, value.note_en)
@@ -483,12 +555,20 @@ class _Reader:
         if f == self.cls.ID:
             row.record_id = value
 
+    def _bad(self, zh: str, en: str) -> _Bad:
+        """One shared object per distinct reason: a file of bad cells costs a line each."""
+        key = _Bad(zh, en)
+        return self.reasons.setdefault(key, key)
+
     def _clean(self, row: _Row, f: str, raw: str) -> str:
         cleaned, removed = nz.clean_text(raw)
         if removed:
-            row.add(f, cleaned, "warning", f"已删除 {removed} 个控制字符或不可见字符",
-                    f"{removed} control or invisible character(s) removed")
+            self._removed(row, f, cleaned, removed)
         return cleaned
+
+    def _removed(self, row: _Row, f: str, cleaned: str, removed: int) -> None:
+        row.add(f, cleaned, "warning", f"已删除 {removed} 个控制字符或不可见字符",
+                f"{removed} control or invisible character(s) removed")
 
     def _cut(self, row: _Row, f: str, raw: str) -> str:
         row.add(f, raw[:50] + "…", "warning", f"文字过长（{len(raw)} 个字符），已截断为前 {TEXT_MAX_CHARS} 个字符",
@@ -519,17 +599,43 @@ class _Reader:
         for header, note in self.table.notes:
             notes.setdefault(note.row, []).append((header, note))
         kept: list[_Row] = []
+        cache, cell = self.cache, self._cell
+        required = [col.field for _, col, _ in mapped if col.required]
+        # the common case inline: a short printable text or a number seen before
+        plain = [(j, col.field, col, parse, col.field in _RAW_KEPT, col.field == id_field,
+                  self._screen(col.screen)) for j, col, parse in mapped]
         for row_no, cells in self.table.rows:
             row = _Row(self, row_no)
             for header, note in notes.pop(row_no, ()):
                 row.add(header, note.value, "warning", note.zh, note.en)
-            for j, col, parse in mapped:
+            values = row.values
+            for j, f, col, parse, keep_raw, is_id, scr in plain:
                 raw = cells[j]
-                if raw is not None:
-                    self._cell(row, col, parse, raw)
-            for _, col, _ in mapped:
-                if col.required and col.field not in row.values and not row.failed(col.field):
-                    row.missing(col.field)
+                if raw is None:
+                    continue
+                kind = type(raw)
+                if kind is str:
+                    if len(raw) > TEXT_MAX_CHARS or not raw.isprintable():
+                        cell(row, col, parse, raw)
+                        continue
+                elif kind is not int and kind is not float:
+                    cell(row, col, parse, raw)
+                    continue
+                hit = cache.get((f, kind, raw))
+                if hit is None:
+                    hit = self._miss(f, kind, raw, parse, scr)
+                if type(hit) in _SPECIAL:
+                    if type(hit) is _Bad:
+                        row.bad(f, raw, hit, col.required)
+                    else:
+                        cell(row, col, parse, raw)
+                    continue
+                values[f] = hit
+                if keep_raw:
+                    row.raw[f] = raw
+                if is_id:
+                    row.record_id = hit
+            self._required(row, required)
             finish(row)
             if not row.has_error:
                 row.extras = [self._extra_text(row, h, cells[j]) for j, h in self.extra]
@@ -538,7 +644,7 @@ class _Reader:
         n_merged = 0
         if len(kept) > len({r.record_id for r in kept}):
             kept, n_merged = self._duplicates(kept)
-        self.problems.sort(key=lambda p: p.row)  # stable: row order, then the order found
+            self.problems.sort(key=itemgetter(1))  # by row (stable: then the order found)
         records = _build(self.cls, kept, [h for _, h in self.extra])
         report = Report(tuple(self.problems), len(self.table.rows), len(kept), n_merged)
         return ReadResult(records, report, self.table.source, tuple(h for _, h in self.extra))
@@ -677,12 +783,26 @@ class _Row:
         self.has_error = False
 
     def add(self, field: str, raw: Any, severity: str, zh: str, en: str) -> None:
-        self.problems.append(Problem(self.reader.table.source, self.row_no, self.record_id,
-                                     field, _short(raw), severity, zh, en))
+        texts = self.reader.texts
+        self.problems.append(Problem(self.reader.table.source, self.row_no, self.record_id, field, _short(raw),
+                                     severity, texts.setdefault(zh, zh), texts.setdefault(en, en)))
         if severity == "error":
             self.has_error = True
 
-    def problem(self, field: str, raw: Any, exc: nz.CellError, error: bool) -> None:
+    def bad(self, field: str, raw: Any, why: _Bad, error: bool) -> None:
+        """A cell of a field that could not be read (``why`` is shared: nothing to intern)."""
+        text = raw if type(raw) is str else _cell_text(raw)
+        # tuple.__new__: the named tuple's own __new__ is Python, and this runs once per bad cell
+        self.problems.append(_new_tuple(Problem, (self.reader.source, self.row_no, self.record_id, field,
+                                                  text if len(text) <= REPORT_VALUE_CHARS else _short(text),
+                                                  "error" if error else "warning", why.zh, why.en)))
+        if error:
+            self.has_error = True
+        self.failed_fields.add(field)
+        if field in self.reader.fields:
+            self.unread[field] = text if len(text) <= _UNREAD_CHARS else _short(text, _UNREAD_CHARS)
+
+    def problem(self, field: str, raw: Any, exc: nz.CellError | _Bad, error: bool) -> None:
         self.add(field, raw, "error" if error else "warning", exc.zh, exc.en)
         self.failed_fields.add(field)
         self.unread_text(field, raw)
@@ -743,18 +863,18 @@ def _price_per_m2(row: _Row, field: str, kind: str, area: float, range_pick: str
             row.unread_text(field, raw)  # a budget "面议": written, but no value
         return
     if price.is_range and range_pick is None:
-        row.warn(field, raw, f"价格应为一个数值，不能是范围：{_short(raw, 40)}",
-                 f"price must be one value, not a range: {_short(raw, 40)!r}")
+        row.warn(field, raw, "价格应为一个数值，不能是范围",
+                 "price must be one value, not a range")
         return
     if price.at_least or (listing and price.at_most):
-        row.warn(field, raw, f"价格写的是起价或上下限，不是一个数值：{_short(raw, 40)}",
-                 f"price is a bound, not one value: {_short(raw, 40)!r}")
+        row.warn(field, raw, "价格写的是起价或上下限，不是一个数值",
+                 "price is a bound, not one value")
         return
     value = price.hi if range_pick == "hi" else price.lo
     if price.total:
         if not (area > 0 and math.isfinite(area)):
-            row.warn(field, raw, f"总价需要面积才能换算为单价：{_short(raw, 40)}",
-                     f"a total price needs the area: {_short(raw, 40)!r}")
+            row.warn(field, raw, "总价需要面积才能换算为单价",
+                     "a total price needs the area")
             return
         value = value / area
         try:
@@ -871,9 +991,13 @@ def _area_missing(row: _Row) -> None:
         row.missing("area")
 
 
+def _column(kept: list[_Row], name: str, empty: Any) -> list[Any]:
+    return [r.values.get(name, empty) for r in kept]
+
+
 def _build(cls: RecordsType, kept: list[_Row], extra_names: list[str]) -> Any:
     n = len(kept)
-    columns = {f.name: [r.values.get(f.name, EMPTY[f.kind]) for r in kept] for f in cls.FIELDS}
+    columns = {f.name: _column(kept, f.name, EMPTY[f.kind]) for f in cls.FIELDS}
     extra = {}
     for k, name in enumerate(extra_names):
         col = np.empty(n, dtype=object)

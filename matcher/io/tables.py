@@ -148,13 +148,27 @@ def _header(raw: Any) -> str:
     return clean_text(str(raw).strip())[0].strip()
 
 
-def _blank_to_none(cells: list[Any]) -> bool:
-    """Blank cells become None, in place; True when any cell is left."""
+def _blank_to_none(cells: list[Any], memo: dict[str, bool] | None = None) -> bool:
+    """Blank cells become None, in place; True when any cell is left.
+
+    ``memo`` remembers the answer for short texts: a table repeats them all the time.
+    """
     any_value = False
     for j, c in enumerate(cells):
         if c is None:
             continue
-        if is_blank(c):
+        if type(c) is str:
+            if len(c) > 16:  # longer than any placeholder, unless spaces pad it
+                blank = len(c.strip()) <= 16 and is_blank(c)
+            elif memo is not None:
+                blank = memo.get(c)
+                if blank is None:
+                    blank = memo[c] = is_blank(c)
+            else:
+                blank = is_blank(c)
+        else:
+            blank = is_blank(c)
+        if blank:
             cells[j] = None
         else:
             any_value = True
@@ -173,13 +187,14 @@ def _from_records(label: str, records: list[Any], headers: list[str] | None) -> 
             seen.update(dict.fromkeys(str(key) for key in rec))
         headers = list(seen)
     rows = []
+    memo: dict[str, bool] = {}
     for k, rec in enumerate(records):
         if not isinstance(rec, Mapping):
             raise InputFileError(label, f"第 {k + 1} 条记录是 {type(rec).__name__}，不是对象；"
                                         f"record {k + 1} is a {type(rec).__name__}, not an object")
         by_str = {str(key): v for key, v in rec.items()}
         cells = [by_str.get(h) for h in headers]
-        if _blank_to_none(cells):
+        if _blank_to_none(cells, memo):
             rows.append((k + 2, cells))
     if not rows:
         raise InputFileError(label, "没有记录（每一行都是空的）；no records (every row is blank)")
@@ -463,7 +478,8 @@ def _json_lines(label: str, text: str) -> list[Any]:
 
 def _from_grid(label: str, grid: list[tuple[int, list[Any]]], header_score: Callable[[str], bool] | None,
                notes: Sequence[TableNote] = ()) -> RawTable:
-    grid = [(k, cells) for k, cells in grid if _blank_to_none(cells)]
+    memo: dict[str, bool] = {}
+    grid = [(k, cells) for k, cells in grid if _blank_to_none(cells, memo)]
     if not grid:
         raise InputFileError(label, "没有数据行（表为空）；no rows (the table is empty)")
     header_at = 0

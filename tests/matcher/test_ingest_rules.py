@@ -279,3 +279,14 @@ def test_new_fields_round_trip_through_files(tmp_path):
     write_records(r.records, tmp_path / "l.csv")
     back = read_listings(tmp_path / "l.csv")
     assert back.records.equals(r.records) and not list(back.report)
+
+
+def test_what_the_file_said_survives_a_canonical_round_trip(tmp_path):
+    rows = [{**D, "租金预算": "面议", "入驻时间": "下个月", "意向镇街": "北京"},
+            {**D, "编号": "D2", "入驻时间": "不限"}]
+    d = read_demands(rows).records
+    assert d.unread["max_rent"].tolist() == ["面议", ""] and d.unread["move_in_by"].tolist() == ["下个月", "不限"]
+    write_records(d, tmp_path / "d.jsonl")
+    back = read_demands(tmp_path / "d.jsonl").records
+    assert back.equals(d)
+    assert {k: v.tolist() for k, v in back.unread.items()} == {k: v.tolist() for k, v in d.unread.items()}
