@@ -28,7 +28,7 @@ import math
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -330,7 +330,7 @@ def unmatched_rows(result: Any) -> list[list[str]]:
 def reject_problems(lres: Any, dres: Any) -> list[Any]:
     """Both ingestion reports, with file names instead of paths (outputs stay the same
     wherever the inputs lie)."""
-    return [replace(p, file=Path(p.file).name) for p in (*lres.report, *dres.report)]
+    return [p._replace(file=Path(p.file).name) for p in (*lres.report, *dres.report)]
 
 
 def _write_tables(out: Path, result: Any, lres: Any, dres: Any, top_k: int
