@@ -228,7 +228,9 @@ class Service:
             raise HTTPException(404, f"unknown demand id {demand_id!r}")
         if listing_id not in m.l_row:
             raise HTTPException(404, f"unknown listing id {listing_id!r}")
-        return _jsonable(m.scorer.explain(m.d_row[demand_id], m.l_row[listing_id]).to_dict())
+        from matcher.written import explain
+
+        return _jsonable(explain(m.scorer, m.d_row[demand_id], m.l_row[listing_id]).to_dict())
 
     def match(self, req: MatchRequest) -> RunSummary:
         from matcher.match import match
