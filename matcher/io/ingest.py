@@ -498,12 +498,11 @@ class _Reader:
         """
         if scr is not None and kind is str and not (scr[0].issuperset(raw) or scr[0].issuperset(
                 unicodedata.normalize("NFKC", raw).lower())):
-            hit = scr[1]
-        else:
-            try:
-                hit = parse(raw)
-            except nz.CellError as exc:
-                hit = self._bad(exc.zh, exc.en)
+            return scr[1]  # not remembered: junk rarely repeats, and the screen is cheaper than the cache
+        try:
+            hit = parse(raw)
+        except nz.CellError as exc:
+            hit = self._bad(exc.zh, exc.en)
         if len(self.cache) >= _CACHE_MAX:
             self.cache.clear()
         self.cache[(f, kind, raw)] = hit
@@ -603,13 +602,15 @@ class _Reader:
         required = [col.field for _, col, _ in mapped if col.required]
         # the common case inline: a short printable text or a number seen before
         plain = [(j, col.field, col, parse, col.field in _RAW_KEPT, col.field == id_field,
-                  self._screen(col.screen)) for j, col, parse in mapped]
+                  self._screen(col.screen), "error" if col.required else "warning", col.field in self.fields)
+                 for j, col, parse in mapped]
+        source = self.source
         for row_no, cells in self.table.rows:
             row = _Row(self, row_no)
             for header, note in notes.pop(row_no, ()):
                 row.add(header, note.value, "warning", note.zh, note.en)
             values = row.values
-            for j, f, col, parse, keep_raw, is_id, scr in plain:
+            for j, f, col, parse, keep_raw, is_id, scr, severity, a_field in plain:
                 raw = cells[j]
                 if raw is None:
                     continue
@@ -625,10 +626,19 @@ class _Reader:
                 if hit is None:
                     hit = self._miss(f, kind, raw, parse, scr)
                 if type(hit) in _SPECIAL:
-                    if type(hit) is _Bad:
-                        row.bad(f, raw, hit, col.required)
-                    else:
+                    if type(hit) is not _Bad:
                         cell(row, col, parse, raw)
+                        continue
+                    # a cell that cannot be read, inline (a corrupted file has one in three)
+                    text = raw if kind is str else _cell_text(raw)
+                    row.problems.append(_new_tuple(Problem, (
+                        source, row_no, row.record_id, f, text if len(text) <= REPORT_VALUE_CHARS else _short(text),
+                        severity, hit.zh, hit.en)))
+                    if severity == "error":
+                        row.has_error = True
+                    row.failed_fields.add(f)
+                    if a_field:
+                        row.unread[f] = text if len(text) <= _UNREAD_CHARS else _short(text, _UNREAD_CHARS)
                     continue
                 values[f] = hit
                 if keep_raw:

@@ -47,6 +47,14 @@ __all__ = ["Formula", "RawTable", "TableNote", "load_table"]
 _HEADER_SCAN_ROWS = 10
 _DELIMITERS = (",", "\t", ";", "|")
 _SNIFF_LINES = 60
+_MEMO_MAX = 50_000  # short texts whose blankness is remembered (a file's repeated values fit)
+# the characters a blank placeholder ("-", "N/A", "无数据", "未填" …) or the spaces around it
+# may start with, in any width or case (see matcher.io.normalise.is_blank; a test checks
+# that every character whose NFKC form starts a placeholder is here)
+_BLANK_FIRST = frozenset("-—/\\nN#无空未暂?？.…0－／＼＃Ｎｎ．０"
+                         "ǊǋǌᴺNJ․‥⁇⁈⁰ⁿ₀ₙℕ№↉Ⓝⓝ⓪⽆㍘㎁㎋㎚㎱㎵㎻︖︙︰︱﹒﹖﹘﹟﹣﹨"
+                         "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
+                         "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000")
 
 
 @dataclass(frozen=True)
@@ -158,12 +166,18 @@ def _blank_to_none(cells: list[Any], memo: dict[str, bool] | None = None) -> boo
         if c is None:
             continue
         if type(c) is str:
+            if c and c[0] not in _BLANK_FIRST:  # most cells: no placeholder starts this way
+                any_value = True
+                continue
             if len(c) > 16:  # longer than any placeholder, unless spaces pad it
                 blank = len(c.strip()) <= 16 and is_blank(c)
             elif memo is not None:
-                blank = memo.get(c)
-                if blank is None:
-                    blank = memo[c] = is_blank(c)
+                seen = memo.get(c)
+                if seen is None:
+                    seen = is_blank(c)
+                    if len(memo) < _MEMO_MAX:
+                        memo[c] = seen
+                blank = seen
             else:
                 blank = is_blank(c)
         else:

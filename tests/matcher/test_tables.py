@@ -150,3 +150,18 @@ def test_numbers_and_dates_from_xlsx_cells(tmp_path):
     assert list(r.records.ids) == ["12", "12.5"]  # ids as written: Excel's 12.0 is "12"
     assert r.records.extra["备注"][0] == "12"
     assert r.records.available_from[0] == np.datetime64("2027-01-05")
+
+
+def test_every_way_a_blank_placeholder_can_start_is_checked():
+    """The table layer skips the blank check for cells whose first character cannot
+    start a placeholder; that shortcut must know every such character."""
+    import unicodedata
+
+    from matcher.io.normalise import _BLANKS
+    from matcher.io.tables import _BLANK_FIRST
+
+    firsts = {b[0] for b in _BLANKS if b}
+    starts = [chr(c) for c in range(0x10000) if not 0xD800 <= c <= 0xDFFF
+              and (chr(c).isspace() or unicodedata.normalize("NFKC", chr(c)).lower()[:1] in firsts)]
+    missed = [c for c in starts if c not in _BLANK_FIRST]
+    assert missed == []
