@@ -10,7 +10,21 @@ import openpyxl
 import pytest
 
 from matcher import match, read_demands, read_listings
-from tests.matcher.test_cli import SAMPLE, run
+from matcher.cli import main
+from tests.matcher.test_cli import SAMPLE
+
+
+@pytest.fixture
+def run(capsys):
+    """``changfang`` in this process (the subprocess form is tested in test_cli.py):
+    returns (exit code, stdout, stderr)."""
+
+    def call(*args):
+        code = main([str(a) for a in args])
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return call
 
 LISTING_ROWS = [
     ["编号", "业主", "租售类型", "镇街", "面积", "租金", "层高", "可入驻日期", "产权证"],
@@ -44,12 +58,13 @@ def _csv(path, rows, encoding="utf-8"):
 
 
 def _one_error_line(p):
-    lines = p.stderr.strip().splitlines()
-    assert p.returncode == 2 and len(lines) == 1 and lines[0].startswith("changfang: error:"), p.stderr
+    code, _, err = p
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("changfang: error:"), err
     return lines[0]
 
 
-def test_match_of_a_listings_book_with_itself_is_refused(tmp_path):
+def test_match_of_a_listings_book_with_itself_is_refused(tmp_path, run):
     book = _book(tmp_path / "book.xlsx", [("房源", LISTING_ROWS)])
     line = _one_error_line(run("match", book, book, "--out", tmp_path / "o", "--quiet"))
     assert "这像是房源表，不是需求表" in line and "listings table" in line
@@ -57,11 +72,11 @@ def test_match_of_a_listings_book_with_itself_is_refused(tmp_path):
     assert "这像是房源表" in line
 
 
-def test_a_sheet_per_input(tmp_path):
+def test_a_sheet_per_input(tmp_path, run):
     book = _book(tmp_path / "book.xlsx", [("房源", LISTING_ROWS), ("需求", DEMAND_ROWS)])
-    ok = run("match", book, book, "--listings-sheet", "房源", "--demands-sheet", "需求", "--out", tmp_path / "o",
-             "--quiet", "--json")
-    assert ok.returncode == 0, ok.stderr
+    code, _, err = run("match", book, book, "--listings-sheet", "房源", "--demands-sheet", "需求", "--out",
+                       tmp_path / "o", "--quiet", "--json")
+    assert code == 0, err
     # --sheet is the default of both: here it names the listings sheet for the demands too
     line = _one_error_line(run("match", book, book, "--sheet", "房源", "--out", tmp_path / "p", "--quiet"))
     assert "这像是房源表" in line
@@ -74,7 +89,7 @@ def test_a_sheet_per_input(tmp_path):
     ([["编号", "业主", "租售类型", "镇街", "占地面积"], ["L1", "甲", "出租", "周巷", "3亩"]], "“占地面积”可能是面积"),
     ([["编号", "业主", "面积", "镇街"], ["L1", "甲", "100", "周巷"]], "缺少必填列：租售类型"),
 ])
-def test_an_incomplete_file_exits_2_naming_the_columns(tmp_path, rows, needle):
+def test_an_incomplete_file_exits_2_naming_the_columns(tmp_path, run, rows, needle):
     path = _csv(tmp_path / "l.csv", rows, "gb18030")
     line = _one_error_line(run("validate", "listings", path, "--out", tmp_path / "o"))
     assert needle in line and "missing required columns" in line
@@ -86,7 +101,7 @@ def _shuffled(rows, seed):
     return [rows[0], *(body[k] for k in order)]
 
 
-def test_duplicates_in_any_row_order_give_byte_identical_outputs(tmp_path):
+def test_duplicates_in_any_row_order_give_byte_identical_outputs(tmp_path, run):
     with open(SAMPLE / "listings.csv", encoding="gb18030", newline="") as fh:
         lrows = list(csv.reader(fh))[1:]  # without the title row
     head = lrows[0]
@@ -106,8 +121,8 @@ def test_duplicates_in_any_row_order_give_byte_identical_outputs(tmp_path):
     for seed in (0, 1):
         lp = _csv(tmp_path / f"l{seed}.csv", _shuffled(lrows, seed), "gb18030")
         dp = _book(tmp_path / f"d{seed}.xlsx", [("需求", _shuffled(drows, seed + 10))])
-        p = run("match", lp, dp, "--out", tmp_path / f"out{seed}", "--quiet", "--top-k", 3)
-        assert p.returncode == 0, p.stderr
+        code, _, err = run("match", lp, dp, "--out", tmp_path / f"out{seed}", "--quiet", "--top-k", 3)
+        assert code == 0, err
         outs.append(tmp_path / f"out{seed}")
     for t in ("pairs", "recommendations", "unmatched"):
         assert (outs[0] / f"{t}.csv").read_bytes() == (outs[1] / f"{t}.csv").read_bytes(), t
@@ -116,7 +131,7 @@ def test_duplicates_in_any_row_order_give_byte_identical_outputs(tmp_path):
     assert "XQ-010" not in read_demands(tmp_path / "d0.xlsx").records.ids
 
 
-def test_explanations_never_call_a_written_field_blank(tmp_path):
+def test_explanations_never_call_a_written_field_blank(tmp_path, run):
     lp = _csv(tmp_path / "l.csv", LISTING_ROWS)
     dp = _book(tmp_path / "d.xlsx", [("需求", DEMAND_ROWS)])
     d, l = read_demands(dp).records, read_listings(lp).records
@@ -128,8 +143,8 @@ def test_explanations_never_call_a_written_field_blank(tmp_path):
     assert "未填" not in said["D1"]
     assert "尽快" in said["D1"] and "“面议”" in said["D1"] and "“纺织品制造”" in said["D1"]
     # the same wording in the tables staff get
-    p = run("match", lp, dp, "--out", tmp_path / "o", "--quiet")
-    assert p.returncode == 0, p.stderr
+    code, _, err = run("match", lp, dp, "--out", tmp_path / "o", "--quiet")
+    assert code == 0, err
     for t in ("pairs", "recommendations"):
         with open(tmp_path / "o" / f"{t}.csv", encoding="utf-8-sig", newline="") as fh:
             rows = [x for x in csv.DictReader(fh) if x["demand_id"] == "D1"]
