@@ -855,8 +855,9 @@ def _implied(row: _Row) -> None:
         if have is None:
             row.values[f] = value
         elif have != value and f != "crane_any":
-            row.warn(f, row.raw.get(f, have), f"与其他栏所写（{value}）不同，按本栏",
-                     f"differs from what another cell says ({value}); this cell is kept")
+            said = f"{value:g}" if isinstance(value, float) else str(value)
+            row.warn(f, row.raw.get(f, have), f"与其他栏所写（{said}）不同，按本栏",
+                     f"differs from what another cell says ({said}); this cell is kept")
 
 
 def _price_per_m2(row: _Row, field: str, kind: str, area: float, range_pick: str | None) -> None:
@@ -906,8 +907,8 @@ def _finish_listing(row: _Row) -> None:
         row.warn("min_unit_m2", row.raw.get("min_unit_m2", unit), f"最小分割面积大于房源面积 {area:g}㎡",
                  f"minimum unit is larger than the area {area:g} m2")
         row.drop("min_unit_m2")
-    if "min_unit_m2" in v:
-        v.pop("divisible_any", None)  # the unit is known
+    if "min_unit_m2" in v and v.pop("divisible_any", None):  # the unit is known after all: no hint
+        row.problems = [p for p in row.problems if not (p.field == "area_m2" and p.severity == "info")]
     if "crane_t" in v:
         v.pop("crane_any", None)  # the tonnage is known
     _coordinates(row, "lat", "lon")

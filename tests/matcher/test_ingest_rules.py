@@ -290,3 +290,14 @@ def test_what_the_file_said_survives_a_canonical_round_trip(tmp_path):
     back = read_demands(tmp_path / "d.jsonl").records
     assert back.equals(d)
     assert {k: v.tolist() for k, v in back.unread.items()} == {k: v.tolist() for k, v in d.unread.items()}
+
+
+@pytest.mark.parametrize(("area", "unit", "want_unit", "lines"), [
+    ("2000平，最小500平", "300平", 300, ["min_unit_m2"]),  # the column wins, the difference is reported
+    ("2000平，最小500平", "500平", 500, []),
+    ("2000平（可分割）", "400", 400, []),  # the unit is known after all: no "divisible, unit unknown" hint
+])
+def test_a_unit_column_beside_divisibility_written_in_the_area(area, unit, want_unit, lines):
+    r = read_listings([{**L, "面积": area, "最小分割面积": unit}])
+    assert r.records.min_unit_m2[0] == want_unit and not r.records.divisible_any[0]
+    assert [p.field for p in r.report] == lines
