@@ -756,11 +756,11 @@ def _one_area(s: Any, raw: Any) -> float:
 # what "price on request" is made of: a cell of these (and no number) is negotiable
 _NEGOTIABLE_CORE = ("面议", "议价", "可议", "另议", "再议", "详议", "商议", "协商", "商谈", "洽谈", "面谈", "详谈",
                     "再谈", "可谈", "好谈", "电议", "电谈", "电联", "来电", "致电", "咨询", "联系", "待定", "未定",
-                    "另定", "再定", "私聊", "私信", "商量", "协议价", "随行就市", "市场价", "议")
+                    "另定", "再定", "暂定", "私聊", "私信", "商量", "协议价", "随行就市", "市场价", "详询", "议")
 _NEGOTIABLE_FILL = ("价格", "价钱", "租金", "售价", "单价", "总价", "价", "具体", "可以", "可", "请", "欢迎", "电话",
                     "当面", "见面", "面", "双方", "一下", "为准", "好", "再", "另", "详", "为", "或", "具体", "事宜",
                     "本人", "业主", "房东", "直接", "随时", "有", "的", "都", "均", "先", "后", "定", "谈", "商",
-                    "量", "洽", "私", "聊", "电", "话", "来", "联", "系", "咨", "询")
+                    "量", "洽", "私", "聊", "电", "话", "来", "联", "系", "咨", "询", "详情", "情", "请问", "问")
 _NEGOTIABLE_PHRASE = re.compile(
     "(?:价格|价钱|租金|售价|具体|可以|可|欢迎|请)?(?:" + "|".join(sorted(_NEGOTIABLE_CORE, key=len, reverse=True))
     + ")(?:为准|一下|事宜)?")
@@ -1170,6 +1170,7 @@ _ANY = frozenset({"不限", "均可", "任意", "全市", "慈溪", "慈溪市",
                   "不限区域", "区域不限", "慈溪全市", "慈溪市内", "市内"})
 _PLACE_SUFFIXES = ("附近", "周边", "周围", "一带", "区域", "地区", "片区", "范围", "以内", "内", "优先",
                    "为主", "镇区", "辖区", "等地", "等")
+_BRACKETED = re.compile(r"\(.*?\)|\[.*?\]|【.*?】")
 _PLACE_PREFIXES = ("浙江省", "浙江", "宁波市", "宁波", "慈溪市", "慈溪")
 _TOWN_ALIASES = {"高新区": "高新技术产业园区", "高新园区": "高新技术产业园区", "杭州湾": "杭州湾新区",
                  "前湾新区": "杭州湾新区", "前湾": "杭州湾新区", "滨海区": "滨海经济开发区",
@@ -1188,6 +1189,8 @@ def find_town(text: str) -> int | None:
     hit = g.find(s)
     if hit is not None:
         return hit
+    # "周巷(优先)": a note beside the name; "(周巷)": the name in brackets
+    s = _BRACKETED.sub("", s).strip() or s.strip(" ()[]【】")
     changed = True
     while changed and s:
         changed = False
@@ -1241,7 +1244,7 @@ def parse_towns(raw: Any) -> tuple[int, ...] | Reading:
     out: list[int] = []
     unknown = []
     for p in parts:
-        p = p.strip(" ()[]【】")
+        p = p.strip()
         if not p or p in _PLACE_SUFFIXES or p in ("等", "等地", "等镇"):
             continue
         i = find_town(p)
