@@ -1185,12 +1185,12 @@ def find_town(text: str) -> int | None:
     few established aliases (高新区, 前湾新区 for 杭州湾新区).
     """
     g = gazetteer()
-    s = unicodedata.normalize("NFKC", text).strip()
-    hit = g.find(s)
+    written = unicodedata.normalize("NFKC", text).strip()
+    hit = g.find(written)
     if hit is not None:
         return hit
     # "周巷(优先)": a note beside the name; "(周巷)": the name in brackets
-    s = _BRACKETED.sub("", s).strip() or s.strip(" ()[]【】")
+    s = _BRACKETED.sub("", written).strip() or written.strip(" ()[]【】")
     changed = True
     while changed and s:
         changed = False
@@ -1203,8 +1203,8 @@ def find_town(text: str) -> int | None:
     hit = g.find(s)
     if hit is None and s in _TOWN_ALIASES:
         hit = g.find(_TOWN_ALIASES[s])
-    if hit is None:  # "周巷镇天元工业区": one full town name in the text
-        named = set(_full_town_names().findall(s))
+    if hit is None:  # "周巷镇天元工业区", "公牛集团（观海卫镇）": one full town name in the text
+        named = set(_full_town_names().findall(written))
         hit = g.find(named.pop()) if len(named) == 1 else None
     return hit
 
