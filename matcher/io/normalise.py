@@ -164,7 +164,7 @@ def _not_understood(raw: Any, what_zh: str, what_en: str) -> CellError:
 # blanks and text
 
 _BLANKS = frozenset({"", "-", "--", "---", "—", "——", "/", "\\", "n/a", "na", "null", "none", "nan", "#n/a",
-                     "无数据", "空", "空白", "未填", "暂无", "?", "？", "...", "…", "……", "0-0"})
+                     "无数据", "空", "空白", "未填", "暂无", "?", "？", "...", "…", "……"})
 _BLANK_MAX = max(len(b) for b in _BLANKS)
 
 
