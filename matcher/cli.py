@@ -7,7 +7,7 @@ Sub-commands
     ``DIR/listings.csv`` (or ``DIR/demands.csv``) with canonical field names and
     ``DIR/rejects.csv`` (file, row, id, field, value, severity, reason_zh, reason_en).
 ``changfang match LISTINGS DEMANDS --out DIR [--profile P.toml] [--method M] [--top-k K] [--lock FILE]
-[--exclude FILE] [--sheet NAME]``
+[--exclude FILE] [--sheet NAME] [--listings-sheet NAME] [--demands-sheet NAME]``
     Read, score and allocate; write ``pairs.csv``, ``recommendations.csv``,
     ``unmatched.csv``, ``rejects.csv``, ``run.json``, ``result.xlsx`` and
     ``report.html`` to ``DIR`` (see :mod:`matcher.batch.run`), and print a summary.
@@ -70,16 +70,17 @@ _T: dict[str, tuple[str, str]] = {
     "report": ("报告", "report"),
     "per-party workbooks": ("分方工作簿", "per-party workbooks"),
     "starting": ("启动", "starting"),
-    "read": ("房源：读入 {lr} 条，剔除 {lx} 条；需求：读入 {dr} 条，剔除 {dx} 条",
-             "listings: {lr} read, {lx} rejected; demands: {dr} read, {dx} rejected"),
+    "read": ("房源：读入 {lr} 条，剔除 {lx} 条{lm}；需求：读入 {dr} 条，剔除 {dx} 条{dm}",
+             "listings: {lr} read, {lx} rejected{lm}; demands: {dr} read, {dx} rejected{dm}"),
+    "merged": ("，合并重复 {n} 条", ", {n} merged (an id repeated with the same content)"),
     "made": ("可行配对 {feasible} 个；共配对 {matched} 对（方法 {method}，总分 {objective:.2f}）；"
              "未匹配：需求 {ud} 个，房源 {ul} 个",
              "{feasible} feasible pairs; {matched} pairs made ({method}, total score {objective:.2f}); "
              "unmatched: {ud} demands, {ul} listings"),
     "best": ("最佳配对：", "best pairs:"),
     "wrote": ("已写出 {files} 到 {out}", "wrote {files} to {out}"),
-    "validated": ("{file}：读入 {n} 行，接受 {ok} 行，剔除 {bad} 行，警告 {warn} 条",
-                  "{file}: {n} rows read, {ok} accepted, {bad} rejected, {warn} warnings"),
+    "validated": ("{file}：读入 {n} 行，接受 {ok} 行，剔除 {bad} 行{merged}，警告 {warn} 条",
+                  "{file}: {n} rows read, {ok} accepted, {bad} rejected{merged}, {warn} warnings"),
     "unknown_columns": ("未识别的列（原样保留）：{cols}", "unknown columns carried through: {cols}"),
     "common": ("最常见的问题：", "most common problems:"),
     "wrote_two": ("已写出 {a} 和 {b}", "wrote {a} and {b}"),
@@ -172,7 +173,8 @@ def _cmd_validate(args: argparse.Namespace, say: _Say) -> int:
     with _writing(out / "rejects.csv", say) as rejects_path:
         write_report(result.report, rejects_path)
     rep = result.report
-    print(say("validated", file=args.file, n=rep.n_rows, ok=rep.n_accepted, bad=rep.n_rejected,
+    merged = say("merged", n=rep.n_merged) if rep.n_merged else ""
+    print(say("validated", file=args.file, n=rep.n_rows, ok=rep.n_accepted, bad=rep.n_rejected, merged=merged,
               warn=len(rep.by_severity("warning"))))
     if result.unknown_columns:
         print(say("unknown_columns", cols=", ".join(result.unknown_columns)))
@@ -226,7 +228,9 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
     try:
         run = run_match(listings, demands, out, profile=args.profile, method=args.method, top_k=args.top_k,
                         lock=args.lock, exclude=args.exclude, sheet=args.sheet, progress=progress,
-                        sample_label=label, per_party=args.per_party)
+                        sample_label=label, per_party=args.per_party,
+                        listings_sheet=getattr(args, "listings_sheet", None),
+                        demands_sheet=getattr(args, "demands_sheet", None))
     except OSError as exc:
         if isinstance(exc, ChangfangError):
             raise
@@ -239,8 +243,13 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
         print(json.dumps({**run.summary, "out": str(out), "best_pairs": best}, ensure_ascii=False, indent=2))
         return EXIT_OK
     c, m = run.summary["counts"], run.summary
-    print(say("read", lr=c["listings_read"], lx=c["listings_rejected"], dr=c["demands_read"],
-              dx=c["demands_rejected"]))
+
+    def merged(side: str) -> str:
+        n = c.get(side + "_merged", 0)
+        return say("merged", n=n) if n else ""
+
+    print(say("read", lr=c["listings_read"], lx=c["listings_rejected"], lm=merged("listings"),
+              dr=c["demands_read"], dx=c["demands_rejected"], dm=merged("demands")))
     print(say("made", feasible=c["feasible_pairs"], matched=c["matched"], method=m["method"],
               objective=m["objective"], ud=c["unmatched_demands"], ul=c["unmatched_listings"]))
     if best:
@@ -260,7 +269,7 @@ def _cmd_demo(args: argparse.Namespace, say: _Say) -> int:
     from matcher.sample import sample_paths
 
     lpath, dpath = sample_paths()
-    for name in ("profile", "lock", "exclude", "sheet"):
+    for name in ("profile", "lock", "exclude", "sheet", "listings_sheet", "demands_sheet"):
         setattr(args, name, None)
     label = say.either("内置慈溪样例（datasets/cixi-sample）", "bundled Cixi sample (datasets/cixi-sample)")
     return _run(args, say, str(lpath), str(dpath), label=label)
@@ -372,7 +381,7 @@ def _parser() -> argparse.ArgumentParser:
     v.add_argument("side", choices=["listings", "demands"])
     v.add_argument("file", help="CSV (UTF-8 or GB18030), XLSX, JSON or JSON Lines")
     v.add_argument("--out", required=True, help="output folder")
-    v.add_argument("--sheet", help="worksheet of an XLSX file (default: the first)")
+    v.add_argument("--sheet", help="worksheet of an XLSX file (default: the first visible one with data)")
     v.set_defaults(func=_cmd_validate)
 
     def run_options(sp: argparse.ArgumentParser) -> None:
@@ -394,7 +403,9 @@ def _parser() -> argparse.ArgumentParser:
     run_options(mt)
     mt.add_argument("--lock", help="CSV of demand_id,listing_id pairs already signed")
     mt.add_argument("--exclude", help="CSV of demand_id,listing_id pairs refused")
-    mt.add_argument("--sheet", help="worksheet of XLSX inputs (default: the first)")
+    mt.add_argument("--sheet", help="worksheet of both XLSX inputs (default: the first visible one with data)")
+    mt.add_argument("--listings-sheet", metavar="NAME", help="worksheet of the listings workbook (default: --sheet)")
+    mt.add_argument("--demands-sheet", metavar="NAME", help="worksheet of the demands workbook (default: --sheet)")
     mt.set_defaults(func=_cmd_match)
 
     d = sub.add_parser("demo", parents=[common], help="run the whole pipeline on the bundled Cixi sample")
@@ -427,6 +438,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _message(exc: BaseException, say: _Say) -> str:
     """One line for a known error, in the command's language; never record contents."""
+    return " ".join(_message_text(exc, say).split("\n"))
+
+
+def _message_text(exc: BaseException, say: _Say) -> str:
     if isinstance(exc, (OutputError, _Usage)):
         return exc.zh if say.zh else str(exc)
     if isinstance(exc, InputFileError):

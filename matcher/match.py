@@ -121,8 +121,11 @@ class MatchResult:
     limits: dict[str, Any] = field(default_factory=dict)
 
     def explain(self, k: int) -> scoring.Explanation:
-        """The explanation of pair ``k``."""
-        return self.scores.explain(int(self.demand[k]), int(self.listing[k]))
+        """The explanation of pair ``k`` (with what the file said where a value is
+        missing, see :mod:`matcher.written`)."""
+        from matcher.written import explain
+
+        return explain(self.scores.scorer, int(self.demand[k]), int(self.listing[k]))
 
     def __len__(self) -> int:
         return len(self.demand)

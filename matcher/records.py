@@ -10,7 +10,8 @@ Missing values
 ========  ======================  ==========================================
 kind      dtype                   missing / meaning of values
 ========  ======================  ==========================================
-id, text  str (``<U``)            ``""``
+id        str (``<U``)            never missing; at most :data:`ID_MAX_CHARS`
+text      object (Python str)     ``""``; at most :data:`TEXT_MAX_CHARS`
 code      str (``<U``)            ``""``; a bare GB/T 4754 code (``"2929"``)
 float     float64                 NaN (units in the field name or table)
 tri       int8                    -1 unknown, 0 no, 1 yes
@@ -25,7 +26,26 @@ codes     :class:`Ragged` str     empty list; bare GB/T 4754 codes or prefixes
 ========  ======================  ==========================================
 
 ``area_max_m2 = inf`` means an open range ("800平以上"); ``area_min_m2 = 0`` means
-"不超过 …".
+"不超过 …". ``crane_any`` says a crane is there (or needed) whose tonnage was not
+written ("带行车", "需要行车"; ``crane_t`` is then NaN); ``divisible_any`` says a listing
+is divisible without a smallest unit ("2000平（可分割）"; ``min_unit_m2`` is then NaN).
+
+Text and memory
+---------------
+Free text (names, addresses, remarks, the ``extra`` columns) is held in object arrays
+of Python ``str``, so a long cell costs memory for that cell only (a fixed-width
+``<U`` array would give every row the width of the longest cell). Ids and industry
+codes are short by rule and stay ``<U``. The limits below are the one definition the
+readers (which cut longer text with a warning and reject longer ids) and the HTTP
+service use.
+
+What the file said that is not a value
+--------------------------------------
+``unread`` maps a field name to an object array of shape (n,): the text a record's
+cell held when it gave no stored value (not understood and emptied with a warning,
+"面议" for a budget, "不限" for a date), ``""`` elsewhere. Only fields where some
+record has such text appear. Explanations use it so that they never say a field was
+left blank when the file had text there.
 """
 
 from __future__ import annotations
@@ -47,11 +67,21 @@ __all__ = [
     "DEAL_LEASE",
     "DEAL_SALE",
     "FIRE_CLASSES",
+    "ID_MAX_CHARS",
     "RATINGS",
+    "TEXT_MAX_CHARS",
     "Demands",
     "Listings",
     "Ragged",
 ]
+
+TEXT_MAX_CHARS = 2000
+"""Longest text cell kept, in characters: file readers cut longer text with a warning
+(a remark or an address longer than this is not something a match depends on)."""
+
+ID_MAX_CHARS = 100
+"""Longest record id, in characters: a longer id is rejected (ids go into URLs and
+file names of reports)."""
 
 _LISTING_DEALS = {DEAL_LEASE: "lease", DEAL_SALE: "sale", DEAL_BOTH: "lease_or_sale"}
 _DEMAND_DEALS = {DEAL_LEASE: "lease", DEAL_SALE: "buy", DEAL_BOTH: "either"}
@@ -191,7 +221,7 @@ class Ragged(Sequence[np.ndarray]):
 # Field kinds: the one place that knows how each kind is stored and shown.
 
 _DTYPES: dict[str, Any] = {
-    "id": str, "text": str, "code": str, "float": np.float64, "tri": np.int8,
+    "id": str, "text": object, "code": str, "float": np.float64, "tri": np.int8,
     "flag": np.bool_, "ldeal": np.int8, "ddeal": np.int8, "fire": np.int8,
     "rating": np.int8, "date": "datetime64[D]", "town": np.int16,
 }
@@ -281,6 +311,7 @@ LISTING_FIELDS: tuple[Field, ...] = (
     _F("micro_park", "tri", doc="in a 小微企业园"),
     _F("area_m2", "float", "m2", "available floor area"),
     _F("min_unit_m2", "float", "m2", "smallest divisible unit; NaN = indivisible"),
+    _F("divisible_any", "flag", doc="said to be divisible (可分割) with no smallest unit; min_unit_m2 is NaN"),
     _F("rent", "float", "yuan/m2/month"),
     _F("sale_price", "float", "yuan/m2"),
     _F("negotiable", "flag", doc="面议"),
@@ -289,6 +320,7 @@ LISTING_FIELDS: tuple[Field, ...] = (
     _F("floor_load_kg_m2", "float", "kg/m2"),
     _F("power_kva", "float", "kVA"),
     _F("crane_t", "float", "t", "largest crane; 0 = none"),
+    _F("crane_any", "flag", doc="has a crane of unwritten tonnage (带行车); crane_t is NaN"),
     _F("fire_class", "fire", doc="火灾危险性 class the building is rated for"),
     _F("eia_ok", "tri", doc="可环评"),
     _F("industries_allowed", "codes", doc="GB/T 4754 prefixes; empty = any"),
@@ -323,6 +355,7 @@ DEMAND_FIELDS: tuple[Field, ...] = (
     _F("min_floor_load_kg_m2", "float", "kg/m2"),
     _F("min_power_kva", "float", "kVA"),
     _F("crane_t", "float", "t", "crane needed; 0 = none"),
+    _F("crane_any", "flag", doc="needs a crane of unwritten tonnage (需要行车); crane_t is NaN"),
     _F("ground_floor", "tri", doc="needs the ground floor"),
     _F("fire_class", "fire", doc="the process's 火灾危险性 class"),
     _F("needs_eia", "tri", doc="needs 环评"),
@@ -335,19 +368,50 @@ DEMAND_FIELDS: tuple[Field, ...] = (
 )
 
 
-def _check_column(cls_name: str, f: Field, value: Any, n: int) -> None:
+def _text_array(values: Any, n: int) -> np.ndarray:
+    """``values`` as an object array of Python str, shape (n,) (``<U`` arrays converted)."""
+    arr = np.asarray(values)
+    if arr.dtype.kind == "U":
+        return arr.astype(object)
+    if arr.dtype != object:
+        raise ValueError(f"must hold str, got {arr.dtype}")
+    if not all(isinstance(v, str) for v in arr.tolist()):
+        raise ValueError("must hold str only")
+    return arr
+
+
+def _check_column(cls_name: str, f: Field, value: Any, n: int) -> Any:
+    """The column checked (text converted to an object array of str)."""
     if f.kind in _RAGGED_DTYPES:
         if not isinstance(value, Ragged) or len(value) != n:
             raise ValueError(f"{cls_name}.{f.name} must be a Ragged of {n} rows")
-        return
+        return value
     if not isinstance(value, np.ndarray) or value.shape != (n,):
         raise ValueError(f"{cls_name}.{f.name} must be an ndarray of shape ({n},)")
     want = np.dtype(_DTYPES[f.kind])
+    if f.kind == "text":
+        try:
+            return _text_array(value, n)
+        except ValueError as exc:
+            raise ValueError(f"{cls_name}.{f.name} {exc}") from None
     if want.kind == "U":
         if value.dtype.kind != "U":
             raise ValueError(f"{cls_name}.{f.name} must be a str array, got {value.dtype}")
     elif value.dtype != want:
         raise ValueError(f"{cls_name}.{f.name} must have dtype {want}, got {value.dtype}")
+    return value
+
+
+def _text_columns(cls_name: str, what: str, columns: Mapping[str, Any], n: int) -> dict[str, np.ndarray]:
+    out = {}
+    for col, values in columns.items():
+        if not isinstance(values, np.ndarray) or values.shape != (n,):
+            raise ValueError(f"{cls_name}.{what}[{col!r}] must be an ndarray of shape ({n},)")
+        try:
+            out[col] = _text_array(values, n)
+        except ValueError as exc:
+            raise ValueError(f"{cls_name}.{what}[{col!r}] {exc}") from None
+    return out
 
 
 class _Records:
@@ -360,10 +424,15 @@ class _Records:
         n = len(self.rows)  # type: ignore[attr-defined]
         name = type(self).__name__
         for f in self.FIELDS:
-            _check_column(name, f, getattr(self, f.name), n)
-        for col, values in self.extra.items():  # type: ignore[attr-defined]
-            if not isinstance(values, np.ndarray) or values.shape != (n,):
-                raise ValueError(f"{name}.extra[{col!r}] must be an ndarray of shape ({n},)")
+            checked = _check_column(name, f, getattr(self, f.name), n)
+            if checked is not getattr(self, f.name):
+                object.__setattr__(self, f.name, checked)
+        object.__setattr__(self, "extra", _text_columns(name, "extra", self.extra, n))  # type: ignore[attr-defined]
+        unread = _text_columns(name, "unread", self.unread, n)  # type: ignore[attr-defined]
+        fields = {f.name for f in self.FIELDS}
+        if set(unread) - fields:
+            raise ValueError(f"{name}.unread names unknown fields: {sorted(set(unread) - fields)}")
+        object.__setattr__(self, "unread", unread)
         ids = self.ids
         if len(np.unique(ids)) != n:
             raise ValueError(f"{name}.{self.ID} must be unique")
@@ -395,11 +464,20 @@ class _Records:
         return out
 
     def text_columns(self) -> dict[str, list[str]]:
-        """Every field as canonical text (see :func:`to_text`), plus extra columns."""
+        """Every field as canonical text (see :func:`to_text`), plus extra columns.
+
+        Where a field has no value but the file had text there (``unread``), the text
+        is that: read back, the row gives the same record and the same ``unread``.
+        """
         out: dict[str, list[str]] = {}
+        unread = self.unread  # type: ignore[attr-defined]
         for f in self.FIELDS:
             col = getattr(self, f.name)
-            out[f.name] = [to_text(f.kind, v) for v in col]
+            texts = [to_text(f.kind, v) for v in col]
+            said = unread.get(f.name)
+            if said is not None:
+                texts = [t if t or not s else s for t, s in zip(texts, said.tolist())]
+            out[f.name] = texts
         for k, v in self.extra.items():  # type: ignore[attr-defined]
             out[k] = [str(x) for x in v]
         return out
@@ -421,6 +499,7 @@ class _Records:
             kw[f.name] = col.take(idx) if isinstance(col, Ragged) else col[idx]
         kw["rows"] = self.rows[idx]  # type: ignore[attr-defined]
         kw["extra"] = {k: v[idx] for k, v in self.extra.items()}  # type: ignore[attr-defined]
+        kw["unread"] = {k: v[idx] for k, v in self.unread.items()}  # type: ignore[attr-defined]
         return type(self)(**kw)
 
     @classmethod
@@ -443,9 +522,10 @@ class _Records:
             else:
                 kw[f.name] = np.concatenate(cols)
         kw["rows"] = np.concatenate([p.rows for p in parts])
-        keys = list(dict.fromkeys(k for p in parts for k in p.extra))
-        kw["extra"] = {k: np.concatenate([p.extra[k] if k in p.extra else np.full(len(p), "", dtype=str)
-                                          for p in parts]).astype(str) for k in keys}
+        for attr in ("extra", "unread"):
+            keys = list(dict.fromkeys(k for p in parts for k in getattr(p, attr)))
+            kw[attr] = {k: np.concatenate([getattr(p, attr)[k] if k in getattr(p, attr) else _blank_text(len(p))
+                                           for p in parts]) for k in keys}
         return cls(**kw)
 
     def equals(self, other: Any) -> bool:
@@ -467,6 +547,7 @@ class _Records:
         columns: Mapping[str, Any],
         rows: np.ndarray | None = None,
         extra: Mapping[str, np.ndarray] | None = None,
+        unread: Mapping[str, np.ndarray] | None = None,
     ) -> Any:
         """Build from already-clean columns; absent fields are filled as unknown.
 
@@ -479,6 +560,8 @@ class _Records:
             Source row numbers; default ``2, 3, ...`` (a header in row 1).
         extra : mapping of column name to str ndarray, optional
             Columns carried through untouched.
+        unread : mapping of field name to str ndarray, optional
+            Text a cell held that gave no stored value (see the module docstring).
         """
         unknown = set(columns) - {f.name for f in cls.FIELDS}
         if unknown:
@@ -493,13 +576,23 @@ class _Records:
                 elif not isinstance(v, Ragged):
                     v = Ragged.from_lists(v, _RAGGED_DTYPES[f.kind])
             elif v is None:
-                v = np.full(n, EMPTY[f.kind], dtype=_DTYPES[f.kind])
+                v = _blank_text(n) if f.kind == "text" else np.full(n, EMPTY[f.kind], dtype=_DTYPES[f.kind])
+            elif f.kind == "text":
+                v = _text_array(v if isinstance(v, np.ndarray) else np.array(list(v), dtype=object), n)
             else:
                 v = np.asarray(v, dtype=_DTYPES[f.kind])
             kw[f.name] = v
         kw["rows"] = np.arange(2, n + 2, dtype=np.int64) if rows is None else np.asarray(rows, dtype=np.int64)
         kw["extra"] = dict(extra or {})
+        kw["unread"] = dict(unread or {})
         return cls(**kw)
+
+
+def _blank_text(n: int) -> np.ndarray:
+    """An object array of ``n`` empty strings."""
+    out = np.empty(n, dtype=object)
+    out.fill("")
+    return out
 
 
 def _columns(fields: tuple[Field, ...]) -> str:
@@ -531,6 +624,7 @@ class Listings(_Records):
     micro_park: np.ndarray
     area_m2: np.ndarray
     min_unit_m2: np.ndarray
+    divisible_any: np.ndarray
     rent: np.ndarray
     sale_price: np.ndarray
     negotiable: np.ndarray
@@ -539,6 +633,7 @@ class Listings(_Records):
     floor_load_kg_m2: np.ndarray
     power_kva: np.ndarray
     crane_t: np.ndarray
+    crane_any: np.ndarray
     fire_class: np.ndarray
     eia_ok: np.ndarray
     industries_allowed: Ragged
@@ -551,6 +646,7 @@ class Listings(_Records):
     min_rating: np.ndarray
     rows: np.ndarray = field(repr=False)
     extra: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+    unread: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return f"<Listings n={len(self)}>"
@@ -589,6 +685,7 @@ class Demands(_Records):
     min_floor_load_kg_m2: np.ndarray
     min_power_kva: np.ndarray
     crane_t: np.ndarray
+    crane_any: np.ndarray
     ground_floor: np.ndarray
     fire_class: np.ndarray
     needs_eia: np.ndarray
@@ -600,6 +697,7 @@ class Demands(_Records):
     srdi: np.ndarray
     rows: np.ndarray = field(repr=False)
     extra: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
+    unread: Mapping[str, np.ndarray] = field(default_factory=dict, repr=False)
 
     def __repr__(self) -> str:
         return f"<Demands n={len(self)}>"

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from matcher.io.export import Column, WorkbookWriter
+from matcher.written import amend
 
 __all__ = ["FIRM_PROPOSALS", "LANDLORD_PROPOSALS", "party_file_name", "write_party_workbooks"]
 
@@ -153,7 +154,7 @@ def write_party_workbooks(folder: Path, result: Any, listings: Any, demands: Any
         if idx.size:
             for q, e in zip(idx.tolist(), sc.explain_many(rows_[idx], cols_[idx], rules=rules,
                                                           known_feasible=not rules)):
-                reasons[pairs[q]] = e.summary("zh")
+                reasons[pairs[q]] = amend(e, D, pairs[q][0]).summary("zh")
 
     def town(j: int) -> str:
         t = int(L.town[j])

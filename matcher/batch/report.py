@@ -37,7 +37,7 @@ from importlib import resources
 from pathlib import Path
 
 import scoring
-from matcher.batch.results import PAIRS, PAIRS_COLUMNS, MapPoint, ReportData
+from matcher.batch.results import FIELD_ZH, PAIRS, PAIRS_COLUMNS, MapPoint, ReportData
 from matcher.viz import svgmap
 from matcher.viz.markup import escape, script_json
 
@@ -81,14 +81,8 @@ def _rule_labels() -> dict[str, tuple[str, str]]:
     return {r.name: (r.zh, r.en) for r in scoring.RULES}
 
 
-@functools.cache
 def _field_labels() -> dict[str, str]:
-    from matcher.io.schema import DEMAND_COLUMNS, LISTING_COLUMNS
-
-    out: dict[str, str] = {}
-    for c in (*LISTING_COLUMNS, *DEMAND_COLUMNS):
-        out.setdefault(c.field, c.aliases[0])
-    return out
+    return FIELD_ZH
 
 
 def _zh_en(zh: str, en: str) -> str:

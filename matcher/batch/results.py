@@ -15,7 +15,7 @@ pairs per block (:meth:`scoring.Scorer.explain_many`), and shared by ``pairs.csv
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,7 @@ import numpy as np
 
 import scoring
 from matcher.io.export import Column
+from matcher.written import amend, amend_summary
 
 __all__ = ["CRITERIA", "FIELD_ZH", "PAIRS", "PAIRS_COLUMNS", "RECOMMENDATIONS", "RECOMMENDATION_COLUMNS", "REJECTS",
            "SHEETS_ZH", "UNMATCHED", "UNMATCHED_COLUMNS", "MapPoint", "ReportData", "RunOutput", "best_pairs",
@@ -232,6 +233,7 @@ def best_pairs(result: Any, listings: Any, demands: Any, n: int = 5) -> list[dic
     ids_l = np.asarray(listings.listing_id)[r.listing]
     order = np.lexsort((ids_l, ids_d, -score))[:n] if len(r) else np.zeros(0, dtype=np.int64)
     es = r.scores.scorer.explain_many(r.demand[order], r.listing[order]) if order.size else []
+    es = [amend(e, demands, int(r.demand[k])) for k, e in zip(order.tolist(), es)]
     return [{"demand_id": str(ids_d[k]), "company": str(demands.company[r.demand[k]]), "listing_id": str(ids_l[k]),
              "score": round(float(r.score[k]), 4), "reasons_zh": _first(e.sentences("zh"), "；"),
              "reasons_en": _first(e.sentences("en"), "; ")} for k, e in zip(order.tolist(), es)]
@@ -282,9 +284,10 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
         shown: list[tuple[dict[str, float], Any, str, str]] = [({}, None, "", "")] * len(pk)
         if ok.size:
             for q, sm in zip(ok.tolist(), sc.summarize_many(pi[ok], pj[ok])):
-                shown[q] = (sm.scores, sm.distance_km, sm.zh, sm.en)
+                shown[q] = (sm.scores, sm.distance_km, *amend_summary(sm.zh, sm.en, D, int(pi[q])))
         if bad.size:
             for q, e in zip(bad.tolist(), sc.explain_many(pi[bad], pj[bad], rules=True)):
+                e = amend(e, D, int(pi[q]))
                 shown[q] = ({c.name: c.score for c in e.criteria}, _distance(e), e.summary("zh"), e.summary("en"))
         rsum = sc.summarize_many(ri, rj) if ri.size else []
         pairs = []
@@ -300,7 +303,7 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
                 pos += 1
                 j = int(tk.index[i, rank - 1])
                 recs.append([d_id[i], rank, l_id[j], _round(tk.scores[i, rank - 1], 4),
-                             _round(sm.distance_km, 3), sm.zh, sm.en])
+                             _round(sm.distance_km, 3), *amend_summary(sm.zh, sm.en, D, i)])
         yield pairs, recs
 
 
@@ -313,7 +316,7 @@ def unmatched_rows(result: Any) -> list[list[Any]]:
 def reject_problems(lres: Any, dres: Any) -> list[Any]:
     """Both ingestion reports, with file names instead of paths (outputs stay the same
     wherever the inputs lie)."""
-    return [replace(p, file=Path(p.file).name) for p in (*lres.report, *dres.report)]
+    return [p._replace(file=Path(p.file).name) for p in (*lres.report, *dres.report)]
 
 
 def reject_rows(lres: Any, dres: Any) -> list[list[Any]]:

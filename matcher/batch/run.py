@@ -111,7 +111,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
               profile: str | os.PathLike[str] | None = None, method: str = "auto", top_k: int = 5,
               lock: str | os.PathLike[str] | None = None, exclude: str | os.PathLike[str] | None = None,
               sheet: str | None = None, progress: Progress | None = None, report: bool = True,
-              sample_label: str | None = None, per_party: str | os.PathLike[str] | None = None) -> RunOutput:
+              sample_label: str | None = None, per_party: str | os.PathLike[str] | None = None,
+              listings_sheet: str | None = None, demands_sheet: str | None = None) -> RunOutput:
     """Run ingestion, scoring and allocation on two files and write every output.
 
     Parameters
@@ -130,7 +131,9 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     lock, exclude : path-like, optional
         CSV files of (demand_id, listing_id) pairs signed, or refused.
     sheet : str, optional
-        Worksheet to read from XLSX inputs.
+        Worksheet to read from XLSX inputs (both).
+    listings_sheet, demands_sheet : str, optional
+        Worksheet of each XLSX input; default ``sheet``.
     progress : callable, optional
         Called with the name of each stage as it starts.
     report : bool
@@ -166,8 +169,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     t0 = time.perf_counter()
     say("reading")
     prof = scoring.load_profile(profile)
-    lres = read_listings(listings, sheet=sheet if str(listings).lower().endswith(".xlsx") else None)
-    dres = read_demands(demands, sheet=sheet if str(demands).lower().endswith(".xlsx") else None)
+    lres = read_listings(listings, sheet=_sheet(listings, listings_sheet or sheet))
+    dres = read_demands(demands, sheet=_sheet(demands, demands_sheet or sheet))
     locks = read_pairs_file(lock) if lock else []
     excl = read_pairs_file(exclude) if exclude else []
     seconds["read"] = time.perf_counter() - t0
@@ -198,7 +201,9 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         "top_k": top_k,
         "counts": {
             "listings_read": lres.report.n_rows, "listings_rejected": lres.report.n_rejected,
+            "listings_merged": lres.report.n_merged,
             "demands_read": dres.report.n_rows, "demands_rejected": dres.report.n_rejected,
+            "demands_merged": dres.report.n_merged,
             "feasible_pairs": int(np.count_nonzero(result.scores.feasible)), "matched": len(result),
             "locked": int(result.locked.sum()), "unmatched_demands": n_ud,
             "unmatched_listings": len(result.unmatched) - n_ud,
@@ -250,6 +255,11 @@ def _match(match: Callable[..., Any], demands: Any, listings: Any, prof: Any, me
     except (UnknownIdError, PairConflictError) as exc:
         source = lock if exc.where == "locks" else exclude
         raise InputFileError(str(source), str(exc)) from None
+
+
+def _sheet(path: str | os.PathLike[str], sheet: str | None) -> str | None:
+    """The sheet to read: only workbooks have sheets."""
+    return sheet if str(path).lower().endswith((".xlsx", ".xlsm")) else None
 
 
 def _input(path: str | os.PathLike[str]) -> dict[str, str]:

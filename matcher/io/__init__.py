@@ -2,7 +2,8 @@
 
 * :mod:`matcher.io.tables` -- a raw table (headers and cells) from a file or an object;
 * :mod:`matcher.io.schema` -- which headers name which field, and which parser reads it;
-* :mod:`matcher.io.normalise` -- one cell of free text to a canonical value;
+* :mod:`matcher.io.normalise` -- one cell of free text to a canonical value
+  (:mod:`matcher.io.numerals` -- numerals as staff write them, to Arabic);
 * :mod:`matcher.io.ingest` -- :func:`read_listings` / :func:`read_demands`: records and a
   report that accounts for every row;
 * :mod:`matcher.io.export` -- CSV, XLSX, JSON and JSON Lines, written atomically.

@@ -577,6 +577,8 @@ class BackgroundWorkbook:
     def _finish(self) -> None:
         self._proc.join()
         self._done = True
+        self._inbox.cancel_join_thread()  # the reader is gone: nothing left to deliver
+        self._inbox.close()
         kind, errno, what = self._result.recv() if self._result.poll() else ("error", 0, "exited")
         if kind == "oserror":
             raise OSError(errno, what)
@@ -595,6 +597,9 @@ class BackgroundWorkbook:
             self._done = True
             self._proc.kill()
             self._proc.join()
+        # rows still queued have no reader now: drop them rather than wait at exit
+        self._inbox.cancel_join_thread()
+        self._inbox.close()
 
     def __enter__(self) -> BackgroundWorkbook:
         return self

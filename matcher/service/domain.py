@@ -157,7 +157,9 @@ class Service:
             raise UnknownIdError("demand", demand_id)
         if listing_id not in m.l_row:
             raise UnknownIdError("listing", listing_id)
-        return _jsonable(m.scorer.explain(m.d_row[demand_id], m.l_row[listing_id]).to_dict())
+        from matcher.written import explain
+
+        return _jsonable(explain(m.scorer, m.d_row[demand_id], m.l_row[listing_id]).to_dict())
 
     def match(self, req: MatchRequest) -> RunSummary:
         from matcher.match import match

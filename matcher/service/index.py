@@ -21,6 +21,7 @@ import numpy as np
 
 import scoring
 from matcher.records import Demands, Listings
+from matcher.written import amend
 from scoring import DemandSide, ListingSide, prepare_demands, prepare_listings
 
 __all__ = ["ExplanationCache", "Market", "Reasons"]
@@ -142,6 +143,7 @@ class ExplanationCache:
                 todo.setdefault(i[n], []).append(n)
         for a, ns in todo.items():
             fresh = m.scorer.explain_row(a, [j[n] for n in ns], rules=False, known_feasible=feasible)
+            fresh = [amend(e, m.demands, a) for e in fresh]  # what the file said, not "未填"
             for n, ex in zip(ns, fresh):
                 found[n] = Reasons(ex.summary("zh"), ex.summary("en"), tuple((c.name, c.score) for c in ex.criteria))
         if todo:

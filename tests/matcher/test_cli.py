@@ -27,7 +27,7 @@ def _read_csv(path):
 def test_validate_sample_listings(tmp_path):
     p = run("validate", "listings", SAMPLE / "listings.csv", "--out", tmp_path)
     assert p.returncode == 0, p.stderr
-    assert "44 rows read, 39 accepted, 5 rejected" in p.stdout
+    assert "44 rows read, 38 accepted, 6 rejected" in p.stdout
     assert (tmp_path / "listings.csv").read_bytes().startswith(b"\xef\xbb\xbf")
     rejects = _read_csv(tmp_path / "rejects.csv")
     assert list(rejects[0]) == ["file", "row", "id", "field", "value", "severity", "reason_zh", "reason_en"]
@@ -83,7 +83,7 @@ def test_demo_runs_on_the_bundled_sample(tmp_path):
     p = run("demo", cwd=tmp_path)
     assert p.returncode == 0, p.stderr
     out = tmp_path / "changfang-demo"
-    assert "listings: 44 read, 5 rejected; demands: 64 read, 4 rejected" in p.stdout
+    assert "listings: 44 read, 6 rejected; demands: 64 read, 3 rejected, 1 merged" in p.stdout
     assert "best pairs:" in p.stdout and len([ln for ln in p.stdout.splitlines() if " → " in ln]) == 5
     for name in ("pairs.csv", "recommendations.csv", "unmatched.csv", "rejects.csv", "run.json", "result.xlsx",
                  "report.html"):

@@ -117,7 +117,7 @@ def test_geocoder_hook_locates_free_addresses_and_failures_are_warnings():
     assert list(r.records.ids) == ["L1", "L2"] and r.records.lat[0] == 30.25
     assert math.isnan(r.records.loc_approx_km[0])
     assert calls == ["某路1号", "坏地址"]  # once per distinct address
-    assert _problems(r, "error") == [(4, "town", "error")]
+    assert _problems(r, "error") == [(4, "address", "error")]
     # with no geocoder nothing is located and nothing touches the network
     assert read_listings(rows).report.n_accepted == 0
 
@@ -169,10 +169,11 @@ def test_bad_optional_fields_are_emptied_and_warned(cells, field, attr):
     assert rec["lat"] == pytest.approx(gazetteer().lat[gazetteer().find("周巷镇")])
 
 
-def test_duplicate_id_rejects_the_later_row_naming_the_first():
+def test_duplicate_id_with_the_same_content_is_kept_once():
     r = read_listings([GOOD_LISTING, {**GOOD_LISTING, "编号": "L2"}, GOOD_LISTING])
     assert list(r.records.ids) == ["L1", "L2"]
-    (p,) = r.report.by_severity("error")
+    assert r.report.n_merged == 1 and r.report.n_rejected == 0 and not r.report.by_severity("error")
+    (p,) = r.report.by_severity("warning")
     assert p.row == 4 and p.field == "listing_id" and "row 2" in p.reason_en and "第 2 行" in p.reason_zh
 
 
@@ -261,7 +262,7 @@ def test_xlsx_named_sheet(tmp_path):
     (b"", "empty.csv", "file is empty"),
     (b"\x00\x01\x02\x03binary", "bin.csv", "binary"),
     (b"abc,\x80\xff\n", "bad.csv", "neither UTF-8 nor GB18030"),
-    ("名称,电话\n甲,1\n".encode(), "noid.csv", "no id column"),
+    ("名称,电话\n甲,1\n".encode(), "noid.csv", "缺少必填列"),
     ("编号,面积\n".encode(), "header.csv", "no records"),
     (b"[1, 2]", "x.json", "not an object"),
     (b"{\"a\": 1", "x.json", "invalid JSON"),
@@ -330,4 +331,7 @@ def test_demand_sheet_with_chinese_headers():
 def test_cell_cache_tells_true_from_one():
     rows = [{**GOOD_LISTING, "编号": "L1", "行车": True}, {**GOOD_LISTING, "编号": "L2", "行车": 1}]
     r = read_listings(rows)
-    assert _problems(r) == [(2, "crane_t", "warning")] and r.records.crane_t[1] == 1
+    assert not list(r.report)
+    # True: a crane of unwritten tonnage; 1: a one-tonne crane
+    assert np.isnan(r.records.crane_t[0]) and r.records.crane_any[0]
+    assert r.records.crane_t[1] == 1 and not r.records.crane_any[1]

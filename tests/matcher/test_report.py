@@ -158,7 +158,7 @@ def test_page_is_chinese_first_and_fits_phones(sample_data):
         assert f"<h2>{h}" in page
     for kpi in ("读入房源", "剔除房源", "读入需求", "剔除需求", "可行配对", "未匹配需求", "未匹配房源", "保留分"):
         assert kpi in page
-    assert "一对一" in page and "19.1321" in page
+    assert "一对一" in page and f"{sample_data.objective:.4f}" in page
 
 
 def test_page_is_self_contained(sample_data, hostile_data):
@@ -294,7 +294,9 @@ def test_histogram_has_one_honest_axis(sample_data):
     assert max(h for *_, h in chosen) == pytest.approx(share * per_percent, abs=0.2)
     assert top  # y ticks are percentages of one axis, no second axis
     assert svg.count('text-anchor="end">') == len(ticks)
-    assert "保留分 0.35" in svg and "可行配对（共 90 对）" in page and "选中配对（共 25 对）" in page
+    n_feasible, n_chosen = sum(sample_data.feasible_hist), sum(sample_data.chosen_hist)
+    assert f"保留分 {sample_data.reservation:g}" in svg
+    assert f"可行配对（共 {n_feasible} 对）" in page and f"选中配对（共 {n_chosen} 对）" in page
     assert "得分（0–1" in svg and "占本组配对的比例" in svg
 
 
