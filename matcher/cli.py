@@ -63,6 +63,11 @@ _T: dict[str, tuple[str, str]] = {
                  "internal error in stage {stage} ({kind}); run with --debug for details"),
     "memory": ("内存不足：{stage}阶段需要更多内存。请减少记录数、分批运行，或在内存更大的机器上运行",
                "out of memory in stage {stage}: fewer records, a run in parts or a larger machine will do"),
+    "memory_need": ("内存不足：{stage}阶段约需 {need:.1f} GB 内存，本机可用约 {avail:.1f} GB。"
+                    "请分批运行（如每县一个文件）、换内存更大的机器，或用 --dask 在集群上评分",
+                    "out of memory in stage {stage}: it needs about {need:.1f} GB and this machine has about "
+                    "{avail:.1f} GB available; run in parts (a county per file), on a larger machine, or score "
+                    "on a cluster with --dask"),
     "interrupted": ("已中断，原有输出未改动", "interrupted; the earlier outputs are untouched"),
     "reading": ("读取", "reading"),
     "scoring and allocating": ("评分与分配", "scoring and allocating"),
@@ -230,7 +235,7 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
                         lock=args.lock, exclude=args.exclude, sheet=args.sheet, progress=progress,
                         sample_label=label, per_party=args.per_party,
                         listings_sheet=getattr(args, "listings_sheet", None),
-                        demands_sheet=getattr(args, "demands_sheet", None))
+                        demands_sheet=getattr(args, "demands_sheet", None), dask=getattr(args, "dask", None))
     except OSError as exc:
         if isinstance(exc, ChangfangError):
             raise
@@ -406,6 +411,9 @@ def _parser() -> argparse.ArgumentParser:
     mt.add_argument("--sheet", help="worksheet of both XLSX inputs (default: the first visible one with data)")
     mt.add_argument("--listings-sheet", metavar="NAME", help="worksheet of the listings workbook (default: --sheet)")
     mt.add_argument("--demands-sheet", metavar="NAME", help="worksheet of the demands workbook (default: --sheet)")
+    mt.add_argument("--dask", metavar="ADDRESS",
+                    help="score on a Dask cluster: its scheduler's address, or 'local' for two worker processes "
+                         "on this machine (needs the [distributed] extra); the outputs are the same")
     mt.set_defaults(func=_cmd_match)
 
     d = sub.add_parser("demo", parents=[common], help="run the whole pipeline on the bundled Cixi sample")
@@ -455,6 +463,21 @@ def _message_text(exc: BaseException, say: _Say) -> str:
     return str(exc)
 
 
+def _available_memory() -> int:
+    """Bytes of memory available now (physical pages free or reclaimable), 0 when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit code (see the module docstring)."""
     from matcher.batch.outdir import OutputFolderError
@@ -480,10 +503,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(prefix + _message(exc, say), file=sys.stderr)
         return EXIT_OUTPUT
-    except MemoryError:
+    except MemoryError as exc:
         if args.debug:
             raise
-        print(prefix + say("memory", stage=stage()), file=sys.stderr)
+        need = getattr(exc, "need_bytes", 0)
+        if need:
+            named = str(getattr(exc, "stage", ""))
+            where = say(named) if named in _T else stage()
+            print(prefix + say("memory_need", stage=where, need=need / 1e9, avail=_available_memory() / 1e9),
+                  file=sys.stderr)
+        else:
+            print(prefix + say("memory", stage=stage()), file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print(f"changfang: {say('interrupted')}", file=sys.stderr)

@@ -18,6 +18,8 @@ exception                  builtin                raised when
                                                   each other
 :class:`RequestError`      ValueError             a request's field is invalid
 :class:`ProfileError`      ValueError             a scoring profile is invalid
+:class:`OutOfMemory`       MemoryError            a stage of a run needs more memory
+                                                  than the machine has
 =========================  =====================  ==================================
 """
 
@@ -27,7 +29,7 @@ from collections.abc import Sequence
 
 from scoring.errors import ChangfangError, ProfileError
 
-__all__ = ["ChangfangError", "InputFileError", "PairConflictError", "ProfileError", "RequestError",
+__all__ = ["ChangfangError", "InputFileError", "OutOfMemory", "PairConflictError", "ProfileError", "RequestError",
            "UnknownIdError"]
 
 
@@ -106,3 +108,20 @@ class RequestError(ChangfangError, ValueError):
         self.loc = tuple(loc)
         self.reason = reason
         super().__init__(f"{'.'.join(str(x) for x in self.loc)}: {reason}")
+
+
+class OutOfMemory(ChangfangError, MemoryError):
+    """A stage of a run ran out of memory.
+
+    Parameters
+    ----------
+    stage : str
+        The stage (``"scoring and allocating"``, ``"writing"`` ...).
+    need_bytes : int
+        An estimate of the memory the stage needs for this market, bytes (0: unknown).
+    """
+
+    def __init__(self, stage: str, need_bytes: int = 0) -> None:
+        self.stage = stage
+        self.need_bytes = int(need_bytes)
+        super().__init__(f"out of memory in stage {stage} (about {self.need_bytes / 2**30:.1f} GiB needed)")

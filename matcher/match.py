@@ -1,14 +1,25 @@
 """``matcher.match``: score, allocate, explain, and say why the rest stayed unmatched.
 
-A thin layer over :mod:`scoring` and the bare-matrix algorithms of
-:mod:`matcher.allocation`:
+A thin layer over :mod:`scoring` and the bare-pair algorithms of
+:mod:`matcher.allocation`, sparse from end to end (nothing of size n_demands ×
+n_listings is ever allocated):
 
-1. score every demand against every listing (:func:`scoring.score`);
-2. drop excluded pairs (refused by either side) and fix locked ones (already signed):
-   a locked demand and listing leave the problem, their pair is kept as is;
-3. put both sides in id order, so the result does not depend on row order and ties
-   go to the smaller ids, and run the method on the rest;
-4. give every unmatched record a reason (:func:`reasons`).
+1. the candidate pairs come from one blockwise pass of the scorer
+   (:meth:`scoring.Scorer.candidates`): every feasible pair scoring at least the
+   reservation on a county-sized market, or each record's best ``per_record`` on a
+   larger one, with per-record statistics (feasible partners, best partner, failing
+   pairs by rule) for the reasons;
+2. excluded pairs (refused by either side) are dropped and locked ones (already
+   signed) fixed: a locked demand and listing leave the problem, their pair is kept
+   as is;
+3. both sides are put in id order, so the result does not depend on row order and ties
+   go to the smaller ids; the pairs split into independent parts
+   (:func:`matcher.allocation.components.parts`: a province falls apart by county) and
+   the method runs on each (:mod:`matcher.solve`);
+4. when only each record's best pairs were kept, the solution is checked against every
+   pair of the market in another blockwise pass, pairs that could improve it are added
+   and the parts solved again (:mod:`matcher.solve` says what is proven per method);
+5. every unmatched record gets a reason (:mod:`matcher.reasons`).
 
 For ``stable``, landlords rank demands by :func:`landlord_scores` (亩均 class, price
 offered against asked, lease length, industry fit).
@@ -20,6 +31,7 @@ distinct suggestions and no listing is suggested to more than k demands.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -27,14 +39,49 @@ from typing import Any, Literal
 import numpy as np
 
 import scoring
-from matcher.allocation import divisible, one_to_one, stable
 from matcher.errors import PairConflictError, UnknownIdError
 
-__all__ = ["LANDLORD_WEIGHTS", "MatchResult", "Unmatched", "landlord_scores", "match"]
+__all__ = ["FULL_PAIRS", "LANDLORD_WEIGHTS", "PER_RECORD", "MatchResult", "Unmatched", "landlord_scores", "match",
+           "memory_needed"]
 
 Method = Literal["auto", "one_to_one", "divisible", "stable"]
 METHODS: tuple[str, ...] = ("auto", "one_to_one", "divisible", "stable")
 _SHARED = ("divisible", "stable")  # the methods that share divisible plants in whole units
+
+FULL_PAIRS = 150_000_000
+"""Markets of up to this many demand × listing pairs keep every candidate pair (a county
+of 12k × 12k); larger ones start from each record's best :data:`PER_RECORD`."""
+
+PER_RECORD = 32
+"""Best partners per demand and per listing a large market's solve starts from."""
+
+_BYTES_PER_PAIR = 120  # a candidate pair through selection, the working set, parts and solver
+_BYTES_PER_RECORD = 3_000  # prepared sides, statistics, recommendations, reasons
+_FULL_SHARE = 0.15  # share of a county's pairs at or above the reservation, generously
+
+
+def memory_needed(n_demands: int, n_listings: int, per_record: int | None = None) -> int:
+    """A generous estimate of the memory :func:`match` needs, bytes.
+
+    Parameters
+    ----------
+    n_demands, n_listings : int
+    per_record : int, optional
+        As for :func:`match` (None: its default for the market's size).
+
+    Returns
+    -------
+    int
+        ``_BYTES_PER_PAIR`` per candidate pair (all of a county's pairs scoring the
+        reservation, taken as 15 %; or each record's best ``per_record``) plus
+        ``_BYTES_PER_RECORD`` per record.
+    """
+    keep = per_record if per_record is not None else (None if n_demands * n_listings <= FULL_PAIRS else PER_RECORD)
+    pairs = n_demands * n_listings * _FULL_SHARE if keep is None else (n_demands + n_listings) * keep
+    return int(pairs * _BYTES_PER_PAIR + (n_demands + n_listings) * _BYTES_PER_RECORD)
+
+HIST_BINS = 40
+"""Bins over [0, 1] of :attr:`MatchResult.histogram`."""
 
 
 def resolve_method(method: str, unit: np.ndarray) -> str:
@@ -83,6 +130,7 @@ class MatchResult:
     demand, listing : ndarray of int64, shape (n_pairs,)
         Row indices of each pair in the inputs, sorted by demand id.
     score : ndarray of float64, shape (n_pairs,)
+        Each pair's total (NaN for a locked pair the hard rules exclude).
     area : ndarray of float64, shape (n_pairs,)
         Area allocated, ㎡: the whole units of a divisible listing its reasons state
         (:func:`scoring.offered_area`), or the whole of an indivisible listing.
@@ -95,14 +143,24 @@ class MatchResult:
     objective : float
         Sum of the pairs' scores.
     gap : float
-        ``divisible``'s relative gap to its upper bound: the MIP gap, or the heuristic's
-        gap to the LP bound on large markets (0 otherwise).
+        Relative gap to an upper bound on the best objective over every pair of the
+        market: ``divisible``'s MIP gap or its heuristic's gap to the LP bound, and on
+        large markets (each record's best pairs kept) the gap the check over every pair
+        left (0 when proven optimal).
+    scorer : scoring.Scorer
+        The scorer of the market (explanations, rankings, any pair's score).
+    feasible_pairs : int
+        Pairs passing every hard rule, counted in the blockwise pass.
+    histogram : ndarray of int64, shape (HIST_BINS,)
+        Scores of the candidate pairs the allocation chose from, in ``HIST_BINS`` equal
+        bins over [0, 1].
     rounds : list of (demand, listing) index arrays
         With ``match(..., rounds=k)``: k disjoint one-to-one allocations (else empty).
     limits : dict
-        How the solve was bounded: for ``divisible``, the solver used (``milp`` or
-        ``heuristic``) and its work limits (no wall-clock limit: the result does not
-        depend on the machine's load).
+        How the solve was bounded and what was proven: ``pairs`` (``"all"`` candidate
+        pairs, or ``per_record`` best ones), ``checks`` (passes over every pair), for
+        ``divisible`` the solver used (``milp`` or ``heuristic``) and its work limits
+        (no wall-clock limit: the result does not depend on the machine's load).
     """
 
     method: str
@@ -116,16 +174,24 @@ class MatchResult:
     for_listing: scoring.TopK
     objective: float
     gap: float
-    scores: scoring.ScoreResult = field(repr=False)
+    scorer: scoring.Scorer = field(repr=False)
+    feasible_pairs: int = 0
+    histogram: np.ndarray = field(default_factory=lambda: np.zeros(HIST_BINS, dtype=np.int64), repr=False)
     rounds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
+
+    @functools.cached_property
+    def scores(self) -> scoring.ScoreResult:
+        """The full score matrices of the market (n_demands × n_listings, computed on
+        first use: for markets that fit in memory; the allocation never needs them)."""
+        return self.scorer.score()
 
     def explain(self, k: int) -> scoring.Explanation:
         """The explanation of pair ``k`` (with what the file said where a value is
         missing, see :mod:`matcher.written`)."""
         from matcher.written import explain
 
-        return explain(self.scores.scorer, int(self.demand[k]), int(self.listing[k]))
+        return explain(self.scorer, int(self.demand[k]), int(self.listing[k]))
 
     def __len__(self) -> int:
         return len(self.demand)
@@ -154,8 +220,8 @@ LANDLORD_WEIGHTS = {"rating": 0.4, "price": 0.3, "lease": 0.15, "industry": 0.15
 """How landlords rank demands in ``stable`` (see :func:`landlord_scores`)."""
 
 
-def landlord_scores(res: scoring.ScoreResult) -> np.ndarray:
-    """How much each listing's landlord wants each demand, float32 (n_demands, n_listings).
+def landlord_pair_scores(sc: scoring.Scorer, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """How much listing ``cols[k]``'s landlord wants demand ``rows[k]``, float32 (n_pairs,).
 
     A weighted sum (:data:`LANDLORD_WEIGHTS`) of
 
@@ -166,22 +232,31 @@ def landlord_scores(res: scoring.ScoreResult) -> np.ndarray:
     * the lease it wants: ``min(1, lease_months / 36)`` (unknown 0.5; a purchase 1);
     * industry fit: the industry criterion of the score.
     """
-    d, l = res.scorer.demand_side, res.scorer.listing_side
+    d, l = sc.demand_side, sc.listing_side
+    rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
     w = LANDLORD_WEIGHTS
-    rating = np.where(d.rating > 0, d.rating / 4.0, 0.5)
+    rating = np.where(d.rating > 0, d.rating / 4.0, 0.5)[rows]
     lease = np.where(np.isnan(d.lease_months), 0.5, np.minimum(d.lease_months / 36.0, 1.0))
-    lease = np.where(d.deal == 2, 1.0, lease)  # buyers commit for good
+    lease = np.where(d.deal == 2, 1.0, lease)[rows]  # buyers commit for good
 
     def ratio(budget: np.ndarray, price: np.ndarray) -> np.ndarray:
         with np.errstate(divide="ignore", invalid="ignore"):
-            r = np.minimum(budget[:, None] / price[None, :], 1.0)
+            r = np.minimum(budget / price, 1.0)
         return np.where(np.isnan(r), 0.5, r)
 
-    by_rent = ((d.deal & 1) != 0)[:, None] & ((l.deal & 1) != 0)[None, :]
-    price = np.where(by_rent, ratio(d.max_rent, l.rent), ratio(d.max_sale, l.sale))
-    industry = res.criteria["industry"] if "industry" in res.criteria else res.scorer.criterion_matrix("industry")
-    out = w["rating"] * rating[:, None] + w["price"] * price + w["lease"] * lease[:, None] + w["industry"] * industry
+    by_rent = ((d.deal[rows] & 1) != 0) & ((l.deal[cols] & 1) != 0)
+    price = np.where(by_rent, ratio(d.max_rent[rows], l.rent[cols]), ratio(d.max_sale[rows], l.sale[cols]))
+    industry = sc.tables.synergy[d.code[rows], l.related[cols]]
+    out = w["rating"] * rating + w["price"] * price + w["lease"] * lease + w["industry"] * industry
     return out.astype(np.float32)
+
+
+def landlord_scores(res: scoring.ScoreResult) -> np.ndarray:
+    """:func:`landlord_pair_scores` of every pair of a scored market, float32
+    (n_demands, n_listings)."""
+    n_d, n_l = res.shape
+    rows, cols = np.divmod(np.arange(n_d * n_l, dtype=np.int64), max(n_l, 1))
+    return landlord_pair_scores(res.scorer, rows, cols).reshape(n_d, n_l)
 
 
 def _offered(sc: scoring.Scorer, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -191,26 +266,9 @@ def _offered(sc: scoring.Scorer, rows: np.ndarray, cols: np.ndarray) -> np.ndarr
     return scoring.offered_area(d.area_min[rows], d.hi[rows], l.area[cols], l.unit[cols])
 
 
-def _solve(method: str, s: np.ndarray, reservation: float, sc: scoring.Scorer, od: np.ndarray, ol: np.ndarray,
-           res: scoring.ScoreResult, room: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, dict[str, Any]]:
-    """Run the method on ``s`` (already in id order); indices in that order, the gap and
-    the solver's work limits."""
-    if method == "one_to_one":
-        r, c = one_to_one(s, reservation)
-        return r, c, 0.0, {}
-    d, l = sc.demand_side, sc.listing_side
-    areas = {"area_min": d.area_min[od], "area_max": d.hi[od], "area": l.area[ol], "unit": l.unit[ol],
-             "room": room[ol]}
-    if method == "stable":
-        r, c = stable(s, landlord_scores(res)[np.ix_(od, ol)], reservation=reservation, **areas)
-        return r, c, 0.0, {}
-    out = divisible(s, reservation=reservation, **areas)
-    return out.rows, out.cols, out.gap, {"solver": out.method, **out.limits}
-
-
-def _check_count(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ValueError(f"{name} == {value!r}, must be an integer >= 0")
+def _check_count(name: str, value: Any, least: int = 0) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < least:
+        raise ValueError(f"{name} == {value!r}, must be an integer >= {least}")
     return int(value)
 
 
@@ -221,7 +279,8 @@ def _empty_top(n: int, by: str) -> scoring.TopK:
 
 def match(demands: Any, listings: Any, profile: Any = None, method: Method = "auto",
           top_k: int = 5, locks: Iterable[tuple[str, str]] | None = None,
-          exclude: Iterable[tuple[str, str]] | None = None, rounds: int = 0) -> MatchResult:
+          exclude: Iterable[tuple[str, str]] | None = None, rounds: int = 0,
+          per_record: int | None = None, client: Any = None) -> MatchResult:
     """Allocate listings to demands and explain the result.
 
     Parameters
@@ -246,6 +305,15 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
         When > 0, also make that many disjoint one-to-one allocations (each round
         excludes the pairs of the earlier ones): every demand gets up to ``rounds``
         distinct suggestions and no listing is suggested to more than ``rounds``.
+    per_record : int, optional
+        Start the solve from each demand's and each listing's best ``per_record``
+        candidate pairs (their union), then check the solution against every pair of
+        the market (:mod:`matcher.solve`). Default: every candidate pair on markets of
+        up to :data:`FULL_PAIRS` pairs, else :data:`PER_RECORD`.
+    client : dask.distributed.Client, optional
+        Score the market and select the candidate pairs as tasks on a Dask cluster
+        (the ``[distributed]`` extra); the allocation runs here. The result is the
+        same as without.
 
     Returns
     -------
@@ -254,173 +322,71 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     Raises
     ------
     ValueError
-        An unknown method, or a negative ``top_k`` or ``rounds``.
+        An unknown method, or a negative ``top_k`` or ``rounds``, or ``per_record`` < 1.
     matcher.errors.UnknownIdError
         A lock or an exclusion names an id of neither side (``where`` says which).
     matcher.errors.PairConflictError
         A demand is locked twice (or, under ``one_to_one``, a listing), or a pair is
         both locked and excluded.
     """
+    from matcher import reasons as why
+    from matcher import solve
+
     top_k = _check_count("top_k", top_k)
     rounds = _check_count("rounds", rounds)
+    if per_record is not None:
+        per_record = _check_count("per_record", per_record, least=1)
     prof = scoring.load_profile(profile)
     sc = scoring.Scorer(demands, listings, prof)
     d_side, l_side = sc.demand_side, sc.listing_side
     used = resolve_method(method, l_side.unit)
-    res = sc.score()
     ids_d, ids_l = d_side.ids, l_side.ids
-    s = res.total.astype(np.float64)
+    n_d, n_l = sc.shape
     xr, xc = _pairs(ids_d, ids_l, exclude, "exclude")
     lr, lc = _pairs(ids_d, ids_l, locks, "locks")
     both = set(zip(xr.tolist(), xc.tolist())) & set(zip(lr.tolist(), lc.tolist()))
     if both:
         raise PairConflictError("a pair is both locked and excluded",
                                 sorted((str(ids_d[i]), str(ids_l[j])) for i, j in both))
-    s[xr, xc] = np.nan
     shared = used in _SHARED
     if len(set(lr.tolist())) != len(lr) or (not shared and len(set(lc.tolist())) != len(lc)):
         raise PairConflictError("a demand (or, under one_to_one, a listing) is locked twice")
-    s[lr, :] = np.nan
     room = l_side.area.copy()  # area left in each listing once the locked pairs have theirs
     locked_area = _offered(sc, lr, lc)
     np.subtract.at(room, lc, locked_area)
+    taken = np.zeros(n_l, dtype=bool)  # listings no one else may take
     if not shared:
-        s[:, lc] = np.nan
+        taken[lc] = True
     else:  # an indivisible listing, or one without room for another unit, is taken
-        s[:, lc[(l_side.unit[lc] <= 0) | (room[lc] < l_side.unit[lc])]] = np.nan
-    od, ol = np.argsort(ids_d, kind="stable"), np.argsort(ids_l, kind="stable")
-    r, c, gap, limits = _solve(used, s[np.ix_(od, ol)], prof.reservation, sc, od, ol, res, room)
-    r, c = od[r], ol[c]
+        full = (l_side.unit[lc] <= 0) | (room[lc] < l_side.unit[lc]) | np.isnan(l_side.unit[lc])
+        taken[lc[full]] = True
+    keep = per_record if per_record is not None else (None if n_d * n_l <= FULL_PAIRS else PER_RECORD)
+    market = solve.Market.build(sc, used, prof.reservation, keep, excluded=(xr, xc), locked_rows=lr,
+                                taken=taken, room=room, client=client)
+    r, c, gap, limits = solve.allocate(market)
     demand = np.concatenate([r, lr])
     listing = np.concatenate([c, lc])
     areas = np.concatenate([_offered(sc, r, c), locked_area])
     locked = np.concatenate([np.zeros(len(r), bool), np.ones(len(lr), bool)])
-    score = res.total[demand, listing].astype(np.float64)
-    order = np.argsort(ids_d[demand], kind="stable")
+    score = np.concatenate([market.score_of(r, c), _locked_scores(sc, lr, lc)])
+    order = np.argsort(market.rank_d[demand], kind="stable")
     demand, listing, areas, locked, score = demand[order], listing[order], areas[order], locked[order], score[order]
-    unmatched = reasons(res, s, demand, listing, prof.reservation, excluded=(xr, xc), locked=(lr, lc))
-    n_d, n_l = res.shape
+    unmatched = why.reasons(market, demand, listing)
     k_d, k_l = min(top_k, n_l), min(top_k, n_d)
     return MatchResult(
-        rounds=_rounds(s, od, ol, prof.reservation, rounds),
+        rounds=solve.disjoint_rounds(market, rounds),
         method=used, demand=demand, listing=listing, score=score, area=areas, locked=locked,
         unmatched=unmatched,
-        for_demand=res.top_k(k_d, by="demand") if k_d else _empty_top(n_d, "demand"),
-        for_listing=res.top_k(k_l, by="listing") if k_l else _empty_top(n_l, "listing"),
-        objective=float(np.nansum(score)), gap=gap, scores=res, limits=limits,
+        for_demand=market.top_k(k_d, "demand") if k_d else _empty_top(n_d, "demand"),
+        for_listing=market.top_k(k_l, "listing") if k_l else _empty_top(n_l, "listing"),
+        objective=float(np.nansum(score)), gap=gap, scorer=sc, limits=limits,
+        feasible_pairs=market.feasible_pairs, histogram=market.histogram(HIST_BINS),
     )
 
 
-def _rounds(s: np.ndarray, od: np.ndarray, ol: np.ndarray, reservation: float,
-            k: int) -> list[tuple[np.ndarray, np.ndarray]]:
-    """k disjoint optimal one-to-one allocations, each excluding the pairs before it."""
-    work = s[np.ix_(od, ol)].copy()
-    out = []
-    for _ in range(k):
-        r, c = one_to_one(work, reservation)
-        if r.size == 0:
-            break
-        work[r, c] = np.nan
-        rows, cols = od[r], ol[c]
-        order = np.argsort(rows, kind="stable")
-        out.append((rows[order], cols[order]))
-    return out
-
-
-_RULE_ZH = {r.name: r.zh for r in scoring.RULES}
-
-
-def _no_feasible(counts: dict[str, int], other: str) -> tuple[str, str]:
-    top = list(counts.items())[:3]
-    zh = "，".join(f"{n} 个{'房源' if other == 'listing' else '需求'}{_RULE_ZH[k]}不符" for k, n in top)
-    en = ", ".join(f"{n} {other}s fail {k.replace('_', ' ')}" for k, n in top)
-    return f"没有可行的{'房源' if other == 'listing' else '需求'}：{zh}", f"no feasible {other}: {en}"
-
-
-def _some(ids: np.ndarray, idx: list[int], n: int = 3) -> str:
-    shown = "、".join(str(ids[k]) for k in idx[:n])
-    return shown + ("…" if len(idx) > n else "")
-
-
-def reasons(res: scoring.ScoreResult, s: np.ndarray, demand: np.ndarray, listing: np.ndarray,
-            reservation: float, excluded: tuple[np.ndarray, np.ndarray] | None = None,
-            locked: tuple[np.ndarray, np.ndarray] | None = None) -> list[Unmatched]:
-    """Why each unmatched demand and listing stayed unmatched.
-
-    * ``no_feasible``: no partner passes the hard rules; the rules that excluded most
-      candidates are named;
-    * ``excluded``: feasible partners exist, but every one of them was excluded (a
-      refused pair) or locked to another record; both are counted and named;
-    * ``below_reservation``: feasible partners are left, none scores the reservation;
-    * ``outbid``: its best partner went to another pair; names that partner and to
-      whom.
-
-    Parameters
-    ----------
-    res : scoring.ScoreResult
-    s : ndarray of float64, shape (n_demands, n_listings)
-        The scores the allocation saw (NaN where infeasible, excluded or locked away).
-    demand, listing : ndarray of int64, shape (n_pairs,)
-        The pairs made.
-    reservation : float
-    excluded, locked : (rows, cols), optional
-        The pairs excluded and locked, as row and column indices.
-    """
-    ids_d, ids_l = res.scorer.demand_side.ids, res.scorer.listing_side.ids
-    got_d = np.full(len(ids_d), -1)
-    got_d[demand] = listing
-    got_l: dict[int, list[int]] = {}
-    for i, j in zip(demand.tolist(), listing.tolist()):
-        got_l.setdefault(j, []).append(i)
-    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
-    refused = set(zip(*(x.tolist() for x in (excluded or empty))))
-    out: list[Unmatched] = []
-    for side, n, other in (("demand", len(ids_d), "listing"), ("listing", len(ids_l), "demand")):
-        matched = got_d >= 0 if side == "demand" else np.isin(np.arange(n), listing)
-        ids_self = ids_d if side == "demand" else ids_l
-        ids_other = ids_l if side == "demand" else ids_d
-        word = "房源" if other == "listing" else "需求"
-        for k in np.flatnonzero(~matched):
-            row = s[k] if side == "demand" else s[:, k]
-            if np.all(np.isnan(row)):
-                feasible = np.flatnonzero(res.feasible[k] if side == "demand" else res.feasible[:, k]).tolist()
-                counts = res.rule_counts(int(k), axis=1 if side == "demand" else 0)
-                if row.size == 0:
-                    out.append(Unmatched(side, int(k), str(ids_self[k]), f"没有任何{word}", f"there are no {other}s",
-                                         "no_feasible"))
-                elif feasible:
-                    keys = [(int(k), o) if side == "demand" else (o, int(k)) for o in feasible]
-                    ex = [o for o, key in zip(feasible, keys) if key in refused]
-                    lk = [o for o, key in zip(feasible, keys) if key not in refused]
-                    zh = [f"已排除 {len(ex)} 个（{_some(ids_other, ex)}）"] if ex else []
-                    en = [f"{len(ex)} excluded ({_some(ids_other, ex).replace('、', ', ')})"] if ex else []
-                    if lk:
-                        zh.append(f"已锁定给其他{'需求' if side == 'demand' else '房源'} {len(lk)} 个"
-                                  f"（{_some(ids_other, lk)}）")
-                        en.append(f"{len(lk)} locked to other {'demands' if side == 'demand' else 'listings'} "
-                                  f"({_some(ids_other, lk).replace('、', ', ')})")
-                    out.append(Unmatched(side, int(k), str(ids_self[k]),
-                                         f"{len(feasible)} 个可行{word}均不可用：{'，'.join(zh)}",
-                                         f"all {len(feasible)} feasible {other}s are unavailable: {'; '.join(en)}",
-                                         "excluded", tuple(counts.items())))
-                else:
-                    zh_, en_ = _no_feasible(counts, other)
-                    out.append(Unmatched(side, int(k), str(ids_self[k]), zh_, en_, "no_feasible",
-                                         tuple(counts.items())))
-                continue
-            best = int(np.nanargmax(np.where(np.isnan(row), -np.inf, row)))
-            if row[best] < reservation:
-                out.append(Unmatched(side, int(k), str(ids_self[k]),
-                                     f"最佳匹配 {ids_other[best]} 得分 {row[best]:.2f}，低于保留分 {reservation:.2f}",
-                                     f"best partner {ids_other[best]} scores {row[best]:.2f}, "
-                                     f"below the reservation score {reservation:.2f}", "below_reservation"))
-                continue
-            if side == "demand":
-                taker = got_l.get(best, [])
-                whom = ", ".join(str(ids_d[t]) for t in taker) or "?"
-            else:
-                whom = str(ids_l[got_d[best]]) if got_d[best] >= 0 else "?"
-            out.append(Unmatched(side, int(k), str(ids_self[k]),
-                                 f"最佳匹配 {ids_other[best]}（{row[best]:.2f}）已分配给 {whom}",
-                                 f"its best partner {ids_other[best]} ({row[best]:.2f}) went to {whom}", "outbid"))
+def _locked_scores(sc: scoring.Scorer, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """The totals of the locked pairs (NaN where a hard rule fails), float64."""
+    out = np.empty(rows.size)
+    for k, (i, j) in enumerate(zip(rows.tolist(), cols.tolist())):
+        out[k] = sc.evaluate(sc.block(i, i + 1, j, j + 1))[1][0, 0]
     return out

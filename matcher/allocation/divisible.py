@@ -48,7 +48,8 @@ import numpy as np
 from matcher.allocation.candidates import candidates
 from scoring import offered_units
 
-__all__ = ["LP_ITERATION_LIMIT", "MILP_MAX_PAIRS", "NODE_LIMIT", "DivisibleResult", "divisible", "unit_sizes"]
+__all__ = ["LP_ITERATION_LIMIT", "MILP_MAX_PAIRS", "NODE_LIMIT", "DivisibleResult", "divisible", "lp_prices",
+           "unit_sizes"]
 
 _EPS = 1e-9
 
@@ -235,6 +236,37 @@ def divisible(scores: Any, area_min: Any, area_max: Any, area: Any, unit: Any,
     return _milp(p, limits) if method == "milp" else _heuristic(p, limits)
 
 
+def lp_prices(scores: Any, area_min: Any, area_max: Any, area: Any, unit: Any, reservation: float = 0.0,
+              room: Any = None, lp_iteration_limit: int = LP_ITERATION_LIMIT) -> tuple[np.ndarray, np.ndarray]:
+    """Capacity prices of the LP relaxation over every candidate pair, and each pair's
+    best use of them: what ``L(lam)`` of the module docstring is made of.
+
+    Parameters
+    ----------
+    scores, area_min, area_max, area, unit, reservation, room
+        As for :func:`divisible`.
+    lp_iteration_limit : int
+        Simplex iterations for the LP (HiGHS).
+
+    Returns
+    -------
+    lam : ndarray of float64, shape (n_listings,)
+        Price of a unit of each listing's capacity (a ㎡ of a divisible listing, the seat
+        of an indivisible one), >= 0; zeros when the LP stopped without a solution.
+    gain : ndarray of float64, shape (n_demands,)
+        ``max(0, max_j (s_ij - lam_j * need_ij))`` over the demand's candidate pairs,
+        so that ``L(lam) = sum(gain) + lam @ capacity``.
+    """
+    p = _pairs(scores, area_min, area_max, area, unit, reservation, room)
+    n_d, n_l = p.shape
+    gain = np.zeros(n_d)
+    if len(p.s) == 0:
+        return np.zeros(n_l), gain
+    lam, _ = _lp(p, np.arange(len(p.s)), {"lp_iteration_limit": int(lp_iteration_limit)})
+    np.maximum.at(gain, p.r, p.s - lam[p.j] * p.need)
+    return lam, gain
+
+
 def _highs(limits: dict[str, Any], iterations: str | None = None) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if "time_limit" in limits:
@@ -270,26 +302,36 @@ def _milp(p: _Pairs, limits: dict[str, Any]) -> DivisibleResult:
 
 def _heuristic(p: _Pairs, limits: dict[str, Any], keep: int = 32) -> DivisibleResult:
     """LP relaxation over each demand's best pairs, rounded; gap to the LP bound."""
+    n_l = p.shape[1]
+    pool = _best_per_demand(p, p.s, keep)
+    lam, lp_x = _lp(p, pool, limits)
+    key = p.s.copy()
+    if lp_x is not None:
+        key[pool] += 2.0 * lp_x  # the LP's choices first, the rest by score
+    x = _greedy(p, key, keep)
+    bound = min(_lagrangian(p, lam), _lagrangian(p, np.zeros(n_l)))
+    return _result(p, x, bound, False, "heuristic", limits)
+
+
+def _lp(p: _Pairs, pool: np.ndarray, limits: dict[str, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+    """The LP relaxation over the pairs ``pool``: capacity prices (0 where the LP
+    stopped without a solution) and its solution."""
     from scipy.optimize import linprog
     from scipy.sparse import coo_array, vstack
 
     n_d, n_l = p.shape
-    pool = _best_per_demand(p, p.s, keep)
     e = len(pool)
     cols = np.arange(e)
     a = vstack([coo_array((np.ones(e), (p.r[pool], cols)), shape=(n_d, e)),
                 coo_array((p.need[pool], (p.j[pool], cols)), shape=(n_l, e))]).tocsr()
-    options = {**_highs(limits), "maxiter": int(limits["lp_iteration_limit"])}
+    options = _highs(limits)
+    if "lp_iteration_limit" in limits:
+        options["maxiter"] = int(limits["lp_iteration_limit"])
     lp = linprog(-p.s[pool], A_ub=a, b_ub=np.r_[np.ones(n_d), p.cap], bounds=(0, 1), method="highs",
                  options=options)
-    lam = np.zeros(n_l)
-    key = p.s.copy()
-    if lp.x is not None:
-        lam = np.maximum(-lp.ineqlin.marginals[n_d:], 0.0)
-        key[pool] += 2.0 * lp.x  # the LP's choices first, the rest by score
-    x = _greedy(p, key, keep)
-    bound = min(_lagrangian(p, lam), _lagrangian(p, np.zeros(n_l)))
-    return _result(p, x, bound, False, "heuristic", limits)
+    if lp.x is None:
+        return np.zeros(n_l), None
+    return np.maximum(-lp.ineqlin.marginals[n_d:], 0.0), lp.x
 
 
 def _lagrangian(p: _Pairs, lam: np.ndarray) -> float:

@@ -43,6 +43,14 @@ def _prefs(c: Candidates, listing_scores: Any) -> np.ndarray:
     """The listings' score of every candidate pair (float64, aligned with ``c``)."""
     if listing_scores is None:
         return c.scores
+    if isinstance(listing_scores, Candidates):  # pairs of their own: looked up by (row, col)
+        n_c = c.shape[1]
+        key = listing_scores.rows * n_c + listing_scores.cols
+        pos = np.searchsorted(key, c.rows * n_c + c.cols)
+        pos = np.minimum(pos, max(len(key) - 1, 0))
+        if len(key) == 0 or np.any(key[pos] != c.rows * n_c + c.cols):
+            raise ValueError("listing_scores lacks a candidate pair")
+        return listing_scores.scores[pos].astype(np.float64)
     if hasattr(listing_scores, "tocsr"):
         m = listing_scores.tocsr()
         return np.asarray(m[c.rows, c.cols]).reshape(-1).astype(np.float64)
@@ -95,8 +103,10 @@ def stable(scores: Any, listing_scores: Any = None, capacity: Any = None,
     scores : ndarray (n_demands, n_listings), scipy sparse matrix, or Candidates
         The demands' preferences: NaN (dense) or absent (sparse) marks an infeasible
         pair; pairs below ``reservation`` are unacceptable to both sides.
-    listing_scores : array-like of the same shape, optional
+    listing_scores : array-like of the same shape, or Candidates, optional
         The listings' preferences over demands (higher is better); default ``scores``.
+        As :class:`Candidates` (sorted by row, then column), it must hold every
+        candidate pair.
     capacity : int or array-like of int, shape (n_listings,), optional
         Demands each listing can hold (default 1). Ignored with the areas below.
     reservation : float

@@ -130,24 +130,28 @@ def write_party_workbooks(folder: Path, result: Any, listings: Any, demands: Any
     from scoring.reference import gazetteer
 
     r, L, D = result, listings, demands
-    sc = r.scores.scorer
+    sc = r.scorer
     towns = gazetteer().names
     k_l, k_d = min(top_k, r.for_listing.index.shape[1]), min(top_k, r.for_demand.index.shape[1])
     got_d = {int(i): (int(j), float(a), float(s)) for i, j, a, s in zip(r.demand, r.listing, r.area, r.score)}
     got_l: dict[int, list[tuple[int, float, float]]] = defaultdict(list)
     for i, (j, a, s) in got_d.items():
         got_l[j].append((i, a, s))
-    # every pair shown anywhere, explained once
-    need: set[tuple[int, int]] = {(i, j) for i, (j, _, _) in got_d.items()}
+    # every pair shown anywhere, explained once; its score is known from where it is shown
+    # (a recommendation is feasible; a locked pair may not be: NaN)
+    known: dict[tuple[int, int], float] = {(i, j): s for i, (j, _, s) in got_d.items()}
     for j in range(len(L)):
-        need.update((int(i), j) for i in r.for_listing.index[j, :min(k_l, int(r.for_listing.count[j]))])
+        n = min(k_l, int(r.for_listing.count[j]))
+        for i, s in zip(r.for_listing.index[j, :n].tolist(), r.for_listing.scores[j, :n].tolist()):
+            known.setdefault((int(i), j), s)
     for i in range(len(D)):
-        need.update((i, int(j)) for j in r.for_demand.index[i, :min(k_d, int(r.for_demand.count[i]))])
-    pairs = sorted(need)
+        n = min(k_d, int(r.for_demand.count[i]))
+        for j, s in zip(r.for_demand.index[i, :n].tolist(), r.for_demand.scores[i, :n].tolist()):
+            known.setdefault((i, int(j)), s)
+    pairs = sorted(known)
     rows_ = np.array([p[0] for p in pairs], dtype=np.int64)
     cols_ = np.array([p[1] for p in pairs], dtype=np.int64)
-    scores = r.scores.total[rows_, cols_] if pairs else np.zeros(0)
-    feasible = np.isfinite(scores)
+    feasible = np.isfinite(np.array([known[p] for p in pairs], dtype=np.float64))
     reasons: dict[tuple[int, int], str] = {}
     for mask, rules in ((feasible, False), (~feasible, True)):
         idx = np.flatnonzero(mask)

@@ -261,7 +261,7 @@ def _histogram(data: ReportData) -> str:
     edges = [float(e) for e in data.bins]
     nf, nc = sum(data.feasible_hist), sum(data.chosen_hist)
     if len(edges) < 2 or nf + nc == 0:
-        return "<p>没有可行配对，无法画出得分分布。</p>"
+        return "<p>没有候选配对，无法画出得分分布。</p>"
     fs = [100 * v / nf if nf else 0.0 for v in data.feasible_hist]
     cs = [100 * v / nc if nc else 0.0 for v in data.chosen_hist]
     top, step = _nice_ceiling(max(fs + cs))
@@ -277,7 +277,7 @@ def _histogram(data: ReportData) -> str:
         return upper + ph - share / top * ph
 
     out = [f'<svg class="hist" viewBox="0 0 {W:.0f} {H:.0f}" role="img" font-size="12" '
-           f'aria-labelledby="hist-title"><title id="hist-title">得分分布：可行配对与选中配对各占本组的比例</title>']
+           f'aria-labelledby="hist-title"><title id="hist-title">得分分布：候选配对与选中配对各占本组的比例</title>']
     k = 0
     while k * step <= top + 1e-9:
         y = Y(k * step)
@@ -294,7 +294,7 @@ def _histogram(data: ReportData) -> str:
         mid = (x0 + x1) / 2
         f_ = data.feasible_hist[b] if b < len(data.feasible_hist) else 0
         c_ = data.chosen_hist[b] if b < len(data.chosen_hist) else 0
-        tip = (f"得分 {edges[b]:.3f}–{edges[b + 1]:.3f}：可行配对 {f_:,} 对（{fs[b]:.1f}%），"
+        tip = (f"得分 {edges[b]:.3f}–{edges[b + 1]:.3f}：候选配对 {f_:,} 对（{fs[b]:.1f}%），"
                f"选中配对 {c_:,} 对（{cs[b]:.1f}%）")
         out.append(f'<g class="bin"><title>{escape(tip)}</title>'
                    f'<rect class="hit" x="{x0:.1f}" y="{upper:.1f}" width="{x1 - x0:.1f}" height="{ph:.1f}"/>')
@@ -318,7 +318,7 @@ def _histogram(data: ReportData) -> str:
                'text-anchor="middle">占本组配对的比例</text></svg>')
     legend = ('<ul class="legend">'
               f'<li><svg class="icon" viewBox="0 0 14 14" aria-hidden="true"><rect x="1" y="1" width="12" '
-              f'height="12" class="i-feasible"/></svg>可行配对（共 {nf:,} 对）</li>'
+              f'height="12" class="i-feasible"/></svg>候选配对（共 {nf:,} 对）</li>'
               f'<li><svg class="icon" viewBox="0 0 14 14" aria-hidden="true"><rect x="1" y="1" width="12" '
               f'height="12" class="i-chosen"/></svg>选中配对（共 {nc:,} 对）</li>'
               '<li><svg class="icon" viewBox="0 0 14 14" aria-hidden="true"><line x1="7" y1="0" x2="7" y2="14" '
@@ -326,10 +326,11 @@ def _histogram(data: ReportData) -> str:
     rows = [[f"{edges[b]:.3f}–{edges[b + 1]:.3f}", f"{data.feasible_hist[b]:,}", f"{fs[b]:.1f}%",
              f"{data.chosen_hist[b]:,}", f"{cs[b]:.1f}%"]
             for b in range(len(edges) - 1) if data.feasible_hist[b] or data.chosen_hist[b]]
-    table = _table([("得分区间", "score", False), ("可行配对", "feasible pairs", True), ("占比", "share", True),
+    table = _table([("得分区间", "score", False), ("候选配对", "candidate pairs", True), ("占比", "share", True),
                     ("选中配对", "chosen pairs", True), ("占比", "share", True)], rows)
     return (f'{legend}<div class="hist-fig">{"".join(out)}</div>'
-            '<p class="note">两组各按本组总数换算为百分比，画在同一纵轴上，比较的是分布的形状而不是数量；'
+            '<p class="note">候选配对：通过全部硬性条件、得分不低于保留分、分配时可选的配对'
+            "（大市场只含每条记录最好的若干个）。两组各按本组总数换算为百分比，画在同一纵轴上，比较的是分布的形状而不是数量；"
             "柱上悬停可看对数。红色虚线为保留分。</p>"
             f"<details><summary>分布数据</summary>{table}</details>")
 

@@ -157,7 +157,8 @@ class ReportData:
     bins : list of float
         Edges of the score histogram (41 edges over [0, 1]).
     feasible_hist, chosen_hist : list of int
-        Feasible pairs and chosen pairs per bin.
+        Candidate pairs (those the allocation chose from, :attr:`MatchResult.histogram`)
+        and chosen pairs per bin.
     """
 
     title: str
@@ -232,7 +233,7 @@ def best_pairs(result: Any, listings: Any, demands: Any, n: int = 5) -> list[dic
     ids_d = np.asarray(demands.demand_id)[r.demand]
     ids_l = np.asarray(listings.listing_id)[r.listing]
     order = np.lexsort((ids_l, ids_d, -score))[:n] if len(r) else np.zeros(0, dtype=np.int64)
-    es = r.scores.scorer.explain_many(r.demand[order], r.listing[order]) if order.size else []
+    es = r.scorer.explain_many(r.demand[order], r.listing[order]) if order.size else []
     es = [amend(e, demands, int(r.demand[k])) for k, e in zip(order.tolist(), es)]
     return [{"demand_id": str(ids_d[k]), "company": str(demands.company[r.demand[k]]), "listing_id": str(ids_l[k]),
              "score": round(float(r.score[k]), 4), "reasons_zh": _first(e.sentences("zh"), "；"),
@@ -258,7 +259,7 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
     recommendations : list of rows (columns :data:`RECOMMENDATIONS`)
     """
     r, L, D = result, listings, demands
-    sc = r.scores.scorer
+    sc = r.scorer
     n_d = len(D)
     d_id, company = [str(x) for x in D.demand_id], [str(x) for x in D.company]
     l_id, owner = [str(x) for x in L.listing_id], [str(x) for x in L.owner]
@@ -372,7 +373,7 @@ def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str
     from scoring.reference import gazetteer
 
     res, s = run.result, run.summary
-    sc = res.scores.scorer
+    sc = res.scorer
     d, l = sc.demand_side, sc.listing_side
     problems = [p for p in reject_problems(run.listings, run.demands) if p.severity == "error"]
     common = Counter((p.field, p.reason_zh, p.reason_en) for p in problems).most_common(10)
@@ -388,9 +389,8 @@ def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str
     in_l, in_d = np.zeros(l.n, dtype=bool), np.zeros(d.n, dtype=bool)
     in_l[np.asarray(res.listing, dtype=np.int64)] = True
     in_d[np.asarray(res.demand, dtype=np.int64)] = True
-    total = res.scores.total
-    bins = np.linspace(0.0, 1.0, 41)
-    feasible = np.histogram(total[np.isfinite(total)], bins=bins)[0]
+    bins = np.linspace(0.0, 1.0, len(res.histogram) + 1)
+    feasible = res.histogram
     chosen = np.histogram(np.asarray(res.score)[np.isfinite(res.score)], bins=bins)[0]
     names = [c.name for c in PAIRS]
     return ReportData(

@@ -30,16 +30,15 @@ machine (only ``run.json``'s timings do).
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
-
-import numpy as np
 
 from matcher.batch.outdir import OutputFolderError, outputs_only, staged_folder
 from matcher.batch.results import (
@@ -59,7 +58,7 @@ from matcher.batch.results import (
     unmatched_rows,
     workbook_row,
 )
-from matcher.errors import InputFileError, PairConflictError, UnknownIdError
+from matcher.errors import InputFileError, OutOfMemory, PairConflictError, UnknownIdError
 from matcher.io.export import BackgroundWorkbook, Column, csv_formatter, csv_text
 
 __all__ = ["OUTPUT_FILES", "PAIRS_COLUMNS", "RECOMMENDATION_COLUMNS", "UNMATCHED_COLUMNS", "RunOutput", "run_match"]
@@ -112,7 +111,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
               lock: str | os.PathLike[str] | None = None, exclude: str | os.PathLike[str] | None = None,
               sheet: str | None = None, progress: Progress | None = None, report: bool = True,
               sample_label: str | None = None, per_party: str | os.PathLike[str] | None = None,
-              listings_sheet: str | None = None, demands_sheet: str | None = None) -> RunOutput:
+              listings_sheet: str | None = None, demands_sheet: str | None = None,
+              dask: str | None = None) -> RunOutput:
     """Run ingestion, scoring and allocation on two files and write every output.
 
     Parameters
@@ -144,6 +144,10 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         Also write one workbook per landlord and one per firm into this folder
         (:mod:`matcher.batch.parties`), replaced as a whole like the outputs (inside the
         output folder or elsewhere).
+    dask : str, optional
+        Score the market on a Dask cluster (the ``[distributed]`` extra): the address
+        of its scheduler, or ``"local"`` for a ``LocalCluster`` on this machine. The
+        outputs are the same as without; ``run.json`` records the cluster.
 
     Returns
     -------
@@ -157,6 +161,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         The output folder holds files that are not earlier outputs.
     OSError
         An output cannot be written (the earlier outputs are left as they were).
+    matcher.errors.OutOfMemory
+        A stage ran out of memory (with an estimate of what it needs).
     """
     import scoring
     from matcher import __version__
@@ -177,7 +183,15 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
 
     t0 = time.perf_counter()
     say("scoring and allocating")
-    result = _match(match, dres.records, lres.records, prof, method, top_k, locks, excl, lock, exclude)
+    n_d, n_l = len(dres.records.demand_id), len(lres.records.listing_id)
+    try:
+        with _cluster(dask) as client:
+            result = _match(match, dres.records, lres.records, prof, method, top_k, locks, excl, lock, exclude,
+                            client)
+    except MemoryError:
+        from matcher.match import memory_needed
+
+        raise OutOfMemory("scoring and allocating", memory_needed(n_d, n_l)) from None
     seconds["score_and_allocate"] = time.perf_counter() - t0
 
     out_dir = Path(out)
@@ -204,13 +218,15 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
             "listings_merged": lres.report.n_merged,
             "demands_read": dres.report.n_rows, "demands_rejected": dres.report.n_rejected,
             "demands_merged": dres.report.n_merged,
-            "feasible_pairs": int(np.count_nonzero(result.scores.feasible)), "matched": len(result),
+            "feasible_pairs": result.feasible_pairs, "matched": len(result),
             "locked": int(result.locked.sum()), "unmatched_demands": n_ud,
             "unmatched_listings": len(result.unmatched) - n_ud,
         },
         "objective": round(float(result.objective), 6),
         "gap": round(float(result.gap), 6),
     }
+    if dask:
+        summary["dask"] = dask
     output = RunOutput(out_dir, summary, result, lres, dres)
     files: dict[str, Path] = {}
     party_dir = Path(per_party) if per_party is not None else None
@@ -247,11 +263,32 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     return output
 
 
+@contextlib.contextmanager
+def _cluster(address: str | None) -> Iterator[Any]:
+    """A Dask client for ``address`` (``"local"``: a ``LocalCluster`` of two worker
+    processes, closed afterwards), or None."""
+    if not address:
+        yield None
+        return
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputFileError("--dask", "needs the [distributed] extra: pip install 'changfang[distributed]'") from None
+    if address == "local":
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
+                Client(cluster) as client:
+            yield client
+        return
+    with Client(address) as client:
+        yield client
+
+
 def _match(match: Callable[..., Any], demands: Any, listings: Any, prof: Any, method: str, top_k: int,
-           locks: list[tuple[str, str]], excl: list[tuple[str, str]], lock: Any, exclude: Any) -> Any:
+           locks: list[tuple[str, str]], excl: list[tuple[str, str]], lock: Any, exclude: Any,
+           client: Any = None) -> Any:
     """``match`` with a bad lock or exclusion reported against the file it came from."""
     try:
-        return match(demands, listings, prof, method=method, top_k=top_k, locks=locks, exclude=excl)
+        return match(demands, listings, prof, method=method, top_k=top_k, locks=locks, exclude=excl, client=client)
     except (UnknownIdError, PairConflictError) as exc:
         source = lock if exc.where == "locks" else exclude
         raise InputFileError(str(source), str(exc)) from None

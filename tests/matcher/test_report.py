@@ -296,7 +296,7 @@ def test_histogram_has_one_honest_axis(sample_data):
     assert svg.count('text-anchor="end">') == len(ticks)
     n_feasible, n_chosen = sum(sample_data.feasible_hist), sum(sample_data.chosen_hist)
     assert f"保留分 {sample_data.reservation:g}" in svg
-    assert f"可行配对（共 {n_feasible} 对）" in page and f"选中配对（共 {n_chosen} 对）" in page
+    assert f"候选配对（共 {n_feasible} 对）" in page and f"选中配对（共 {n_chosen} 对）" in page
     assert "得分（0–1" in svg and "占本组配对的比例" in svg
 
 
@@ -313,7 +313,7 @@ def test_empty_run_still_renders():
     d = ReportData(**{**d.__dict__, "unmatched_kinds": [], "unmatched_rules": [], "rejects": [],
                       "feasible_hist": [0] * 40, "chosen_hist": [0] * 40, "pairs": []})
     page = render_report(d)
-    assert "没有剔除任何行" in page and "所有记录都已配对" in page and "没有可行配对" in page
+    assert "没有剔除任何行" in page and "所有记录都已配对" in page and "没有候选配对" in page
     assert table_rows(page) == []
     for t in d.towns:
         assert f">{t.label}</text>" in page

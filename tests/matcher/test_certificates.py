@@ -1,0 +1,58 @@
+"""What the sparse solve leans on: dual prices that prove a one-to-one allocation optimal,
+and the split of a problem into independent parts."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from matcher.allocation import candidates, one_to_one
+from matcher.allocation.components import parts
+from matcher.allocation.one_to_one import assignment_duals
+from tests.matcher.test_one_to_one import brute_force, matrices
+
+
+@given(s=matrices, reservation=st.sampled_from([0.0, 0.3]))
+@settings(max_examples=200)
+def test_duals_are_feasible_and_as_large_as_the_optimum(s, reservation):
+    rows, cols = one_to_one(s, reservation)
+    c = candidates(s, reservation)
+    u, v = assignment_duals(c, rows, cols)
+    assert (u >= 0).all() and (v >= 0).all()
+    # every candidate pair is covered: u_i + v_j >= s_ij (pairs scoring <= 0 add nothing)
+    pos = c.scores > 0
+    assert (u[c.rows[pos]] + v[c.cols[pos]] >= c.scores[pos] - 1e-9).all()
+    # strong duality: the prices add up to the optimum found by brute force
+    assert u.sum() + v.sum() == pytest.approx(brute_force(s, reservation), abs=1e-9)
+
+
+def test_a_suboptimal_allocation_has_no_certificate():
+    s = np.array([[0.9, 0.8], [0.85, np.nan]])
+    with pytest.raises(ValueError, match="not optimal"):
+        assignment_duals(s, np.array([0]), np.array([0]))  # 0.9 alone, against 0.8 + 0.85
+    with pytest.raises(ValueError, match="not a candidate"):
+        assignment_duals(s, np.array([1]), np.array([1]))
+    with pytest.raises(ValueError, match="at most once"):
+        assignment_duals(s, np.array([0, 0]), np.array([0, 1]))
+
+
+@given(s=matrices, min_pairs=st.sampled_from([0, 3, 1000]))
+@settings(max_examples=200)
+def test_parts_are_independent_and_cover_every_pair(s, min_pairs):
+    c = candidates(s)
+    ps = parts(c, min_pairs=min_pairs)
+    seen = np.concatenate([p.pairs for p in ps]) if ps else np.zeros(0, int)
+    assert sorted(seen.tolist()) == list(range(len(c)))  # every pair exactly once
+    rows = [set(p.rows.tolist()) for p in ps]
+    cols = [set(p.cols.tolist()) for p in ps]
+    for a in range(len(ps)):
+        for b in range(a + 1, len(ps)):
+            assert not rows[a] & rows[b] and not cols[a] & cols[b]
+    for p in ps:  # local pairs map back to the whole problem's
+        assert (p.rows[p.candidates.rows] == c.rows[p.pairs]).all()
+        assert (p.cols[p.candidates.cols] == c.cols[p.pairs]).all()
+        assert (p.candidates.scores == c.scores[p.pairs]).all()
+    # solving the parts apart gives the optimum of the whole
+    whole = c.objective(*one_to_one(c))
+    apart = sum(float(p.candidates.objective(*one_to_one(p.candidates))) for p in ps)
+    assert apart == pytest.approx(whole, abs=1e-9)
