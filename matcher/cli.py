@@ -7,10 +7,13 @@ Sub-commands
     ``DIR/listings.csv`` (or ``DIR/demands.csv``) with canonical field names and
     ``DIR/rejects.csv`` (file, row, id, field, value, severity, reason_zh, reason_en).
 ``changfang match LISTINGS DEMANDS --out DIR [--profile P.toml] [--method M] [--top-k K] [--lock FILE]
-[--exclude FILE] [--sheet NAME] [--listings-sheet NAME] [--demands-sheet NAME]``
+[--exclude FILE] [--feedback FILE] [--sheet NAME] [--listings-sheet NAME] [--demands-sheet NAME]
+[--per-party DIR] [--dask ADDRESS]``
     Read, score and allocate; write ``pairs.csv``, ``recommendations.csv``,
     ``unmatched.csv``, ``rejects.csv``, ``run.json``, ``result.xlsx`` and
     ``report.html`` to ``DIR`` (see :mod:`matcher.batch.run`), and print a summary.
+    ``--feedback`` takes the matching page's feedback (signed pairs locked, refused
+    ones excluded); ``--dask`` scores on a Dask cluster (``local``: two processes here).
 ``changfang demo [--out DIR]``
     The same on the bundled Cixi sample (``datasets/cixi-sample/``), into ``DIR``
     (default ``./changfang-demo/``), and print a short summary with the five best
@@ -27,7 +30,7 @@ Sub-commands
 ``--json`` print the summary (``run.json`` plus the best pairs) on stdout instead of text.
 The command speaks Chinese when the locale is Chinese (``LC_ALL``, ``LC_MESSAGES``,
 ``LANG`` or ``LANGUAGE`` starting with ``zh``) or with ``--lang zh``, English otherwise.
-``changfang generate --listings N --demands M --seed S --out DIR [--format csv|xlsx|json|jsonl]``
+``changfang generate --listings N --demands M --seed S [--counties C] --out DIR [--format csv|xlsx|json|jsonl]``
     Write a synthetic market as ``DIR/listings.<fmt>`` and ``DIR/demands.<fmt>``.
 
 Exit codes
@@ -68,6 +71,10 @@ _T: dict[str, tuple[str, str]] = {
                     "out of memory in stage {stage}: it needs about {need:.1f} GB and this machine has about "
                     "{avail:.1f} GB available; run in parts (a county per file), on a larger machine, or score "
                     "on a cluster with --dask"),
+    "split": ("“{sheet}”表超过 Excel 单表行数上限，在 result.xlsx 中分为 {parts} 个工作表（CSV 文件完整）",
+              "the {sheet} table is longer than an Excel sheet: result.xlsx continues it on {parts} sheets "
+              "(the CSV file is whole)"),
+    "counties_range": ("{option} 须在 1 到 {most} 之间", "{option} must be from 1 to {most}"),
     "interrupted": ("已中断，原有输出未改动", "interrupted; the earlier outputs are untouched"),
     "reading": ("读取", "reading"),
     "scoring and allocating": ("评分与分配", "scoring and allocating"),
@@ -235,7 +242,8 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
                         lock=args.lock, exclude=args.exclude, sheet=args.sheet, progress=progress,
                         sample_label=label, per_party=args.per_party,
                         listings_sheet=getattr(args, "listings_sheet", None),
-                        demands_sheet=getattr(args, "demands_sheet", None), dask=getattr(args, "dask", None))
+                        demands_sheet=getattr(args, "demands_sheet", None), dask=getattr(args, "dask", None),
+                        feedback=getattr(args, "feedback", None))
     except OSError as exc:
         if isinstance(exc, ChangfangError):
             raise
@@ -262,6 +270,8 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
         for b in best:
             reasons = b["reasons_zh"] if say.zh else b["reasons_en"]
             print(f"  {b['score']:.3f}  {b['demand_id']} {b['company']} → {b['listing_id']}: {reasons}")
+    for sheet, parts in run.summary.get("workbook_split", {}).items():
+        print(say("split", sheet=sheet, parts=parts))
     print(say("wrote", files=", ".join(p.name for p in run.files.values()), out=out))
     return EXIT_OK
 
@@ -274,7 +284,7 @@ def _cmd_demo(args: argparse.Namespace, say: _Say) -> int:
     from matcher.sample import sample_paths
 
     lpath, dpath = sample_paths()
-    for name in ("profile", "lock", "exclude", "sheet", "listings_sheet", "demands_sheet"):
+    for name in ("profile", "lock", "exclude", "feedback", "sheet", "listings_sheet", "demands_sheet"):
         setattr(args, name, None)
     label = say.either("内置慈溪样例（datasets/cixi-sample）", "bundled Cixi sample (datasets/cixi-sample)")
     return _run(args, say, str(lpath), str(dpath), label=label)
@@ -346,11 +356,15 @@ def _listening_socket(host: str, port: int, say: _Say) -> Any:
 def _cmd_generate(args: argparse.Namespace, say: _Say) -> int:
     from matcher.generate import generate_market
     from matcher.io.export import write_records
+    from scoring.reference import MAX_COUNTIES
 
     if args.listings < 0 or args.demands < 0:
         raise _Usage("--listings and --demands must be >= 0", say("negative", option="--listings / --demands"))
+    if not 1 <= args.counties <= MAX_COUNTIES:
+        raise _Usage(f"--counties must be from 1 to {MAX_COUNTIES}",
+                     say("counties_range", option="--counties", most=MAX_COUNTIES))
     args.stage = "generating"
-    market = generate_market(args.listings, args.demands, seed=args.seed)
+    market = generate_market(args.listings, args.demands, seed=args.seed, counties=args.counties)
     args.stage = "writing"
     out = _out_dir(args.out, say)
     with _writing(out / f"listings.{args.format}", say) as lp:
@@ -408,6 +422,9 @@ def _parser() -> argparse.ArgumentParser:
     run_options(mt)
     mt.add_argument("--lock", help="CSV of demand_id,listing_id pairs already signed")
     mt.add_argument("--exclude", help="CSV of demand_id,listing_id pairs refused")
+    mt.add_argument("--feedback", metavar="FILE",
+                    help="feedback from the matching page (demand_id, listing_id, action = contacted, signed or "
+                         "refused): signed pairs are locked, refused ones never proposed")
     mt.add_argument("--sheet", help="worksheet of both XLSX inputs (default: the first visible one with data)")
     mt.add_argument("--listings-sheet", metavar="NAME", help="worksheet of the listings workbook (default: --sheet)")
     mt.add_argument("--demands-sheet", metavar="NAME", help="worksheet of the demands workbook (default: --sheet)")
@@ -438,6 +455,9 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--listings", type=int, required=True, metavar="N")
     g.add_argument("--demands", type=int, required=True, metavar="M")
     g.add_argument("--seed", type=int, default=0, metavar="S")
+    g.add_argument("--counties", type=int, default=1, metavar="C",
+                   help="spread the market over C copies of the county side by side, a province (default 1); "
+                        "towns of the second county on are written 周巷镇·2 and so on")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--format", choices=["csv", "xlsx", "json", "jsonl"], default="csv")
     g.set_defaults(func=_cmd_generate)

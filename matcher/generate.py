@@ -19,16 +19,22 @@ side take about a second. The distributions:
   at fixed places for 20 % of demands.
 
 Dates start from :data:`BASE_DATE`, so a market does not depend on today's date.
+
+``counties=k`` spreads the same distributions over k synthetic copies of the county
+(:func:`scoring.reference.towns`): each record's home county is drawn uniformly, and
+its towns, places, anchors and wanted towns lie in that county; town fields then
+index ``Market.towns``. One county draws exactly the market it always did.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from matcher.records import AVAILABLE_NOW, DEAL_BOTH, DEAL_LEASE, DEAL_SALE, Demands, Listings
-from scoring.reference import gazetteer
+from scoring.reference import Towns, gazetteer
+from scoring.reference import towns as county_towns
 
 __all__ = ["BASE_DATE", "Market", "generate_market"]
 
@@ -69,13 +75,17 @@ _KM_PER_DEG_LAT = 111.2
 
 @dataclass(frozen=True)
 class Market:
-    """A generated market: both sides."""
+    """A generated market: both sides, and the towns table their town fields index
+    (:func:`scoring.reference.gazetteer` for one county; pass it to the scorer as
+    ``scoring.Scorer(m.demands, m.listings, towns=m.towns)``)."""
 
     listings: Listings
     demands: Demands
+    towns: Towns = field(default_factory=gazetteer)
 
 
-def _towns_table() -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
+def _towns_table(counties: int = 1) -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
+    """The cluster towns of every county (county by county), their weights, their industries."""
     g = gazetteer()
     idx, weights, inds = [], [], []
     for name, (w, codes) in _CLUSTERS.items():
@@ -85,11 +95,15 @@ def _towns_table() -> tuple[np.ndarray, np.ndarray, list[tuple[str, ...]]]:
             weights.append(w)
             inds.append(codes)
     p = np.array(weights)
-    return np.array(idx, dtype=np.int16), p / p.sum(), inds
+    base = np.array(idx, dtype=np.int64)
+    shift = np.repeat(np.arange(counties, dtype=np.int64) * len(g), len(base))
+    return (np.tile(base, counties) + shift).astype(np.int16), np.tile(p / p.sum(), counties) / counties, \
+        inds * counties
 
 
-def _scatter(rng: np.random.Generator, town: np.ndarray, spread: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
-    g = gazetteer()
+def _scatter(rng: np.random.Generator, town: np.ndarray, spread: float = 0.5,
+             g: Towns | None = None) -> tuple[np.ndarray, np.ndarray]:
+    g = gazetteer() if g is None else g
     sd_km = g.approx_km[town] * spread
     lat = g.lat[town] + rng.normal(0.0, 1.0, len(town)) * sd_km / _KM_PER_DEG_LAT
     lon = g.lon[town] + rng.normal(0.0, 1.0, len(town)) * sd_km / (_KM_PER_DEG_LAT * np.cos(np.radians(g.lat[town])))
@@ -128,7 +142,7 @@ def _dates(rng: np.random.Generator, n: int, p_now: float, p_known: float) -> np
     return np.where(u >= p_known, np.datetime64("NaT", "D"), out).astype("datetime64[D]")
 
 
-def generate_market(n_listings: int, n_demands: int, seed: int = 0) -> Market:
+def generate_market(n_listings: int, n_demands: int, seed: int = 0, counties: int = 1) -> Market:
     """Draw a synthetic market.
 
     Parameters
@@ -137,31 +151,39 @@ def generate_market(n_listings: int, n_demands: int, seed: int = 0) -> Market:
         Records per side (>= 0).
     seed : int
         Seed of the random generator; same seed, same market.
+    counties : int
+        Copies of the county's towns placed side by side (:func:`scoring.reference.towns`),
+        1 to :data:`scoring.reference.MAX_COUNTIES`; records are spread evenly over them.
 
     Returns
     -------
     Market
-        ``listings`` (ids ``L0000001`` ...) and ``demands`` (ids ``D0000001`` ...).
+        ``listings`` (ids ``L0000001`` ...), ``demands`` (ids ``D0000001`` ...) and
+        ``towns``, the table their town fields index.
 
     Examples
     --------
     >>> m = generate_market(100, 150, seed=1)
     >>> len(m.listings), len(m.demands)
     (100, 150)
+    >>> m = generate_market(100, 150, seed=1, counties=3)
+    >>> len(m.towns), int(m.listings.town.max()) >= 25
+    (75, True)
     """
     if n_listings < 0 or n_demands < 0:
         raise ValueError("n_listings and n_demands must be >= 0")
+    g = county_towns(counties)
     rng = np.random.default_rng(seed)
-    towns, p_town, inds = _towns_table()
-    return Market(_listings(rng, n_listings, towns, p_town, inds), _demands(rng, n_demands, towns, p_town, inds))
+    towns, p_town, inds = _towns_table(counties)
+    return Market(_listings(rng, n_listings, towns, p_town, inds, g),
+                  _demands(rng, n_demands, towns, p_town, inds, g), g)
 
 
 def _listings(rng: np.random.Generator, n: int, towns: np.ndarray, p_town: np.ndarray,
-              inds: list[tuple[str, ...]]) -> Listings:
-    g = gazetteer()
+              inds: list[tuple[str, ...]], g: Towns) -> Listings:
     cluster = rng.choice(len(towns), size=n, p=p_town)
     town = towns[cluster]
-    lat, lon = _scatter(rng, town)
+    lat, lon = _scatter(rng, town, g=g)
     micro = rng.random(n) < 0.25
     unit = np.round(rng.uniform(200, 600, n) / 10) * 10
     n_units = rng.integers(3, 13, n)
@@ -224,17 +246,18 @@ def _listings(rng: np.random.Generator, n: int, towns: np.ndarray, p_town: np.nd
 
 
 def _demands(rng: np.random.Generator, n: int, towns: np.ndarray, p_town: np.ndarray,
-             inds: list[tuple[str, ...]]) -> Demands:
-    g = gazetteer()
+             inds: list[tuple[str, ...]], g: Towns) -> Demands:
     cluster = rng.choice(len(towns), size=n, p=p_town)
     home = towns[cluster]
+    n_cl = len(towns) // g.n_counties  # cluster towns per county
+    county = cluster // n_cl
     centre = np.round(rng.lognormal(np.log(900), 0.7, n) / 10) * 10
     centre = np.clip(centre, 50, 100_000)
     lo = np.round(centre * 0.8, 1)
     hi = np.where(rng.random(n) < 0.1, np.inf, np.round(centre * 1.2, 1))
     deal = rng.choice(np.array([DEAL_LEASE, DEAL_SALE, DEAL_BOTH], dtype=np.int8), size=n, p=[0.75, 0.15, 0.10])
     n_towns = rng.choice([0, 1, 2, 3], size=n, p=[0.2, 0.4, 0.3, 0.1])
-    near = rng.integers(0, len(towns), size=(n, 2))
+    near = rng.integers(0, n_cl, size=(n, 2)) + (county * n_cl)[:, None]  # in the home county
     town_lists = []
     for k in range(n):
         chosen = [int(home[k])]
@@ -244,10 +267,11 @@ def _demands(rng: np.random.Generator, n: int, towns: np.ndarray, p_town: np.nda
                 chosen.append(t)
         town_lists.append(tuple(chosen[: n_towns[k]]))
     has_origin = rng.random(n) < 0.6
-    olat, olon = _scatter(rng, home)
+    olat, olon = _scatter(rng, home, g=g)
     has_anchor = rng.random(n) < 0.2
     anchor_k = rng.integers(0, len(_ANCHORS), n)
-    anchor_town = np.array([g.find(t) for _, t in _ANCHORS], dtype=np.int16)[anchor_k]
+    anchor_town = (np.array([g.find(t) for _, t in _ANCHORS], dtype=np.int64)[anchor_k]
+                   + county * (len(g) // g.n_counties))
     anchor_name = np.array([a for a, _ in _ANCHORS], dtype=str)[anchor_k]
     ids = _ids("D", n)
     industry = _pick_industry(rng, cluster, inds)

@@ -280,7 +280,7 @@ def _empty_top(n: int, by: str) -> scoring.TopK:
 def match(demands: Any, listings: Any, profile: Any = None, method: Method = "auto",
           top_k: int = 5, locks: Iterable[tuple[str, str]] | None = None,
           exclude: Iterable[tuple[str, str]] | None = None, rounds: int = 0,
-          per_record: int | None = None, client: Any = None) -> MatchResult:
+          per_record: int | None = None, client: Any = None, towns: Any = None) -> MatchResult:
     """Allocate listings to demands and explain the result.
 
     Parameters
@@ -295,7 +295,10 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
         listing (under ``one_to_one`` too, where the rest of the plant stays unused),
         the whole of an indivisible one.
     top_k : int
-        Recommendations per record (>= 0; at most the other side's size).
+        Recommendations per record (>= 0; at most the other side's size). They leave
+        out excluded pairs, demands that have signed (locks) and listings locks have
+        filled (a divisible plant with room left stays on offer):
+        :func:`matcher.recommend.recommend`.
     locks : iterable of (demand_id, listing_id), optional
         Pairs already signed: kept whatever their score, their records leave the problem
         (under ``divisible`` and ``stable`` the rest of a divisible plant stays on offer).
@@ -314,6 +317,10 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
         Score the market and select the candidate pairs as tasks on a Dask cluster
         (the ``[distributed]`` extra); the allocation runs here. The result is the
         same as without.
+    towns : scoring.reference.Towns, optional
+        The towns table the records' town fields index (default: the county's, or as
+        many counties of a province as the records reach,
+        :func:`matcher.records.towns_table`).
 
     Returns
     -------
@@ -331,13 +338,18 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     """
     from matcher import reasons as why
     from matcher import solve
+    from matcher.recommend import recommend
 
     top_k = _check_count("top_k", top_k)
     rounds = _check_count("rounds", rounds)
     if per_record is not None:
         per_record = _check_count("per_record", per_record, least=1)
     prof = scoring.load_profile(profile)
-    sc = scoring.Scorer(demands, listings, prof)
+    if towns is None:
+        from matcher.records import towns_table
+
+        towns = towns_table(demands, listings)
+    sc = scoring.Scorer(demands, listings, prof, towns=towns)
     d_side, l_side = sc.demand_side, sc.listing_side
     used = resolve_method(method, l_side.unit)
     ids_d, ids_l = d_side.ids, l_side.ids
@@ -373,12 +385,18 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     demand, listing, areas, locked, score = demand[order], listing[order], areas[order], locked[order], score[order]
     unmatched = why.reasons(market, demand, listing)
     k_d, k_l = min(top_k, n_l), min(top_k, n_d)
+    rank = None
+    if client is not None:
+        from scoring.distributed import top_k as dask_top_k
+
+        def rank(s: scoring.Scorer, kk: int, by: Literal["demand", "listing"]) -> scoring.TopK:
+            return dask_top_k(client, s, kk, by)
     return MatchResult(
         rounds=solve.disjoint_rounds(market, rounds),
         method=used, demand=demand, listing=listing, score=score, area=areas, locked=locked,
         unmatched=unmatched,
-        for_demand=market.top_k(k_d, "demand") if k_d else _empty_top(n_d, "demand"),
-        for_listing=market.top_k(k_l, "listing") if k_l else _empty_top(n_l, "listing"),
+        for_demand=recommend(sc, k_d, "demand", (xr, xc), lr, taken, rank) if k_d else _empty_top(n_d, "demand"),
+        for_listing=recommend(sc, k_l, "listing", (xr, xc), lr, taken, rank) if k_l else _empty_top(n_l, "listing"),
         objective=float(np.nansum(score)), gap=gap, scorer=sc, limits=limits,
         feasible_pairs=market.feasible_pairs, histogram=market.histogram(HIST_BINS),
     )

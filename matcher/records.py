@@ -20,7 +20,8 @@ deal      int8                    bit flags: 1 lease, 2 sale/buy, 3 both
 fire      int8                    0 unknown, 1 甲 2 乙 3 丙 4 丁 5 戊
 rating    int8                    0 unknown, 1 D 2 C 3 B 4 A (higher is better)
 date      datetime64[D]           NaT; :data:`AVAILABLE_NOW` for "现房 / now"
-town      int16                   -1; else a row of :func:`scoring.reference.gazetteer`
+town      int16                   -1; else a row of :func:`scoring.reference.gazetteer` (or
+                                  of a province's :func:`scoring.reference.towns`)
 towns     :class:`Ragged` int16   empty list; gazetteer rows
 codes     :class:`Ragged` str     empty list; bare GB/T 4754 codes or prefixes
 ========  ======================  ==========================================
@@ -59,7 +60,7 @@ from typing import Any, ClassVar, overload
 import numpy as np
 
 from scoring.conventions import AVAILABLE_NOW, DEAL_BOTH, DEAL_LEASE, DEAL_SALE, FIRE_CLASSES, RATINGS
-from scoring.reference import gazetteer
+from scoring.reference import Towns, covering
 
 __all__ = [
     "AVAILABLE_NOW",
@@ -251,8 +252,8 @@ _TO_PY: dict[str, Callable[[Any], Any]] = {
     "fire": lambda v: FIRE_CLASSES[v - 1] if v > 0 else None,
     "rating": lambda v: RATINGS[v - 1] if v > 0 else None,
     "date": _date_py,
-    "town": lambda v: str(gazetteer().names[v]) if v >= 0 else None,
-    "towns": lambda vs: [str(gazetteer().names[v]) for v in vs],
+    "town": lambda v: str(covering(v).names[v]) if v >= 0 else None,
+    "towns": lambda vs: [str(covering(v).names[v]) for v in vs],
     "codes": lambda vs: [str(v) for v in vs],
 }
 
@@ -704,10 +705,23 @@ class Demands(_Records):
 
     def town_names(self, i: int) -> list[str]:
         """The wanted towns of demand ``i`` by name (``towns`` holds rows of the town
-        table, :func:`scoring.reference.gazetteer`)."""
-        names = gazetteer().names
-        return [str(names[t]) for t in self.towns[i]]
+        table, :func:`scoring.reference.gazetteer` or a province's
+        :func:`scoring.reference.towns`)."""
+        return [str(covering(t).names[t]) for t in self.towns[i]]
 
 
 Listings.__doc__ = (Listings.__doc__ or "") + "\n    Fields\n    ------\n" + _columns(LISTING_FIELDS) + "\n"
 Demands.__doc__ = (Demands.__doc__ or "") + "\n    Fields\n    ------\n" + _columns(DEMAND_FIELDS) + "\n"
+
+
+def towns_table(*records: Any) -> Towns:
+    """The towns table the town fields of ``records`` (Listings and Demands) index: the
+    county's (:func:`scoring.reference.gazetteer`), or as many counties of a province
+    (:func:`scoring.reference.towns`) as their rows reach."""
+    rows = [np.zeros(0, dtype=np.int64)]
+    for r in records:
+        if hasattr(r, "town"):
+            rows.append(np.asarray(r.town, dtype=np.int64))
+        if hasattr(r, "towns"):
+            rows.append(np.asarray(r.towns.values, dtype=np.int64))
+    return covering(np.concatenate(rows))

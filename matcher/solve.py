@@ -33,7 +33,7 @@ stored) and, where pairs outside could change it, adds them and solves again:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
@@ -163,14 +163,6 @@ class Market:
 
             return dual_violations(self.client, self.sc, u, v, self.reservation, tol)
         return self.sc.dual_violations(u, v, reservation=self.reservation, tol=tol)
-
-    def top_k(self, k: int, by: Literal["demand", "listing"]) -> scoring.TopK:
-        """:meth:`scoring.Scorer.top_k`, here or on the cluster."""
-        if self.client is not None:
-            from scoring.distributed import top_k
-
-            return top_k(self.client, self.sc, k, by)
-        return self.sc.top_k(k, by=by)
 
     # ---- the pairs -------------------------------------------------------------------
     @property

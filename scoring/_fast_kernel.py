@@ -111,7 +111,7 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
     many rows, so the reference counting this costs is paid once per block of pairs.
     """
     # ---- every array and constant into a local, once per call
-    d_points, d_wanted, d_off, d_maxd, d_thr = D.points, D.wanted, D.point_offsets, D.max_distance, D.thr_c2
+    d_points, d_ptown, d_off, d_maxd, d_thr = D.points, D.point_town, D.point_offsets, D.max_distance, D.thr_c2
     d_deal, d_amin, d_amax, d_lo, d_hi, d_has_area = D.deal, D.area_min, D.area_max, D.lo, D.hi, D.has_area
     d_cert, d_lease, d_crane, d_load, d_tax, d_move = D.certificate, D.lease_months, D.crane, D.load, D.tax, D.move_in
     d_cat, d_code, d_rent, d_sale, d_needs = D.cat, D.code_row, D.max_rent, D.max_sale, D.n_needs
@@ -192,10 +192,12 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
                 for t in range(uta, utb):
                     j = uj0 + t
                     c2[t] = max(c2[t], x * l_vec[j, 0] + y * l_vec[j, 1] + z * l_vec[j, 2])
+                tq = d_ptown[q]
+                if tq >= 0:  # a wanted town: a listing inside it is at 0 km (cosine 1)
+                    for t in range(uta, utb):
+                        c2[t] = 1.0 if l_town[uj0 + t] == tq else c2[t]
             for t in range(uta, utb):
-                j = uj0 + t
-                v = max(2.0 - 2.0 * c2[t], 0.0)
-                c2[t] = 0.0 if d_wanted[i, l_town[j]] else v
+                c2[t] = max(2.0 - 2.0 * c2[t], 0.0)
 
         # pass 2: every rule, branch-free bit arithmetic
         for t in range(uta, utb):
@@ -274,10 +276,12 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
                     for q in range(un):
                         j = uj0 + fi[q]
                         g1[q] = max(g1[q], x * l_vec[j, 0] + y * l_vec[j, 1] + z * l_vec[j, 2])
+                    tq = d_ptown[p]
+                    if tq >= 0:
+                        for q in range(un):
+                            g1[q] = 1.0 if l_town[uj0 + fi[q]] == tq else g1[q]
                 for q in range(un):
-                    j = uj0 + fi[q]
-                    v = max(2.0 - 2.0 * g1[q], 0.0)
-                    g1[q] = 0.0 if d_wanted[i, l_town[j]] else v
+                    g1[q] = max(2.0 - 2.0 * g1[q], 0.0)
             # km = 2R asin(chord / 2): a series exact to double precision below 1270 km
             far = False
             for q in range(un):

@@ -239,6 +239,7 @@ class Block:
         else:
             groups = [np.flatnonzero(counts == c) for c in np.unique(counts)]
         best = np.empty((rows.size, l.n))
+        inside = None
         for g in groups:
             # demands with the same number of places: one product, then a max over places
             c = int(counts[g[0]])
@@ -251,12 +252,18 @@ class Block:
                 best = top
             else:
                 best[g] = top
+            # inside a wanted town (a place's town row equals the listing's): 0 km
+            towns = d.point_town[pick].reshape(g.size, c)
+            for col in np.flatnonzero((towns >= 0).any(axis=0)).tolist():
+                hit = towns[:, col, None] == l.town[None, :]
+                if inside is None:
+                    inside = np.zeros((rows.size, l.n), dtype=bool)
+                inside[g] |= hit
         best *= -2.0
         best += 2.0
         km = chord2_to_km(best)
-        wanted = d.wanted[rows]
-        if wanted.any():  # inside a wanted town: 0 km
-            km *= ~gather(wanted, np.arange(rows.size), l.town)
+        if inside is not None:
+            km *= ~inside
         return km
 
     # ---- industry -----------------------------------------------------------

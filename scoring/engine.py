@@ -37,6 +37,7 @@ from scoring.explain import Explanation, PairSummary, explain_many, explain_pair
 from scoring.prepare import DemandSide, ListingSide, prepare_demands, prepare_listings
 from scoring.profile import Profile, load_profile
 from scoring.prune import ListingIndex, build_index
+from scoring.reference import Towns
 from scoring.results import CriterionArrays, Ranking, ScoreResult, TopK
 from scoring.rules import RULES, RowFails
 from scoring.select import check_top_k, id_ranks, select_top
@@ -94,20 +95,26 @@ class Scorer:
         (a long-lived scorer answering single-record queries), ``"numpy"`` never.
         Explanations always use numpy. Both paths give the same rule bits and, within
         float32 rounding, the same scores (the tests hold both to the reference scorer).
+    towns : Towns, optional
+        The towns table the records' town rows index (``listings.town``,
+        ``demands.towns``): default :func:`scoring.reference.gazetteer` (Cixi);
+        :func:`scoring.reference.towns` gives several counties side by side.
     """
 
     def __init__(self, demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
-                 engine: Engine = "auto") -> None:
+                 engine: Engine = "auto", towns: Towns | None = None) -> None:
         prof = load_profile(profile)
-        self._setup(demands, listings, prof, prepare_demands(demands, prof), prepare_listings(listings, prof),
-                    workers, engine)
+        self._setup(demands, listings, prof, prepare_demands(demands, prof, towns),
+                    prepare_listings(listings, prof, towns), workers, engine)
 
     @classmethod
     def from_sides(cls, demands: Any, listings: Any, demand_side: DemandSide, listing_side: ListingSide,
-                   profile: ProfileLike = None, workers: int | None = None, engine: Engine = "auto") -> Scorer:
+                   profile: ProfileLike = None, workers: int | None = None, engine: Engine = "auto",
+                   towns: Towns | None = None) -> Scorer:
         """A scorer over sides already prepared (:func:`scoring.prepare_demands` and
-        :func:`scoring.prepare_listings` with the same profile), for callers that keep
-        prepared sides and splice them (a service that updates a few records at a time).
+        :func:`scoring.prepare_listings` with the same profile and towns), for callers
+        that keep prepared sides and splice them (a service that updates a few records
+        at a time).
 
         Parameters
         ----------
@@ -117,9 +124,16 @@ class Scorer:
         listing_side : ListingSide
         profile, workers, engine
             As for :class:`Scorer`.
+        towns : Towns, optional
+            The towns table the sides were prepared with (default: theirs); a
+            different one, or sides prepared with different tables, is an error.
         """
         if demand_side.n != len(demands.demand_id) or listing_side.n != len(listings.listing_id):
             raise ValueError("the prepared sides and the records have different numbers of rows")
+        if not demand_side.towns.same_as(listing_side.towns):
+            raise ValueError("the prepared sides index different towns tables")
+        if towns is not None and not towns.same_as(demand_side.towns):
+            raise ValueError("towns is not the table the sides were prepared with")
         self = cls.__new__(cls)
         self._setup(demands, listings, load_profile(profile), demand_side, listing_side, workers, engine)
         return self
@@ -131,6 +145,7 @@ class Scorer:
         if engine == "numba" and not fast.available():
             raise ImportError("engine='numba' needs numba: pip install 'changfang[fast]'")
         self.profile = profile
+        self.towns: Towns = d.towns
         self.demands, self.listings = demands, listings
         self._d, self._l = d, l
         self.tables = Tables.build(d, l, profile)
@@ -159,12 +174,12 @@ class Scorer:
 
     def with_demands(self, demands: Any) -> Scorer:
         """A scorer of other demands against the same (already prepared) listings."""
-        return Scorer.from_sides(demands, self.listings, prepare_demands(demands, self.profile), self._l,
+        return Scorer.from_sides(demands, self.listings, prepare_demands(demands, self.profile, self.towns), self._l,
                                  self.profile, self.workers, self.engine)
 
     def with_listings(self, listings: Any) -> Scorer:
         """A scorer of the same demands against other listings."""
-        return Scorer.from_sides(self.demands, listings, self._d, prepare_listings(listings, self.profile),
+        return Scorer.from_sides(self.demands, listings, self._d, prepare_listings(listings, self.profile, self.towns),
                                  self.profile, self.workers, self.engine)
 
     def block(self, r0: int, r1: int, c0: int, c1: int) -> Block:
@@ -439,7 +454,7 @@ class Scorer:
 
 
 def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,
-          criteria: bool = False, engine: Engine = "auto") -> ScoreResult:
+          criteria: bool = False, engine: Engine = "auto", towns: Towns | None = None) -> ScoreResult:
     """Score every demand against every listing.
 
     Parameters
@@ -453,6 +468,8 @@ def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int
         Compute every criterion's matrix now rather than on first access.
     engine : {"auto", "numpy", "numba"}
         See :class:`Scorer`.
+    towns : Towns, optional
+        See :class:`Scorer` (default: Cixi's gazetteer).
 
     Returns
     -------
@@ -460,12 +477,12 @@ def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int
         ``total`` float32 (n_demands, n_listings) with NaN where infeasible,
         ``feasible``, ``failed`` (rule bitmask), ``criteria`` and ``explain(i, j)``.
     """
-    return Scorer(demands, listings, profile, workers, engine).score(criteria=criteria)
+    return Scorer(demands, listings, profile, workers, engine, towns).score(criteria=criteria)
 
 
 def top_k(demands: Any, listings: Any, k: int, profile: ProfileLike = None,
           by: Literal["demand", "listing"] = "demand", memory_bytes: int = 256 << 20,
-          workers: int | None = None, engine: Engine = "auto") -> TopK:
+          workers: int | None = None, engine: Engine = "auto", towns: Towns | None = None) -> TopK:
     """The k best feasible partners of every demand (or listing), block by block.
 
     Parameters
@@ -477,10 +494,12 @@ def top_k(demands: Any, listings: Any, k: int, profile: ProfileLike = None,
         Whose partners: listings for each demand, or demands for each listing.
     memory_bytes : int
         Budget for the temporaries of the blocks in flight.
+    workers, engine, towns
+        See :class:`Scorer`.
 
     Returns
     -------
     TopK
         ``index`` (n, k) partner rows best first (-1 padded), ``scores``, ``count``.
     """
-    return Scorer(demands, listings, profile, workers, engine).top_k(k, by=by, memory_bytes=memory_bytes)
+    return Scorer(demands, listings, profile, workers, engine, towns).top_k(k, by=by, memory_bytes=memory_bytes)

@@ -74,7 +74,7 @@ Tables = namedtuple("Tables", ["cat_bits", "code_bits", "synergy", "pow2"])
 POW2 = np.ldexp(1.0, np.arange(-1022, 1))
 """``2.0 ** n`` for n in -1022..0: the scale step of the loop's exponential."""
 DemandArrays = namedtuple("DemandArrays", [
-    "deal", "has_area", "area_min", "area_max", "lo", "hi", "points", "point_offsets", "wanted",
+    "deal", "has_area", "area_min", "area_max", "lo", "hi", "points", "point_offsets", "point_town",
     "max_distance", "thr_c2", "max_rent", "max_sale", "height", "load", "power", "n_needs", "crane",
     "certificate", "move_in", "lease_months", "tax", "cat", "code_row"])
 ListingArrays = namedtuple("ListingArrays", [
@@ -259,13 +259,13 @@ def prepare(b: Block, weights: dict[str, float]) -> Prepared:
     n_needs = ((d.height > 0).astype(np.int64) + (d.load > 0) + (d.power > 0)).astype(np.float64)
     D = DemandArrays(
         deal=d.deal, has_area=d.has_area, area_min=d.area_min, area_max=d.area_max, lo=d.lo, hi=d.hi,
-        points=c(d.points), point_offsets=d.point_offsets, wanted=c(d.wanted), max_distance=d.max_distance,
+        points=c(d.points), point_offsets=d.point_offsets, point_town=d.point_town, max_distance=d.max_distance,
         thr_c2=c(thr_c2), max_rent=d.max_rent, max_sale=d.max_sale, height=d.height, load=d.load, power=d.power,
         n_needs=n_needs, crane=d.crane, certificate=d.certificate, move_in=d.move_in,
         lease_months=d.lease_months, tax=d.tax, cat=d_cat, code_row=code_row)
     L = ListingArrays(
         # (indices into tables unsigned: the loop indexes with them without a sign check)
-        deal=l.deal, area=l.area, unit=l.unit, has_loc=l.has_loc, vectors=c(l.vectors), town=l.town.astype(np.uint64),
+        deal=l.deal, area=l.area, unit=l.unit, has_loc=l.has_loc, vectors=c(l.vectors), town=l.town.astype(np.int32),
         level=level.reshape(-1).astype(np.uint64), eff_rent=np.where(l.negotiable, l.rent * (1.0 - disc), l.rent),
         eff_sale=np.where(l.negotiable, l.sale * (1.0 - disc), l.sale),
         height=l.height, load=l.load, power=l.power, crane=l.crane, title=l.title, available=l.available,

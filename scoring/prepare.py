@@ -9,8 +9,14 @@ missing values mean once, so the hot loop has no special cases:
 * a demand without an area has ``[0, inf)``; a listing without ``min_unit_m2`` is
   indivisible (unit 0);
 * places become unit vectors (:mod:`scoring.geo`), so one BLAS product gives the
-  angle between every demand place and every listing; a demand's wanted towns
-  also form a row of a small (n, n_towns + 1) table, looked up by the listing's town;
+  angle between every demand place and every listing; a demand's places are a
+  compact list per demand (CSR: ``point_offsets``), wanted towns first, each with its
+  town row (``point_town``; -1 for a present site or an anchor), which is how
+  "inside a wanted town is 0 km" is looked up (no table of demands × towns);
+* town rows index a :class:`scoring.reference.Towns` table (default:
+  :func:`scoring.reference.gazetteer`; ``towns=`` another, such as
+  :func:`scoring.reference.towns` for several counties), which gives the centroids
+  of wanted towns and of listings known by their town only;
 * a listing without a fire rating gets the profile's ``unknown_fire_class``; a
   listing without crane data has no crane;
 * dates become day numbers (float64, NaN unknown); "now" becomes the profile's
@@ -32,7 +38,7 @@ import numpy as np
 from scoring.conventions import AVAILABLE_NOW, DEAL_BOTH
 from scoring.geo import unit_vectors
 from scoring.profile import Profile
-from scoring.reference import gazetteer
+from scoring.reference import Towns, gazetteer
 
 __all__ = ["DemandSide", "ListingSide", "prepare_demands", "prepare_listings"]
 
@@ -110,12 +116,14 @@ class DemandSide:
     point_offsets : ndarray of int64, shape (n + 1,)
         Points of demand i are ``points[point_offsets[i]:point_offsets[i + 1]]``.
     point_kind, point_town, point_lat, point_lon : ndarray, shape (n_points,)
-        ``POINT_TOWN`` / ``POINT_ORIGIN`` / ``POINT_ANCHOR``, the town (or -1), and
-        the place in degrees.
-    wanted : ndarray of bool, shape (n, n_towns + 1)
-        The demand's wanted towns (the last column, "no town", is always false).
+        ``POINT_TOWN`` / ``POINT_ORIGIN`` / ``POINT_ANCHOR``, the town row (int32; -1
+        for a site or an anchor), and the place in degrees. A demand's points list
+        its wanted towns first, so its wanted towns are the ``point_town`` of its
+        points of kind ``POINT_TOWN`` (:meth:`wanted_towns`).
     codes : list of str
         Unique industry codes; ``code`` indexes it (-1: none).
+    towns : Towns
+        The towns table the town rows index.
     """
 
     n: int
@@ -132,7 +140,6 @@ class DemandSide:
     point_town: np.ndarray
     point_lat: np.ndarray
     point_lon: np.ndarray
-    wanted: np.ndarray
     max_distance: np.ndarray
     max_rent: np.ndarray
     max_sale: np.ndarray
@@ -150,11 +157,17 @@ class DemandSide:
     lease_months: np.ndarray
     tax: np.ndarray
     rating: np.ndarray
+    towns: Towns
 
     @property
     def has_place(self) -> np.ndarray:
         """Bool (n,): the demand names at least one place."""
         return np.diff(self.point_offsets) > 0
+
+    def wanted_towns(self, i: int) -> np.ndarray:
+        """int32 (k,): the town rows demand ``i`` wants."""
+        a, b = self.point_offsets[i], self.point_offsets[i + 1]
+        return self.point_town[a:b][self.point_kind[a:b] == POINT_TOWN]
 
     def take(self, idx: np.ndarray) -> DemandSide:
         """Demands at positions ``idx`` (int array), in that order."""
@@ -169,7 +182,9 @@ class DemandSide:
 
     @staticmethod
     def concat(parts: list[DemandSide]) -> DemandSide:
-        """Demands of ``parts`` one after another (sides prepared with the same profile)."""
+        """Demands of ``parts`` one after another (sides prepared with the same profile
+        and towns)."""
+        _same_towns(parts)
         kw = _concat_fields(parts, skip=(*_POINT_FIELDS, "code"))
         kw.update({f: np.concatenate([getattr(p, f) for p in parts]) for f in _POINT_FIELDS if f != "point_offsets"})
         sizes = np.array([len(p.points) for p in parts[:-1]], dtype=np.int64)
@@ -204,8 +219,7 @@ class ListingSide:
     vectors : ndarray of float64, shape (n, 3)
         Unit vector of the location; zeros without one.
     town : ndarray of int64
-        Gazetteer row of the town; ``n_towns`` when unknown (a column of
-        ``DemandSide.wanted`` that is always false).
+        Row of the town in ``towns``; ``len(towns)`` when unknown (no demand wants it).
     allowed, banned, related : ndarray of int32
         Index of the listing's admitted, banned and related (admitted + tenants)
         industry lists in ``allowed_lists`` ..., 0 being the empty list.
@@ -243,6 +257,7 @@ class ListingSide:
     allowed_lists: list
     banned_lists: list
     related_lists: list
+    towns: Towns
 
     def take(self, idx: np.ndarray) -> ListingSide:
         """Listings at positions ``idx`` (int array), in that order."""
@@ -251,7 +266,9 @@ class ListingSide:
 
     @staticmethod
     def concat(parts: list[ListingSide]) -> ListingSide:
-        """Listings of ``parts`` one after another (sides prepared with the same profile)."""
+        """Listings of ``parts`` one after another (sides prepared with the same profile
+        and towns)."""
+        _same_towns(parts)
         kw = _concat_fields(parts, skip=("allowed", "banned", "related"))
         for lists, index in (("allowed_lists", "allowed"), ("banned_lists", "banned"), ("related_lists", "related")):
             kw[lists], kw[index] = _merge_lists(parts, lists, index)
@@ -265,16 +282,46 @@ class ListingSide:
         return replace(self, n=stop - start, **_slice_fields(self, slice(start, stop), self.n, skip=()))
 
 
+def _same_towns(parts: list[Any]) -> None:
+    if any(not p.towns.same_as(parts[0].towns) for p in parts[1:]):
+        raise ValueError("the parts were prepared with different towns tables")
+
+
+def _towns(towns: Towns | None) -> Towns:
+    if towns is None:
+        return gazetteer()
+    if not isinstance(towns, Towns):
+        raise TypeError(f"towns must be a scoring.reference.Towns table, got {type(towns).__name__}")
+    return towns
+
+
+def _check_rows(field: str, rows: np.ndarray, t: Towns, lowest: int = -1) -> None:
+    """Town rows must index ``t`` (``lowest`` -1: -1 means none)."""
+    bad = rows[(rows < lowest) | (rows >= len(t))]
+    if bad.size:
+        raise ValueError(f"{field} holds town row {int(bad[0])}, outside the towns table of {len(t)} towns; "
+                         "pass towns= the table the records index (scoring.reference.towns(counties=k) for a "
+                         "generated market of k counties)")
+
+
 def _now(profile: Profile, default: float) -> float:
     as_of = profile.as_of
     return default if np.isnat(as_of) else float(as_of.astype(np.int64))
 
 
-def prepare_demands(d: Any, profile: Profile) -> DemandSide:
-    """Read demand records (see the module docstring for what missing values become)."""
+def prepare_demands(d: Any, profile: Profile, towns: Towns | None = None) -> DemandSide:
+    """Read demand records (see the module docstring for what missing values become).
+
+    Parameters
+    ----------
+    d : records
+        Demands with the canonical fields (``matcher.Demands``).
+    profile : Profile
+    towns : Towns, optional
+        The table the ``towns`` field indexes (default :func:`scoring.reference.gazetteer`).
+    """
     n = len(d.demand_id)
-    g = gazetteer()
-    n_towns = len(g)
+    g = _towns(towns)
     rules = profile["rules"]
     amin, amax = _f(d.area_min_m2), _f(d.area_max_m2)
     has_area = ~(np.isnan(amin) & np.isnan(amax))
@@ -283,6 +330,7 @@ def prepare_demands(d: Any, profile: Profile) -> DemandSide:
 
     # places: wanted towns, then origin, then anchor, per demand
     town_vals = np.asarray(d.towns.values, dtype=np.int64)
+    _check_rows("demands.towns", town_vals, g, lowest=0)
     town_rows = np.repeat(np.arange(n), np.diff(d.towns.offsets))
     olat, olon, alat, alon = _f(d.origin_lat), _f(d.origin_lon), _f(d.anchor_lat), _f(d.anchor_lon)
     has_o = ~(np.isnan(olat) | np.isnan(olon))
@@ -290,14 +338,12 @@ def prepare_demands(d: Any, profile: Profile) -> DemandSide:
     rows = np.concatenate([town_rows, np.flatnonzero(has_o), np.flatnonzero(has_a)])
     kind = np.concatenate([np.full(len(town_vals), POINT_TOWN), np.full(has_o.sum(), POINT_ORIGIN),
                            np.full(has_a.sum(), POINT_ANCHOR)]).astype(np.int8)
-    ptown = np.concatenate([town_vals, np.full(has_o.sum() + has_a.sum(), -1)]).astype(np.int16)
+    ptown = np.concatenate([town_vals, np.full(has_o.sum() + has_a.sum(), -1)]).astype(np.int32)
     lat = np.concatenate([g.lat[town_vals], olat[has_o], alat[has_a]])
     lon = np.concatenate([g.lon[town_vals], olon[has_o], alon[has_a]])
     order = np.argsort(rows, kind="stable")
     rows, kind, ptown, lat, lon = rows[order], kind[order], ptown[order], lat[order], lon[order]
     points = unit_vectors(lat, lon).reshape(-1, 3)
-    wanted = np.zeros((n, n_towns + 1), dtype=bool)
-    wanted[town_rows, town_vals] = True
     offsets = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=n), out=offsets[1:])
 
@@ -309,7 +355,6 @@ def prepare_demands(d: Any, profile: Profile) -> DemandSide:
         area_min=amin, area_max=amax,
         lo=amin * (1.0 - rules["area_below"]), hi=amax * (1.0 + rules["area_above"]),
         points=points, point_offsets=offsets, point_kind=kind, point_town=ptown, point_lat=lat, point_lon=lon,
-        wanted=wanted,
         max_distance=np.where(np.isnan(_f(d.max_distance_km)), np.inf, _f(d.max_distance_km)),
         max_rent=_f(d.max_rent), max_sale=_f(d.max_sale_price),
         code=(code_idx - 1).astype(np.int32), codes=codes,
@@ -318,15 +363,25 @@ def prepare_demands(d: Any, profile: Profile) -> DemandSide:
         ground=np.asarray(d.ground_floor, dtype=np.int8), fire=np.asarray(d.fire_class, dtype=np.int8),
         eia=np.asarray(d.needs_eia, dtype=np.int8), certificate=np.asarray(d.needs_certificate, dtype=np.int8),
         move_in=_days(d.move_in_by, _now(profile, np.nan)), lease_months=_f(d.lease_months),
-        tax=_f(d.tax_per_mu), rating=np.asarray(d.rating, dtype=np.int8),
+        tax=_f(d.tax_per_mu), rating=np.asarray(d.rating, dtype=np.int8), towns=g,
     )
 
 
-def prepare_listings(l: Any, profile: Profile) -> ListingSide:
-    """Read listing records (see the module docstring for what missing values become)."""
+def prepare_listings(l: Any, profile: Profile, towns: Towns | None = None) -> ListingSide:
+    """Read listing records (see the module docstring for what missing values become).
+
+    Parameters
+    ----------
+    l : records
+        Listings with the canonical fields (``matcher.Listings``).
+    profile : Profile
+    towns : Towns, optional
+        The table the ``town`` field indexes (default :func:`scoring.reference.gazetteer`).
+    """
     n = len(l.listing_id)
-    g = gazetteer()
+    g = _towns(towns)
     lat, lon, town = _f(l.lat), _f(l.lon), np.asarray(l.town, dtype=np.int64)
+    _check_rows("listings.town", town, g)
     # a listing with a town but no coordinates sits at the town's centroid
     fill = (np.isnan(lat) | np.isnan(lon)) & (town >= 0)
     lat = np.where(fill, g.lat[np.maximum(town, 0)], lat)
@@ -356,5 +411,5 @@ def prepare_listings(l: Any, profile: Profile) -> ListingSide:
         available=_days(l.available_from, _now(profile, -np.inf)), min_lease=_f(l.min_lease_months),
         min_tax=_f(l.min_tax_per_mu), min_rating=np.asarray(l.min_rating, dtype=np.int8),
         allowed=allowed, banned=banned, related=related,
-        allowed_lists=allowed_lists, banned_lists=banned_lists, related_lists=related_lists,
+        allowed_lists=allowed_lists, banned_lists=banned_lists, related_lists=related_lists, towns=g,
     )

@@ -127,11 +127,10 @@ def write_party_workbooks(folder: Path, result: Any, listings: Any, demands: Any
     dict
         ``{"landlords": n, "firms": m}``: workbooks written.
     """
-    from scoring.reference import gazetteer
 
     r, L, D = result, listings, demands
     sc = r.scorer
-    towns = gazetteer().names
+    towns = sc.towns.names
     k_l, k_d = min(top_k, r.for_listing.index.shape[1]), min(top_k, r.for_demand.index.shape[1])
     got_d = {int(i): (int(j), float(a), float(s)) for i, j, a, s in zip(r.demand, r.listing, r.area, r.score)}
     got_l: dict[int, list[tuple[int, float, float]]] = defaultdict(list)

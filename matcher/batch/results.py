@@ -370,7 +370,6 @@ def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str
     """
     from collections import Counter
 
-    from scoring.reference import gazetteer
 
     res, s = run.result, run.summary
     sc = res.scorer
@@ -382,7 +381,7 @@ def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str
     for u in res.unmatched:
         for rule, _ in u.rules[:3]:
             rules[(u.side, rule)] += 1
-    g = gazetteer()
+    g = sc.towns
     dlat, dlon = _demand_sites(d, l, res.demand, res.listing)
     located_l = np.flatnonzero(np.isfinite(l.lat))
     located_d = np.flatnonzero(np.isfinite(dlat))

@@ -59,7 +59,7 @@ from matcher.batch.results import (
     workbook_row,
 )
 from matcher.errors import InputFileError, OutOfMemory, PairConflictError, UnknownIdError
-from matcher.io.export import BackgroundWorkbook, Column, csv_formatter, csv_text
+from matcher.io.export import BackgroundWorkbook, Column, csv_formatter, csv_text, sheet_parts
 
 __all__ = ["OUTPUT_FILES", "PAIRS_COLUMNS", "RECOMMENDATION_COLUMNS", "UNMATCHED_COLUMNS", "RunOutput", "run_match"]
 
@@ -112,7 +112,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
               sheet: str | None = None, progress: Progress | None = None, report: bool = True,
               sample_label: str | None = None, per_party: str | os.PathLike[str] | None = None,
               listings_sheet: str | None = None, demands_sheet: str | None = None,
-              dask: str | None = None) -> RunOutput:
+              dask: str | None = None, feedback: str | os.PathLike[str] | None = None) -> RunOutput:
     """Run ingestion, scoring and allocation on two files and write every output.
 
     Parameters
@@ -144,6 +144,11 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         Also write one workbook per landlord and one per firm into this folder
         (:mod:`matcher.batch.parties`), replaced as a whole like the outputs (inside the
         output folder or elsewhere).
+    feedback : path-like, optional
+        A feedback file (``demand_id``, ``listing_id``, ``action``, as the service's
+        ``GET /v1/feedback`` lists it): signed pairs are locked, refused ones excluded
+        (:func:`matcher.io.pairs.read_feedback_file`), on top of ``lock`` and
+        ``exclude``.
     dask : str, optional
         Score the market on a Dask cluster (the ``[distributed]`` extra): the address
         of its scheduler, or ``"local"`` for a ``LocalCluster`` on this machine. The
@@ -167,7 +172,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     import scoring
     from matcher import __version__
     from matcher.io.ingest import read_demands, read_listings
-    from matcher.io.pairs import read_pairs_file
+    from matcher.io.pairs import read_feedback_file, read_pairs_file
     from matcher.match import match
 
     say = progress or (lambda stage: None)
@@ -179,6 +184,10 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     dres = read_demands(demands, sheet=_sheet(demands, demands_sheet or sheet))
     locks = read_pairs_file(lock) if lock else []
     excl = read_pairs_file(exclude) if exclude else []
+    if feedback:
+        signed, refused = read_feedback_file(feedback)
+        locks += [p for p in signed if p not in set(locks)]
+        excl += [p for p in refused if p not in set(excl)]
     seconds["read"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -187,7 +196,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     try:
         with _cluster(dask) as client:
             result = _match(match, dres.records, lres.records, prof, method, top_k, locks, excl, lock, exclude,
-                            client)
+                            client, feedback)
     except MemoryError:
         from matcher.match import memory_needed
 
@@ -204,6 +213,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         inputs["lock"] = _input(lock)
     if exclude:
         inputs["exclude"] = _input(exclude)
+    if feedback:
+        inputs["feedback"] = _input(feedback)
     n_ud = sum(u.side == "demand" for u in result.unmatched)
     summary: dict[str, Any] = {
         "version": __version__,
@@ -236,7 +247,11 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
                                 "放在输出文件夹内的分方文件夹必须是它的直接子文件夹")
     folders = (inside.parts[0],) if inside is not None else ()
     with staged_folder(out_dir, outputs_only(OUTPUT_FILES, folders)) as stage:
-        first_pairs, n_pairs = _write_tables(stage, result, lres, dres, top_k)
+        first_pairs, rows = _write_tables(stage, result, lres, dres, top_k)
+        n_pairs = rows["pairs"]
+        split = {SHEETS_ZH[name]: sheet_parts(n) for name, n in rows.items() if sheet_parts(n) > 1}
+        if split:  # a table longer than Excel's sheet: continued on "title (2)" ...
+            summary["workbook_split"] = split
         files.update({n: out_dir / f"{n}.csv" for n in ("pairs", "recommendations", "unmatched", "rejects")})
         files["xlsx"] = out_dir / "result.xlsx"
         if report:
@@ -285,13 +300,14 @@ def _cluster(address: str | None) -> Iterator[Any]:
 
 def _match(match: Callable[..., Any], demands: Any, listings: Any, prof: Any, method: str, top_k: int,
            locks: list[tuple[str, str]], excl: list[tuple[str, str]], lock: Any, exclude: Any,
-           client: Any = None) -> Any:
+           client: Any = None, feedback: Any = None) -> Any:
     """``match`` with a bad lock or exclusion reported against the file it came from."""
     try:
         return match(demands, listings, prof, method=method, top_k=top_k, locks=locks, exclude=excl, client=client)
     except (UnknownIdError, PairConflictError) as exc:
-        source = lock if exc.where == "locks" else exclude
-        raise InputFileError(str(source), str(exc)) from None
+        named = lock if exc.where == "locks" else exclude
+        source = " / ".join(str(x) for x in (named, feedback) if x)  # where the pair may have come from
+        raise InputFileError(source, str(exc)) from None
 
 
 def _sheet(path: str | os.PathLike[str], sheet: str | None) -> str | None:
@@ -320,9 +336,10 @@ def _parties(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -> dic
     return write_party_workbooks(folder, result, lres.records, dres.records, top_k)
 
 
-def _write_tables(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -> tuple[list[list[Any]], int]:
+def _write_tables(folder: Path, result: Any, lres: Any, dres: Any,
+                  top_k: int) -> tuple[list[list[Any]], dict[str, int]]:
     """Every table, as CSV and in ``result.xlsx``, rows streamed; returns the first
-    :data:`REPORT_ROWS` pairs (for the report) and the number of pairs."""
+    :data:`REPORT_ROWS` pairs (for the report) and the rows of each table."""
     L, D = lres.records, dres.records
     first: list[list[Any]] = []
     with BackgroundWorkbook(folder / "result.xlsx", constant_memory=True) as book:
@@ -337,6 +354,7 @@ def _write_tables(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -
         finally:
             pairs.close()
             recs.close()
+        counts = {"pairs": pairs.n, "recommendations": recs.n}
         for name, columns, rows in (("unmatched", UNMATCHED, unmatched_rows(result)),
                                     ("rejects", REJECTS, reject_rows(lres, dres))):
             table = _Table(folder, name, columns, book)
@@ -344,4 +362,5 @@ def _write_tables(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -
                 table.add(rows)
             finally:
                 table.close()
-    return first, pairs.n
+            counts[name] = table.n
+    return first, counts

@@ -41,11 +41,18 @@ from matcher.io.ingest import REPORT_COLUMNS, Problem, Report
 from matcher.io.tables import FORMULA_START
 
 __all__ = ["EXCEL_MAX_ROWS", "FORMULA_START", "BackgroundWorkbook", "Column", "SheetStream", "WorkbookWriter",
-           "atomic_path", "csv_cell", "csv_formatter", "csv_text", "umask", "write_records", "write_report",
-           "write_table", "write_workbook", "xlsx_text"]
+           "atomic_path", "csv_cell", "csv_formatter", "csv_text", "sheet_parts", "umask", "write_records",
+           "write_report", "write_table", "write_workbook", "xlsx_text"]
 
 
 EXCEL_MAX_ROWS = 1_048_576
+
+
+def sheet_parts(n_rows: int, max_rows: int | None = None) -> int:
+    """How many sheets a table of ``n_rows`` rows (header not counted) takes at
+    ``max_rows`` rows a sheet (default :data:`EXCEL_MAX_ROWS`), the header on each."""
+    per = max(1, (EXCEL_MAX_ROWS if max_rows is None else max_rows) - 1)
+    return max(1, -(-int(n_rows) // per))
 """Rows in one worksheet, the header included."""
 
 _XLSX_MAX_CHARS = 32_767  # characters Excel keeps in one cell
@@ -321,7 +328,7 @@ class WorkbookWriter:
         return name
 
     def sheet(self, title: str, columns: Sequence[str | Column], zh_headers: bool = True,
-              max_rows: int = EXCEL_MAX_ROWS) -> SheetStream:
+              max_rows: int | None = None) -> SheetStream:
         """A sheet to fill row by row (:meth:`SheetStream.add`, then :meth:`SheetStream.close`).
 
         Parameters
@@ -331,14 +338,15 @@ class WorkbookWriter:
         columns : sequence of str or Column
         zh_headers : bool
             Use each column's Chinese header (else its canonical name).
-        max_rows : int
+        max_rows : int, optional
             Rows per sheet, the header included; the table continues on further sheets
-            named ``title (2)`` ... (Excel's own limit by default).
+            named ``title (2)`` ... (default :data:`EXCEL_MAX_ROWS`, Excel's own limit).
         """
-        return SheetStream(self, title, _columns(columns), zh_headers, max_rows)
+        rows = EXCEL_MAX_ROWS if max_rows is None else max_rows
+        return SheetStream(self, title, _columns(columns), zh_headers, rows)
 
     def write_sheet(self, title: str, columns: Sequence[str | Column], rows: Iterable[Sequence[Any]],
-                    zh_headers: bool = True, max_rows: int = EXCEL_MAX_ROWS) -> int:
+                    zh_headers: bool = True, max_rows: int | None = None) -> int:
         """Write one table at once (see :meth:`sheet`); returns the rows written."""
         stream = self.sheet(title, columns, zh_headers, max_rows)
         for r in rows:

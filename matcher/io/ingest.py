@@ -100,7 +100,7 @@ from matcher.io.schema import (
 )
 from matcher.io.tables import Formula, RawTable, load_table
 from matcher.records import DEAL_SALE, EMPTY, TEXT_MAX_CHARS, Demands, Listings
-from scoring.reference import gazetteer
+from scoring.reference import covering, gazetteer
 
 __all__ = ["REPORT_COLUMNS", "REPORT_VALUE_CHARS", "Problem", "ReadResult", "Report", "read_demands",
            "read_listings"]
@@ -739,9 +739,9 @@ class _Reader:
             pair = None
         if pair is not None:
             return pair[0], pair[1], 0.0, -1
-        g = gazetteer()
         i = nz.find_town(text)
         if i is not None:
+            g = covering(i)
             return float(g.lat[i]), float(g.lon[i]), float(g.approx_km[i]), i
         if self.geocoder is None:
             return None
@@ -915,13 +915,13 @@ def _finish_listing(row: _Row) -> None:
     if "lat" in v:
         v.setdefault("loc_approx_km", 0.0)
     town = v.get("town")
-    g = gazetteer()
     if town is None and "address" in v:
-        hits = g.mentioned(v["address"])
+        hits = gazetteer().mentioned(v["address"])
         if len(hits) == 1:
             town = v["town"] = hits[0]
     if "lat" not in v:
         if town is not None:
+            g = covering(town)
             v["lat"], v["lon"], v["loc_approx_km"] = float(g.lat[town]), float(g.lon[town]), float(g.approx_km[town])
         elif "address" in v and (hit := row.reader.locate(v["address"])) is not None:
             v["lat"], v["lon"], v["loc_approx_km"] = hit[0], hit[1], hit[2]

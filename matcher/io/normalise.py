@@ -76,7 +76,7 @@ from matcher.records import (
     ID_MAX_CHARS,
     RATINGS,
 )
-from scoring.reference import gazetteer, industries
+from scoring.reference import COUNTY_SEPARATOR, MAX_COUNTIES, gazetteer, industries
 
 __all__ = [
     "ABOUT_BAND",
@@ -1182,10 +1182,17 @@ def find_town(text: str) -> int | None:
 
     Beside the gazetteer's own forms (with or without 镇/街道, after 慈溪市), it takes
     the province and city in front, a place word after ("周巷附近", "周巷一带") and a
-    few established aliases (高新区, 前湾新区 for 杭州湾新区).
+    few established aliases (高新区, 前湾新区 for 杭州湾新区). A county number after
+    :data:`scoring.reference.COUNTY_SEPARATOR` (``周巷镇·3``) names the town in that
+    county of a province of copies (:func:`scoring.reference.towns`): its row there.
     """
     g = gazetteer()
     written = unicodedata.normalize("NFKC", text).strip()
+    base, sep, number = written.rpartition(COUNTY_SEPARATOR)
+    if sep and number.isdigit() and base:  # "周巷镇·3": the town of the 3rd county of a province
+        county = int(number)
+        hit = find_town(base) if 1 <= county <= MAX_COUNTIES and COUNTY_SEPARATOR not in base else None
+        return None if hit is None else hit + (county - 1) * len(g)
     hit = g.find(written)
     if hit is not None:
         return hit

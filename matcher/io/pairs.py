@@ -1,4 +1,4 @@
-"""Lock and exclusion files: tables of (demand_id, listing_id) pairs."""
+"""Lock, exclusion and feedback files: tables of (demand_id, listing_id) pairs."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from typing import Any
 from matcher.errors import InputFileError
 from matcher.io.tables import load_table
 
-__all__ = ["read_pairs_file"]
+__all__ = ["FEEDBACK_ACTIONS", "read_feedback_file", "read_pairs_file"]
+
+FEEDBACK_ACTIONS = {"contacted": "contacted", "signed": "signed", "refused": "refused",
+                    "已联系": "contacted", "已签约": "signed", "不合适": "refused"}
+"""What a feedback row's ``action`` may say (the service's words, or the page's buttons)."""
+
+_FEEDBACK_HEADS = {"demand_id": ("demand_id", "需求编号"), "listing_id": ("listing_id", "房源编号"),
+                   "action": ("action", "反馈", "动作")}
 
 
 def _text(x: Any) -> str:
@@ -44,3 +51,52 @@ def read_pairs_file(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
                 raise InputFileError(str(path), "a row has only one of demand_id and listing_id")
             out.append((d, l))
     return out
+
+
+def read_feedback_file(path: str | os.PathLike[str]) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Read a feedback file: ``demand_id``, ``listing_id`` and ``action`` columns (as
+    ``GET /v1/feedback`` lists them; Chinese headers 需求编号, 房源编号, 反馈 too).
+
+    ``action`` is ``contacted``, ``signed`` or ``refused`` (已联系, 已签约, 不合适): a
+    signed pair is locked, a refused one excluded, a contact changes nothing. When a
+    pair has several rows, the last one counts (the file is read in order, oldest
+    first, as the service lists it).
+
+    Returns
+    -------
+    locks, exclude : list of (demand_id, listing_id)
+
+    Raises
+    ------
+    matcher.errors.InputFileError
+        Unreadable, without the three columns, or a row with an unknown action (its
+        row number is named, never its contents).
+    """
+    table = load_table(path)
+    heads = [h.strip().lower() for h in table.headers]
+    col = {}
+    for key, names in _FEEDBACK_HEADS.items():
+        found = [heads.index(n) for n in names if n in heads]
+        if not found:
+            raise InputFileError(str(path), "缺少 demand_id、listing_id、action 列；"
+                                            "needs the columns demand_id, listing_id and action")
+        col[key] = found[0]
+    last: dict[tuple[str, str], str] = {}
+    for row, cells in table.rows:
+        d, l = _text(cells[col["demand_id"]]).strip(), _text(cells[col["listing_id"]]).strip()
+        a = _text(cells[col["action"]]).strip()
+        if not (d or l or a):
+            continue
+        if not (d and l):
+            raise InputFileError(str(path), f"第 {row} 行须同时填写 demand_id 和 listing_id；"
+                                            f"row {row}: needs both demand_id and listing_id")
+        action = FEEDBACK_ACTIONS.get(a.lower(), FEEDBACK_ACTIONS.get(a))
+        if action is None:
+            raise InputFileError(str(path), f"第 {row} 行的 action 须为 contacted、signed 或 refused"
+                                            f"（已联系、已签约、不合适）；row {row}: action must be contacted, "
+                                            "signed or refused")
+        last.pop((d, l), None)  # the latest row of a pair goes last
+        last[(d, l)] = action
+    locks = [p for p, a in last.items() if a == "signed"]
+    exclude = [p for p, a in last.items() if a == "refused"]
+    return locks, exclude

@@ -23,7 +23,7 @@ from scoring.block import Block, keep_known
 from scoring.criteria.base import Detail, fmt, neutral_fill
 from scoring.geo import haversine_km_scalar
 from scoring.prepare import POINT_ANCHOR, POINT_ORIGIN
-from scoring.reference import gazetteer
+from scoring.reference import Towns, gazetteer
 
 name, zh, en = "location", "区位", "location"
 
@@ -63,13 +63,14 @@ def nearest_place(b: Block, p: int = 0, i: int = 0) -> tuple[float | None, int, 
     return best
 
 
-def place_name(kind: int, town: int) -> tuple[str, str]:
-    """Chinese and English name of a place."""
+def place_name(kind: int, town: int, towns: Towns | None = None) -> tuple[str, str]:
+    """Chinese and English name of a place (``town``: its row in ``towns``, default
+    :func:`scoring.reference.gazetteer`)."""
     if kind == POINT_ORIGIN:
         return "现址", "the present site"
     if kind == POINT_ANCHOR:
         return "配套龙头企业", "the chain anchor"
-    name_ = str(gazetteer().names[town])
+    name_ = str((gazetteer() if towns is None else towns).names[town])
     return name_, name_
 
 
@@ -80,7 +81,7 @@ def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
         why = ("需求未指定区位", "the demand names no place") if not named else (
             "房源位置未知", "listing location unknown")
         return Detail({"distance_km": None}, *why)
-    zh_name, en_name = place_name(kind, town)
+    zh_name, en_name = place_name(kind, town, b.d.towns)
     limit = b.dp.max_distance[i]
     inputs = {"distance_km": km, "nearest": zh_name, "max_distance_km": None if math.isinf(limit) else limit}
     if km == 0 and town >= 0:

@@ -463,3 +463,28 @@ def test_no_formulas_reach_any_output(tmp_path):
                     texts.append(c.value)
     assert any(t.startswith("=HYPERLINK") for t in texts)  # shown as the text it is
     assert any(t.startswith("=SUM(9)") for t in texts)  # the reject's quoted value too
+
+
+def test_a_table_longer_than_a_sheet_continues_and_is_noted(tmp_path, monkeypatch, capsys):
+    """Past Excel's row limit (made small here) the workbook continues a table on further
+    sheets, whole rows each; run.json and the summary say so; the CSV keeps every row."""
+    import matcher.io.export as export
+    from matcher.cli import main
+
+    monkeypatch.setattr(export, "EXCEL_MAX_ROWS", 31)  # a header and 30 rows a sheet
+    m = generate_market(40, 50, seed=2)
+    write_records(m.listings, tmp_path / "listings.csv")
+    write_records(m.demands, tmp_path / "demands.csv")
+    out = tmp_path / "out"
+    assert main(["match", str(tmp_path / "listings.csv"), str(tmp_path / "demands.csv"), "--out", str(out),
+                 "--top-k", "3", "--quiet", "--lang", "en"]) == 0
+    with open(out / "recommendations.csv", encoding="utf-8-sig", newline="") as fh:
+        recs = list(csv.reader(fh))[1:]
+    split = json.loads((out / "run.json").read_text("utf-8"))["workbook_split"]
+    assert split["推荐"] == math.ceil(len(recs) / 30) > 1
+    wb = openpyxl.load_workbook(out / "result.xlsx", read_only=True)
+    parts = [ws for ws in wb.worksheets if ws.title == "推荐" or ws.title.startswith("推荐 (")]
+    assert len(parts) == split["推荐"]
+    rows = [r for ws in parts for r in list(ws.iter_rows(values_only=True))[1:]]
+    assert len(rows) == len(recs) and [str(r[0]) for r in rows] == [r[0] for r in recs]
+    assert "continues it on" in capsys.readouterr().out

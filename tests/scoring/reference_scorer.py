@@ -6,7 +6,8 @@ Written from the documented formulas (the docstrings of ``scoring.rules`` and
 helpers. It reads the reference *data* (towns, GB/T 4754, the supply-chain CSV) and
 the profile's values, and nothing else from the package.
 
-``reference_pair(d, l, i, j, profile)`` returns ``(failed_bits, criteria, total)``.
+``reference_pair(d, l, i, j, profile, towns=None)`` returns ``(failed_bits, criteria,
+total)``; ``towns`` is the table the town fields index (default: Cixi's gazetteer).
 """
 
 from __future__ import annotations
@@ -110,9 +111,9 @@ def days(v) -> float:
     return float((datetime.date.fromisoformat(s) - datetime.date(1970, 1, 1)).days)
 
 
-def reference_pair(d, l, i: int, j: int, profile) -> tuple[int, dict, float]:
+def reference_pair(d, l, i: int, j: int, profile, towns=None) -> tuple[int, dict, float]:
     p = profile.to_dict()
-    rules, g = p["rules"], gazetteer()
+    rules, g = p["rules"], gazetteer() if towns is None else towns
     def F(arr, k):  # reads like the F(field, row) of the formulas
         return float(arr[k])
     failed = 0
