@@ -54,6 +54,10 @@ DIVISIBLE_CHECKS = 3
 """The same for ``divisible``, whose check (with the least area a listing can give) is
 looser and whose gap is reported anyway."""
 
+CHECK_BUCKETS = 8
+"""Groups of rows a check after the first scores separately, by how far their prices
+fell since the last check (each group against the columns it needs)."""
+
 PART_PAIRS = 200_000
 """Independent components are merged into parts of at least this many pairs."""
 
@@ -106,6 +110,9 @@ class Market:
         scores at most ``min(cut_at[i], lcut_at[j])``.
     checks : int
         Passes over every pair made so far.
+    proven_u, proven_v : ndarray of float64, shape (n_demands,), (n_listings,)
+        Prices every pair not held was checked against by the passes so far: such a pair
+        scores at most ``proven_u[i] + proven_v[j] + tol`` (+inf before the first pass).
     client : dask.distributed.Client or None
         Where the passes over every pair run (None: here).
     """
@@ -132,6 +139,8 @@ class Market:
     lcut_at: np.ndarray
     checks: int = 0
     client: Any = None
+    proven_u: np.ndarray | None = None
+    proven_v: np.ndarray | None = None
 
     @classmethod
     def build(cls, sc: scoring.Scorer, method: str, reservation: float, keep: int | None,
@@ -387,28 +396,53 @@ def _violations(m: Market, u: np.ndarray, v: np.ndarray, tol: float = 1e-7
     """Allowed pairs not held whose reduced score ``s - u - v`` exceeds ``tol`` (over
     every pair of the market): rows, columns, scores, reduced scores.
 
-    A pair the scoring pass did not keep lies outside both records' best ``keep``, so it
-    scores at most ``min(cut_at[i], lcut_at[j])``: only demands with ``cut_at > u`` and
-    listings with ``lcut_at > v`` can hold one that violates, and only they are scored
-    again (usually the unmatched and a few more)."""
-    u = u.copy()
-    v = v.copy()
+    Only pairs that nothing proves already are scored again:
+
+    * a pair the scoring pass did not keep lies outside both records' best ``keep``, so
+      it scores at most ``min(cut_at[i], lcut_at[j])``: only demands with ``cut_at > u``
+      and listings with ``lcut_at > v`` can hold one that violates;
+    * a pair checked by an earlier pass scores at most ``proven_u[i] + proven_v[j] +
+      tol``, so it can violate now only if ``v[j] - proven_v[j] < proven_u[i] - u[i]``
+      (its prices fell in sum): the eligible rows are taken in :data:`CHECK_BUCKETS`
+      groups by how far their price fell, each group against the columns whose price
+      rose by less than the group's largest fall.
+
+    Afterwards every pair not held scores at most ``u[i] + v[j] + tol`` (``proven_u,
+    proven_v = u, v``), except those returned, which the caller adds to the held pairs
+    before it checks again. Passes after the first score about half the pairs."""
+    u = u.astype(np.float64)
+    v = v.astype(np.float64)
     u[m.locked_rows] = np.inf  # out of the problem: nothing to check
     v[m.taken] = np.inf
+    n_d, n_l = m.sc.shape
     with np.errstate(invalid="ignore"):
-        rows = np.flatnonzero(m.cut_at.astype(np.float64) > u + tol)
-        cols = np.flatnonzero(m.lcut_at.astype(np.float64) > v + tol)
-    if rows.size == 0 or cols.size == 0:
+        rows_e = np.flatnonzero(m.cut_at.astype(np.float64) > u + tol)
+        cols_e = np.flatnonzero(m.lcut_at.astype(np.float64) > v + tol)
+        fell = (np.full(rows_e.size, np.inf) if m.proven_u is None else m.proven_u[rows_e] - u[rows_e])
+        rose = (np.full(cols_e.size, -np.inf) if m.proven_v is None else v[cols_e] - m.proven_v[cols_e])
+    order = np.argsort(fell, kind="stable")
+    found = []
+    n_groups = 1 if m.proven_u is None else min(CHECK_BUCKETS, max(1, order.size))
+    for group in np.array_split(order, n_groups):
+        if group.size == 0:
+            continue
+        rows, cols = rows_e[group], cols_e[rose < fell[group].max()]
+        if cols.size == 0:
+            continue
+        if rows.size == n_d and cols.size == n_l:
+            dv = m.dual_violations(m.sc, u, v, tol)
+            found.append((dv.demand, dv.listing, dv.score, dv.reduced))
+        else:
+            rows = np.sort(rows)
+            dv = m.dual_violations(demand_rows(m.sc, rows, cols), u[rows], v[cols], tol)
+            found.append((rows[dv.demand], cols[dv.listing], dv.score, dv.reduced))
+    m.proven_u, m.proven_v = u, v
+    if not found:
         empty = np.zeros(0, np.int64)
         return empty, empty, np.zeros(0, np.float32), np.zeros(0)
-    if rows.size == m.sc.shape[0] and cols.size == m.sc.shape[1]:
-        dv = m.dual_violations(m.sc, u, v, tol)
-        dem, lis = dv.demand, dv.listing
-    else:
-        dv = m.dual_violations(demand_rows(m.sc, rows, cols), u[rows], v[cols], tol)
-        dem, lis = rows[dv.demand], cols[dv.listing]
+    dem, lis, sco, red = (np.concatenate(x) for x in zip(*found))
     ok = m.allowed(dem, lis) & ~m.has(dem, lis)
-    return dem[ok], lis[ok], dv.score[ok], dv.reduced[ok]
+    return dem[ok], lis[ok], sco[ok], red[ok]
 
 
 def _stable(m: Market) -> tuple[np.ndarray, np.ndarray, float]:

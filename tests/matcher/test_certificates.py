@@ -56,3 +56,45 @@ def test_parts_are_independent_and_cover_every_pair(s, min_pairs):
     whole = c.objective(*one_to_one(c))
     apart = sum(float(p.candidates.objective(*one_to_one(p.candidates))) for p in ps)
     assert apart == pytest.approx(whole, abs=1e-9)
+
+
+def test_checks_after_the_first_find_every_violation():
+    """``solve._violations`` skips pairs an earlier check proved; over a sequence of
+    price vectors (rising and falling, as between solves) it must still return exactly
+    the allowed, unheld pairs with ``s - u - v > tol``, found by brute force on the
+    dense matrix."""
+    import scoring
+    from matcher import generate_market
+    from matcher.solve import Market, _violations
+
+    mk = generate_market(300, 260, seed=11)
+    sc = scoring.Scorer(mk.demands, mk.listings)
+    s = sc.score().total.astype(np.float64)  # NaN: infeasible
+    reservation, tol = 0.35, 1e-7
+    n_d, n_l = s.shape
+    excluded = (np.array([0, 1, 2], np.int64), np.array([5, 6, 7], np.int64))
+    m = Market.build(sc, "one_to_one", reservation, 3, excluded, np.zeros(0, np.int64),
+                     np.zeros(n_l, bool), np.asarray(mk.listings.area_m2, np.float64))
+    rng = np.random.default_rng(0)
+    u, v = rng.uniform(0.0, 0.5, n_d), rng.uniform(0.0, 0.5, n_l)
+    skipped_some = False
+    for step in range(6):
+        held = np.zeros((n_d, n_l), bool)
+        held[m.rows, m.cols] = True
+        allowed = np.ones((n_d, n_l), bool)
+        allowed[excluded] = False
+        want = allowed & ~held & (np.nan_to_num(s, nan=-np.inf) >= reservation) & (s - u[:, None] - v[None, :] > tol)
+        r, c, got_s, red = _violations(m, u, v, tol)
+        got = np.zeros_like(want)
+        got[r, c] = True
+        assert (got == want).all(), f"check {step}: {int((got != want).sum())} pairs differ"
+        np.testing.assert_allclose(got_s, s[r, c], rtol=1e-6)
+        np.testing.assert_allclose(red, s[r, c] - u[r] - v[c], atol=1e-6)
+        m.add(r, c, got_s)
+        # the next prices: some rise, some fall (a fall forces those rows or columns again)
+        du, dv_ = rng.normal(0, 0.05, n_d), rng.normal(0, 0.05, n_l)
+        du[rng.random(n_d) < 0.7] = 0.0
+        dv_[rng.random(n_l) < 0.7] = 0.0
+        skipped_some |= bool((du >= 0).any() and (dv_ >= 0).any())
+        u, v = np.maximum(u + du, 0.0), np.maximum(v + dv_, 0.0)
+    assert skipped_some
