@@ -58,6 +58,11 @@ CHECK_BUCKETS = 8
 """Groups of rows a check after the first scores separately, by how far their prices
 fell since the last check (each group against the columns it needs)."""
 
+SPATIAL_PAIRS = 50_000_000
+"""Markets of at least this many pairs check by location groups
+(:mod:`scoring.bounds`): a pair whose records lie too far apart to score above its
+prices is not scored."""
+
 PART_PAIRS = 200_000
 """Independent components are merged into parts of at least this many pairs."""
 
@@ -141,6 +146,19 @@ class Market:
     client: Any = None
     proven_u: np.ndarray | None = None
     proven_v: np.ndarray | None = None
+    _bounds: Any = None
+
+    def location_bounds(self) -> Any:
+        """:func:`scoring.bounds.location_bounds` of the market (computed once), or None
+        below :data:`SPATIAL_PAIRS` pairs."""
+        n_d, n_l = self.sc.shape
+        if n_d * n_l < SPATIAL_PAIRS:
+            return None
+        if self._bounds is None:
+            from scoring.bounds import location_bounds
+
+            self._bounds = location_bounds(self.sc)
+        return self._bounds
 
     @classmethod
     def build(cls, sc: scoring.Scorer, method: str, reservation: float, keep: int | None,
@@ -415,25 +433,12 @@ def _violations(m: Market, u: np.ndarray, v: np.ndarray, tol: float = 1e-7
     u[m.locked_rows] = np.inf  # out of the problem: nothing to check
     v[m.taken] = np.inf
     n_d, n_l = m.sc.shape
-    with np.errstate(invalid="ignore"):
-        rows_e = np.flatnonzero(m.cut_at.astype(np.float64) > u + tol)
-        cols_e = np.flatnonzero(m.lcut_at.astype(np.float64) > v + tol)
-        fell = (np.full(rows_e.size, np.inf) if m.proven_u is None else m.proven_u[rows_e] - u[rows_e])
-        rose = (np.full(cols_e.size, -np.inf) if m.proven_v is None else v[cols_e] - m.proven_v[cols_e])
-    order = np.argsort(fell, kind="stable")
     found = []
-    n_groups = 1 if m.proven_u is None else min(CHECK_BUCKETS, max(1, order.size))
-    for group in np.array_split(order, n_groups):
-        if group.size == 0:
-            continue
-        rows, cols = rows_e[group], cols_e[rose < fell[group].max()]
-        if cols.size == 0:
-            continue
+    for rows, cols in _check_plan(m, u, v, tol):
         if rows.size == n_d and cols.size == n_l:
             dv = m.dual_violations(m.sc, u, v, tol)
             found.append((dv.demand, dv.listing, dv.score, dv.reduced))
         else:
-            rows = np.sort(rows)
             dv = m.dual_violations(demand_rows(m.sc, rows, cols), u[rows], v[cols], tol)
             found.append((rows[dv.demand], cols[dv.listing], dv.score, dv.reduced))
     m.proven_u, m.proven_v = u, v
@@ -443,6 +448,43 @@ def _violations(m: Market, u: np.ndarray, v: np.ndarray, tol: float = 1e-7
     dem, lis, sco, red = (np.concatenate(x) for x in zip(*found))
     ok = m.allowed(dem, lis) & ~m.has(dem, lis)
     return dem[ok], lis[ok], sco[ok], red[ok]
+
+
+def _check_plan(m: Market, u: np.ndarray, v: np.ndarray, tol: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The blocks (rows, columns) a check scores: every pair outside them is proven not
+    to violate (see :func:`_violations`). Rows are grouped by their location group (on
+    markets of :data:`SPATIAL_PAIRS` pairs or more), then by how far their price fell,
+    then by price; each group of rows takes the columns one of its rows may need."""
+    with np.errstate(invalid="ignore"):
+        rows_e = np.flatnonzero(m.cut_at.astype(np.float64) > u + tol)
+        cols_e = np.flatnonzero(m.lcut_at.astype(np.float64) > v + tol)
+        fell = (np.full(rows_e.size, np.inf) if m.proven_u is None else m.proven_u[rows_e] - u[rows_e])
+        rose = (np.full(cols_e.size, -np.inf) if m.proven_v is None else v[cols_e] - m.proven_v[cols_e])
+    if rows_e.size == 0 or cols_e.size == 0:
+        return []
+    bounds = m.location_bounds()
+    if bounds is None:
+        by_place = [np.arange(rows_e.size)]
+    else:
+        g = bounds.group[rows_e]
+        o = np.argsort(g, kind="stable")
+        by_place = np.split(o, np.flatnonzero(np.diff(g[o])) + 1)
+        ub_cols = bounds.ub[:, bounds.cell[cols_e]]  # (n_groups, len(cols_e))
+    n_fell = 1 if m.proven_u is None else 2
+    n_price = 1 if bounds is None else CHECK_BUCKETS // n_fell
+    if bounds is None and m.proven_u is not None:
+        n_fell = CHECK_BUCKETS
+    plan = []
+    for place in by_place:
+        for part in np.array_split(place[np.argsort(fell[place], kind="stable")], min(n_fell, place.size)):
+            up = u[rows_e[part]]
+            for bucket in np.array_split(part[np.argsort(up, kind="stable")], min(n_price, part.size)):
+                need = rose < fell[bucket].max()
+                if bounds is not None:
+                    need &= ub_cols[bounds.group[rows_e[bucket[0]]]] > u[rows_e[bucket]].min() + v[cols_e] + tol
+                if need.any():
+                    plan.append((np.sort(rows_e[bucket]), cols_e[need]))
+    return plan
 
 
 def _stable(m: Market) -> tuple[np.ndarray, np.ndarray, float]:

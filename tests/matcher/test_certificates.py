@@ -58,17 +58,19 @@ def test_parts_are_independent_and_cover_every_pair(s, min_pairs):
     assert apart == pytest.approx(whole, abs=1e-9)
 
 
-def test_checks_after_the_first_find_every_violation():
-    """``solve._violations`` skips pairs an earlier check proved; over a sequence of
-    price vectors (rising and falling, as between solves) it must still return exactly
-    the allowed, unheld pairs with ``s - u - v > tol``, found by brute force on the
-    dense matrix."""
+@pytest.mark.parametrize("spatial", [False, True])
+def test_checks_after_the_first_find_every_violation(monkeypatch, spatial):
+    """``solve._violations`` skips pairs an earlier check proved, and (by location groups)
+    pairs too far apart to score above their prices; over a sequence of price vectors
+    (rising and falling, as between solves) it must still return exactly the allowed,
+    unheld pairs with ``s - u - v > tol``, found by brute force on the dense matrix."""
     import scoring
-    from matcher import generate_market
-    from matcher.solve import Market, _violations
+    from matcher import generate_market, solve
+    from matcher.solve import Market, _check_plan, _violations
 
-    mk = generate_market(300, 260, seed=11)
-    sc = scoring.Scorer(mk.demands, mk.listings)
+    mk = generate_market(300, 260, seed=11, counties=9 if spatial else 1)
+    sc = scoring.Scorer(mk.demands, mk.listings, towns=mk.towns)
+    monkeypatch.setattr(solve, "SPATIAL_PAIRS", 0 if spatial else 10**12)
     s = sc.score().total.astype(np.float64)  # NaN: infeasible
     reservation, tol = 0.35, 1e-7
     n_d, n_l = s.shape
@@ -76,9 +78,15 @@ def test_checks_after_the_first_find_every_violation():
     m = Market.build(sc, "one_to_one", reservation, 3, excluded, np.zeros(0, np.int64),
                      np.zeros(n_l, bool), np.asarray(mk.listings.area_m2, np.float64))
     rng = np.random.default_rng(0)
-    u, v = rng.uniform(0.0, 0.5, n_d), rng.uniform(0.0, 0.5, n_l)
+    u, v = rng.uniform(0.35, 0.5, n_d), rng.uniform(0.35, 0.5, n_l)  # sums near a pair's score
     skipped_some = False
+    planned = []
     for step in range(6):
+        planned.append(sum(r.size * c.size for r, c in _check_plan(m, u, v, tol)))
+        if spatial and step == 0:  # the same check without location groups
+            monkeypatch.setattr(solve, "SPATIAL_PAIRS", 10**12)
+            without = sum(r.size * c.size for r, c in _check_plan(m, u, v, tol))
+            monkeypatch.setattr(solve, "SPATIAL_PAIRS", 0)
         held = np.zeros((n_d, n_l), bool)
         held[m.rows, m.cols] = True
         allowed = np.ones((n_d, n_l), bool)
@@ -98,3 +106,6 @@ def test_checks_after_the_first_find_every_violation():
         skipped_some |= bool((du >= 0).any() and (dv_ >= 0).any())
         u, v = np.maximum(u + du, 0.0), np.maximum(v + dv_, 0.0)
     assert skipped_some
+    assert (m.location_bounds() is not None) == spatial
+    if spatial:  # the location groups leave out pairs even on the first check
+        assert planned[0] < 0.8 * without
