@@ -32,6 +32,7 @@ distinct suggestions and no listing is suggested to more than k demands.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -161,6 +162,12 @@ class MatchResult:
         pairs, or ``per_record`` best ones), ``checks`` (passes over every pair), for
         ``divisible`` the solver used (``milp`` or ``heuristic``) and its work limits
         (no wall-clock limit: the result does not depend on the machine's load).
+    seconds : dict of str to float
+        Where the time went, seconds: ``scoring`` (the passes over every pair: candidate
+        pairs and the checks; what a Dask cluster spreads over its workers),
+        ``allocation`` (the solves, here), ``recommendations`` (the top k lists, a pass
+        too) and ``reasons``. Measured, so the only part of a result that varies from
+        run to run.
     """
 
     method: str
@@ -179,6 +186,7 @@ class MatchResult:
     histogram: np.ndarray = field(default_factory=lambda: np.zeros(HIST_BINS, dtype=np.int64), repr=False)
     rounds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict, compare=False)
 
     @functools.cached_property
     def scores(self) -> scoring.ScoreResult:
@@ -373,9 +381,11 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
         full = (l_side.unit[lc] <= 0) | (room[lc] < l_side.unit[lc]) | np.isnan(l_side.unit[lc])
         taken[lc[full]] = True
     keep = per_record if per_record is not None else (None if n_d * n_l <= FULL_PAIRS else PER_RECORD)
+    t0 = time.perf_counter()
     market = solve.Market.build(sc, used, prof.reservation, keep, excluded=(xr, xc), locked_rows=lr,
                                 taken=taken, room=room, client=client)
     r, c, gap, limits = solve.allocate(market)
+    t1 = time.perf_counter()
     demand = np.concatenate([r, lr])
     listing = np.concatenate([c, lc])
     areas = np.concatenate([_offered(sc, r, c), locked_area])
@@ -384,6 +394,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     order = np.argsort(market.rank_d[demand], kind="stable")
     demand, listing, areas, locked, score = demand[order], listing[order], areas[order], locked[order], score[order]
     unmatched = why.reasons(market, demand, listing)
+    t2 = time.perf_counter()
     k_d, k_l = min(top_k, n_l), min(top_k, n_d)
     rank = None
     if client is not None:
@@ -391,14 +402,18 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
 
         def rank(s: scoring.Scorer, kk: int, by: Literal["demand", "listing"]) -> scoring.TopK:
             return dask_top_k(client, s, kk, by)
+    for_demand = recommend(sc, k_d, "demand", (xr, xc), lr, taken, rank) if k_d else _empty_top(n_d, "demand")
+    for_listing = recommend(sc, k_l, "listing", (xr, xc), lr, taken, rank) if k_l else _empty_top(n_l, "listing")
+    t3 = time.perf_counter()
+    seconds = {"scoring": market.pass_seconds, "allocation": (t1 - t0) - market.pass_seconds,
+               "reasons": t2 - t1, "recommendations": t3 - t2}
     return MatchResult(
         rounds=solve.disjoint_rounds(market, rounds),
         method=used, demand=demand, listing=listing, score=score, area=areas, locked=locked,
-        unmatched=unmatched,
-        for_demand=recommend(sc, k_d, "demand", (xr, xc), lr, taken, rank) if k_d else _empty_top(n_d, "demand"),
-        for_listing=recommend(sc, k_l, "listing", (xr, xc), lr, taken, rank) if k_l else _empty_top(n_l, "listing"),
+        unmatched=unmatched, for_demand=for_demand, for_listing=for_listing,
         objective=float(np.nansum(score)), gap=gap, scorer=sc, limits=limits,
         feasible_pairs=market.feasible_pairs, histogram=market.histogram(HIST_BINS),
+        seconds={k: round(v, 3) for k, v in seconds.items()},
     )
 
 

@@ -32,6 +32,7 @@ stored) and, where pairs outside could change it, adds them and solves again:
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,10 @@ looser and whose gap is reported anyway."""
 CHECK_BUCKETS = 8
 """Groups of rows a check after the first scores separately, by how far their prices
 fell since the last check (each group against the columns it needs)."""
+
+CHECK_MARGIN = 0.01
+"""A one-to-one check also adds the pairs whose reduced score is within this of 0, so
+that the next solve's prices (which move a little) leave most pairs proven."""
 
 SPATIAL_PAIRS = 50_000_000
 """Markets of at least this many pairs check by location groups
@@ -115,6 +120,8 @@ class Market:
         scores at most ``min(cut_at[i], lcut_at[j])``.
     checks : int
         Passes over every pair made so far.
+    pass_seconds : float
+        Time spent in the scorer's passes (the first, the checks, lengthened lists), s.
     proven_u, proven_v : ndarray of float64, shape (n_demands,), (n_listings,)
         Prices every pair not held was checked against by the passes so far: such a pair
         scores at most ``proven_u[i] + proven_v[j] + tol`` (+inf before the first pass).
@@ -146,6 +153,7 @@ class Market:
     client: Any = None
     proven_u: np.ndarray | None = None
     proven_v: np.ndarray | None = None
+    pass_seconds: float = 0.0
     _bounds: Any = None
 
     def location_bounds(self) -> Any:
@@ -165,6 +173,7 @@ class Market:
               excluded: tuple[np.ndarray, np.ndarray], locked_rows: np.ndarray, taken: np.ndarray,
               room: np.ndarray, client: Any = None) -> Market:
         """One blockwise pass of the scorer (on a Dask cluster with ``client``)."""
+        t0 = time.perf_counter()
         n_d = sc.shape[0]
         # every pair kept: no pruning, so that the rule counts of the reasons are exact
         prune = None if keep is not None else False
@@ -174,6 +183,7 @@ class Market:
             cand = dask_candidates(client, sc, reservation, keep, keep, prune=prune)
         else:
             cand = sc.candidates(reservation=reservation, per_demand=keep, per_listing=keep, prune=prune)
+        seconds = time.perf_counter() - t0
         m = cls(sc=sc, method=method, reservation=reservation, keep=keep,
                 rank_d=sc.id_ranks("demand"), rank_l=sc.id_ranks("listing"),
                 locked_rows=np.asarray(locked_rows, dtype=np.int64), taken=taken, room=room,
@@ -182,7 +192,7 @@ class Market:
                 rows=np.zeros(0, np.int64), cols=np.zeros(0, np.int64), s=np.zeros(0, np.float32),
                 depth=np.zeros(n_d, np.int64), cut_at=np.full(n_d, np.nan, np.float32),
                 cut_rank=np.full(n_d, -1, np.int64), lcut_at=np.full(sc.shape[1], np.nan, np.float32),
-                client=client)
+                client=client, pass_seconds=seconds)
         if keep is not None:
             m.cut(cand.demand, cand.listing, cand.score, np.arange(n_d), keep)
             o = np.lexsort((-cand.score.astype(np.float64), cand.listing))
@@ -198,11 +208,15 @@ class Market:
     def dual_violations(self, sc: scoring.Scorer, u: np.ndarray, v: np.ndarray, tol: float) -> Any:
         """:meth:`scoring.Scorer.dual_violations` of ``sc`` (the market's scorer or one of
         a part of it) at the reservation, here or on the cluster."""
+        t0 = time.perf_counter()
         if self.client is not None:
             from scoring.distributed import dual_violations
 
-            return dual_violations(self.client, sc, u, v, self.reservation, tol)
-        return sc.dual_violations(u, v, reservation=self.reservation, tol=tol)
+            out = dual_violations(self.client, sc, u, v, self.reservation, tol)
+        else:
+            out = sc.dual_violations(u, v, reservation=self.reservation, tol=tol)
+        self.pass_seconds += time.perf_counter() - t0
+        return out
 
     # ---- the pairs -------------------------------------------------------------------
     @property
@@ -307,6 +321,7 @@ class Market:
     def lengthen(self, who: np.ndarray) -> int:
         """Give demands ``who`` their best ``4 × depth`` pairs; how many pairs were new."""
         added = 0
+        t0 = time.perf_counter()
         for depth in np.unique(self.depth[who]).tolist():
             rows = who[self.depth[who] == depth]
             deeper = int(depth) * 4
@@ -320,6 +335,7 @@ class Market:
             self.cut(rr, cc, ss, rows, deeper)
             added += self.add(rr, cc, ss)
         self.checks += 1
+        self.pass_seconds += time.perf_counter() - t0
         return added
 
 
@@ -396,7 +412,8 @@ def _one_to_one(m: Market) -> tuple[np.ndarray, np.ndarray, float]:
         for part, pr, pk, _ in solved:
             pu, pv = assignment_duals(part.candidates, pr, pk, tol=1e-7)
             u[od[part.rows]], v[ol[part.cols]] = pu, pv
-        viol = _violations(m, u, v)
+        near = _violations(m, u, v, tol=1e-7, margin=CHECK_MARGIN)
+        viol = tuple(x[near[3] > 1e-7] for x in near)
         m.checks += 1
         if len(viol[0]) == 0:
             return r, c, 0.0
@@ -406,42 +423,46 @@ def _one_to_one(m: Market) -> tuple[np.ndarray, np.ndarray, float]:
             bound = float(u.sum() + v.sum() + extra.sum())
             obj = float(m.score_of(r, c).sum())
             return r, c, max(0.0, (bound - obj) / bound) if bound > 0 else 0.0
-        m.add(viol[0], viol[1], viol[2])
+        m.add(near[0], near[1], near[2])  # the violations and the pairs near them
 
 
-def _violations(m: Market, u: np.ndarray, v: np.ndarray, tol: float = 1e-7
+def _violations(m: Market, u: np.ndarray, v: np.ndarray, tol: float = 1e-7, margin: float = 0.0
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Allowed pairs not held whose reduced score ``s - u - v`` exceeds ``tol`` (over
-    every pair of the market): rows, columns, scores, reduced scores.
+    every pair of the market), and with ``margin`` those within ``margin`` of it too
+    (reduced score above ``-margin``): rows, columns, scores, reduced scores.
 
-    Only pairs that nothing proves already are scored again:
+    Only pairs that nothing proves already are scored again (:func:`_check_plan`):
 
     * a pair the scoring pass did not keep lies outside both records' best ``keep``, so
       it scores at most ``min(cut_at[i], lcut_at[j])``: only demands with ``cut_at > u``
       and listings with ``lcut_at > v`` can hold one that violates;
-    * a pair checked by an earlier pass scores at most ``proven_u[i] + proven_v[j] +
-      tol``, so it can violate now only if ``v[j] - proven_v[j] < proven_u[i] - u[i]``
-      (its prices fell in sum): the eligible rows are taken in :data:`CHECK_BUCKETS`
-      groups by how far their price fell, each group against the columns whose price
-      rose by less than the group's largest fall.
+    * a pair checked by an earlier pass scores at most ``proven_u[i] + proven_v[j]``, so
+      it needs scoring only if its prices fell in sum below that: the eligible rows are
+      taken in groups by how far their price fell, each against the columns whose price
+      rose by less than the group's largest fall;
+    * on a province, a pair whose records lie too far apart to score above their prices
+      (:mod:`scoring.bounds`).
 
-    Afterwards every pair not held scores at most ``u[i] + v[j] + tol`` (``proven_u,
-    proven_v = u, v``), except those returned, which the caller adds to the held pairs
-    before it checks again. Passes after the first score about half the pairs."""
+    Afterwards every pair not held scores at most ``u[i] + v[j] + t`` (``t = tol``, or
+    ``-margin``), except those returned, which the caller adds to the held pairs before
+    it checks again. With a margin the next check scores only the pairs whose prices
+    fell by more than it, after prices moved a little with the pairs added."""
     u = u.astype(np.float64)
     v = v.astype(np.float64)
     u[m.locked_rows] = np.inf  # out of the problem: nothing to check
     v[m.taken] = np.inf
     n_d, n_l = m.sc.shape
+    floor = min(tol, -margin)
     found = []
-    for rows, cols in _check_plan(m, u, v, tol):
+    for rows, cols in _check_plan(m, u, v, floor):
         if rows.size == n_d and cols.size == n_l:
-            dv = m.dual_violations(m.sc, u, v, tol)
+            dv = m.dual_violations(m.sc, u, v, floor)
             found.append((dv.demand, dv.listing, dv.score, dv.reduced))
         else:
-            dv = m.dual_violations(demand_rows(m.sc, rows, cols), u[rows], v[cols], tol)
+            dv = m.dual_violations(demand_rows(m.sc, rows, cols), u[rows], v[cols], floor)
             found.append((rows[dv.demand], cols[dv.listing], dv.score, dv.reduced))
-    m.proven_u, m.proven_v = u, v
+    m.proven_u, m.proven_v = u + floor, v
     if not found:
         empty = np.zeros(0, np.int64)
         return empty, empty, np.zeros(0, np.float32), np.zeros(0)
@@ -450,15 +471,16 @@ def _violations(m: Market, u: np.ndarray, v: np.ndarray, tol: float = 1e-7
     return dem[ok], lis[ok], sco[ok], red[ok]
 
 
-def _check_plan(m: Market, u: np.ndarray, v: np.ndarray, tol: float) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The blocks (rows, columns) a check scores: every pair outside them is proven not
-    to violate (see :func:`_violations`). Rows are grouped by their location group (on
-    markets of :data:`SPATIAL_PAIRS` pairs or more), then by how far their price fell,
-    then by price; each group of rows takes the columns one of its rows may need."""
+def _check_plan(m: Market, u: np.ndarray, v: np.ndarray, floor: float) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The blocks (rows, columns) a check for reduced scores above ``floor`` scores:
+    every pair outside them is proven not to hold one (see :func:`_violations`). Rows
+    are grouped by their location group (on markets of :data:`SPATIAL_PAIRS` pairs or
+    more), then by how far their price fell, then by price; each group of rows takes
+    the columns one of its rows may need."""
     with np.errstate(invalid="ignore"):
-        rows_e = np.flatnonzero(m.cut_at.astype(np.float64) > u + tol)
-        cols_e = np.flatnonzero(m.lcut_at.astype(np.float64) > v + tol)
-        fell = (np.full(rows_e.size, np.inf) if m.proven_u is None else m.proven_u[rows_e] - u[rows_e])
+        rows_e = np.flatnonzero(m.cut_at.astype(np.float64) > u + floor)
+        cols_e = np.flatnonzero(m.lcut_at.astype(np.float64) > v + floor)
+        fell = (np.full(rows_e.size, np.inf) if m.proven_u is None else m.proven_u[rows_e] - u[rows_e] - floor)
         rose = (np.full(cols_e.size, -np.inf) if m.proven_v is None else v[cols_e] - m.proven_v[cols_e])
     if rows_e.size == 0 or cols_e.size == 0:
         return []
@@ -481,7 +503,7 @@ def _check_plan(m: Market, u: np.ndarray, v: np.ndarray, tol: float) -> list[tup
             for bucket in np.array_split(part[np.argsort(up, kind="stable")], min(n_price, part.size)):
                 need = rose < fell[bucket].max()
                 if bounds is not None:
-                    need &= ub_cols[bounds.group[rows_e[bucket[0]]]] > u[rows_e[bucket]].min() + v[cols_e] + tol
+                    need &= ub_cols[bounds.group[rows_e[bucket[0]]]] > u[rows_e[bucket]].min() + v[cols_e] + floor
                 if need.any():
                     plan.append((np.sort(rows_e[bucket]), cols_e[need]))
     return plan

@@ -191,8 +191,11 @@ def _map_with(client: Any, sc: Scorer, fn: Any, per_task: int, args: list[tuple[
     """Run ``fn(shared, block, *args[b])`` on every block ``b`` of ``per_task`` demand
     rows; (start row, result) per block, in row order."""
     n_d = sc.shape[0]
-    shared = client.scatter({"listing_side": sc.listing_side, "profile": sc.profile, "engine": _engine(sc)},
-                            broadcast=True)
+    # a list, not a dict: a scattered dict's keys would be the data's keys, the same in
+    # every call, and one call releasing them would take them from the next
+    names = ("listing_side", "profile", "engine")
+    shared = dict(zip(names, client.scatter([sc.listing_side, sc.profile, _engine(sc)], broadcast=True,
+                                            hash=False)))
     starts = list(range(0, n_d, per_task))
     futures = [client.submit(fn, shared, sc.demand_side.slice(a, min(a + per_task, n_d)), *x, pure=False)
                for a, x in zip(starts, args)]

@@ -272,6 +272,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
             files["per_party"] = party_dir
         seconds["write"] = time.perf_counter() - t0
         summary["seconds"] = {k: round(v, 3) for k, v in seconds.items()}
+        summary["seconds"]["score_and_allocate_parts"] = dict(result.seconds)
         (stage / "run.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         files["run"] = out_dir / "run.json"
     output.files = files

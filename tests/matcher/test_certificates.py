@@ -58,12 +58,12 @@ def test_parts_are_independent_and_cover_every_pair(s, min_pairs):
     assert apart == pytest.approx(whole, abs=1e-9)
 
 
-@pytest.mark.parametrize("spatial", [False, True])
-def test_checks_after_the_first_find_every_violation(monkeypatch, spatial):
+@pytest.mark.parametrize(("spatial", "margin"), [(False, 0.0), (True, 0.0), (True, 0.02)])
+def test_checks_after_the_first_find_every_violation(monkeypatch, spatial, margin):
     """``solve._violations`` skips pairs an earlier check proved, and (by location groups)
     pairs too far apart to score above their prices; over a sequence of price vectors
     (rising and falling, as between solves) it must still return exactly the allowed,
-    unheld pairs with ``s - u - v > tol``, found by brute force on the dense matrix."""
+    unheld pairs with ``s - u - v > tol`` (or ``> -margin``), found by brute force on the dense matrix."""
     import scoring
     from matcher import generate_market, solve
     from matcher.solve import Market, _check_plan, _violations
@@ -82,7 +82,7 @@ def test_checks_after_the_first_find_every_violation(monkeypatch, spatial):
     skipped_some = False
     planned = []
     for step in range(6):
-        planned.append(sum(r.size * c.size for r, c in _check_plan(m, u, v, tol)))
+        planned.append(sum(r.size * c.size for r, c in _check_plan(m, u, v, min(tol, -margin))))
         if spatial and step == 0:  # the same check without location groups
             monkeypatch.setattr(solve, "SPATIAL_PAIRS", 10**12)
             without = sum(r.size * c.size for r, c in _check_plan(m, u, v, tol))
@@ -91,8 +91,9 @@ def test_checks_after_the_first_find_every_violation(monkeypatch, spatial):
         held[m.rows, m.cols] = True
         allowed = np.ones((n_d, n_l), bool)
         allowed[excluded] = False
-        want = allowed & ~held & (np.nan_to_num(s, nan=-np.inf) >= reservation) & (s - u[:, None] - v[None, :] > tol)
-        r, c, got_s, red = _violations(m, u, v, tol)
+        feasible = np.nan_to_num(s, nan=-np.inf) >= reservation
+        want = allowed & ~held & feasible & (s - u[:, None] - v[None, :] > min(tol, -margin))
+        r, c, got_s, red = _violations(m, u, v, tol, margin)
         got = np.zeros_like(want)
         got[r, c] = True
         assert (got == want).all(), f"check {step}: {int((got != want).sum())} pairs differ"

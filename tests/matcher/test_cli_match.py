@@ -161,7 +161,11 @@ def test_run_json(sample_run, library):
     assert c["matched"] == len(r)
     assert c["unmatched_demands"] + c["unmatched_listings"] == len(r.unmatched)
     assert s["objective"] == pytest.approx(r.objective, abs=1e-5)
-    assert set(s["seconds"]) == {"read", "score_and_allocate", "write"}
+    assert set(s["seconds"]) == {"read", "score_and_allocate", "write", "score_and_allocate_parts"}
+    parts = s["seconds"]["score_and_allocate_parts"]
+    assert set(parts) == {"scoring", "allocation", "reasons", "recommendations"}
+    assert all(v >= 0 for v in parts.values())
+    assert sum(parts.values()) <= s["seconds"]["score_and_allocate"] + 0.01
 
 
 IN_CHINESE = {"side": {"demand": "需求", "listing": "房源"},
