@@ -47,7 +47,6 @@ nan = math.nan
 TILE = 1024  # listings per tile: long enough loops (the criteria's run over the feasible pairs of one)
 ROWS = 16  # demand rows per work item of the row-major drivers
 COLS = 2048  # listings per work item of the dense driver
-ALL = np.uint16(0xFFFF)  # the failed word of a pair outside a row's bounds
 
 units_wanted = numba.njit(inline="always", error_model="numpy")(_units_wanted)
 units_held = numba.njit(inline="always", error_model="numpy")(_units_held)
@@ -126,13 +125,14 @@ def exp_neg(x):
 
 
 @numba.njit(inline="always", error_model="numpy")
-def compact(ffr, w, fi, words, count_only):
-    """The positions t < w with ``ffr[t] == 0`` into ``fi`` (ascending; not written when
-    ``count_only``), and how many: one bit per pair (a plain loop), then the set bits
-    read word by word (``words``: scratch of (w + 63) // 64)."""
+def compact(ffr, ta, tb, fi, words, count_only):
+    """The positions ta <= t < tb with ``ffr[t] == 0`` into ``fi`` (ascending; not
+    written when ``count_only``), and how many: one bit per pair (a plain loop), then
+    the set bits read word by word (``words``: scratch of (tb - ta + 63) // 64)."""
+    w = tb - ta
     n_words = (w + 63) >> 6
     for wd in range(n_words):
-        base = np.uint64(wd * 64)
+        base = np.uint64(ta + wd * 64)
         lim = np.uint64(min(64, w - wd * 64))
         m = np.uint64(0)
         for b in range(lim):
@@ -146,7 +146,7 @@ def compact(ffr, w, fi, words, count_only):
                 nf += 1
                 m &= m - np.uint64(1)
         else:
-            base = np.uint64(wd * 64)
+            base = np.uint64(ta + wd * 64)
             while m:
                 fi[nf] = base + trailing_zeros(m)  # type: ignore[call-arg]  # (as pow2)
                 nf += 1
@@ -190,8 +190,9 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
 
     Row r of the call, against the listings ``bounds[r, 0]:bounds[r, 1]`` (all of
     ``j0:j1`` when ``bounds`` is empty): with ``t = j - j0``, failed bits into
-    ``ff[r_off + r, c_off + t]`` (:data:`ALL` for a pair outside its bounds), totals into
-    ``tt[r_off + r, c_off + t]`` (NaN where a rule fails), the number of feasible pairs
+    ``ff[r_off + r, c_off + t]``, totals into ``tt[r_off + r, c_off + t]`` (NaN where
+    a rule fails; a pair outside the row's bounds is not written: callers read only
+    the pairs inside), the number of feasible pairs
     into ``nfs[r]``, and when ``keep`` every criterion into ``crit[:, r_off + r, c_off +
     t]`` (then computed on every pair). A driver passes its outputs as ``ff``/``tt``
     (nothing is copied) or scratch of (n_rows, TILE) with zero offsets.
@@ -229,7 +230,7 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
     full_tile = bounds.shape[0] == 0
     n_levels = d_thr.shape[1]
     w = j1 - j0
-    uj0, uw = np.uint64(j0), np.uint64(w)
+    uj0 = np.uint64(j0)
     c2, aa, dv_unit, dv_held, kw = sd[0], sd[1], sd[2], sd[3], sd[4]
     gd, gx, gy, gz = sd[5], sd[6], sd[7], sd[8]
     fi, dv_t, dv_slot, mo, sizes = si[0], si[1], si[2], si[3], si[4]
@@ -263,11 +264,8 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
         ffr = ff[r_off + r][c_off:c_off + w]
         ttr = tt[r_off + r][c_off:c_off + w]
         ta, tb = 0, w
-        if not full_tile:
+        if not full_tile:  # (the pairs outside the row's bounds are left as they were)
             ta, tb = max(bounds[r, 0] - j0, 0), min(bounds[r, 1] - j0, w)
-            for t in range(uw):
-                ffr[t] = ALL
-                ttr[t] = nan
             if tb <= ta:
                 nfs[r] = 0
                 continue
@@ -356,9 +354,9 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
             n = tb - ta
             for q in range(n):
                 fi[q] = uta + np.uint64(q)
-            nfs[r] = compact(ffr, w, fi, words, True)
+            nfs[r] = compact(ffr, ta, tb, fi, words, True)
         else:  # the positions of the feasible pairs, from one bit per pair
-            n = compact(ffr, w, fi, words, False)
+            n = compact(ffr, ta, tb, fi, words, False)
             nfs[r] = n
             if n == 0:
                 continue
@@ -629,6 +627,54 @@ def merge_best(best, best_x, tie, out_best, out_x):
         out_best[h], out_x[h] = v, x
 
 
+ITEM = 4 * TILE  # listings per work item of the single-record driver
+
+
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
+def row_top(D, L, T, P, F, K, KIND, W, CI, i, spans, k, tie, index, scores, count):
+    """Demand row ``i``'s k best feasible listings among the positions of its spans
+    (``spans``: (n_groups, 2) [start, end)), parallel across the listings: work items of
+    at most ITEM positions; each item keeps its own k best, merged at the
+    end into ``index`` / ``scores`` ((1, k), best first, ties by ascending ``tie``;
+    -1 / NaN padded) and ``count`` ((1,)). Nothing per listing is written."""
+    n_items = 0
+    for g in range(spans.shape[0]):
+        if spans[g, 1] > spans[g, 0]:
+            n_items += (spans[g, 1] - spans[g, 0] + ITEM - 1) // ITEM
+    starts, ends = np.empty(n_items, np.int64), np.empty(n_items, np.int64)
+    q = 0
+    for g in range(spans.shape[0]):
+        for a in range(spans[g, 0], spans[g, 1], ITEM):
+            starts[q], ends[q] = a, min(a + ITEM, spans[g, 1])
+            q += 1
+    hi = np.empty((n_items, k), np.int64)
+    hs = np.empty((n_items, k), np.float32)
+    hc = np.zeros(n_items, np.int64)
+    rows = np.full(1, i, np.int64)
+    nb = np.zeros((0, 2), dtype=np.int64)
+    cb = np.empty((0, 0, 0), dtype=np.float32)
+    n_classes = T.units.shape[0]
+    for item in numba.prange(n_items):
+        ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(1, n_classes)
+        for a in range(starts[item], ends[item], TILE):
+            b = min(a + TILE, ends[item])
+            eval_rows(rows, 1, a, b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, 0, 0, cb, False, nfs, sd, si,
+                      si64, xs, stamp)
+            if nfs[0] == 0:
+                continue
+            ttr = tt[0]
+            for t in range(b - a):
+                v = ttr[t]
+                if v >= kth(k, hs, hc, item):
+                    heap_push(v, a + t, tie[a + t], k, hi, hs, hc, item, tie)
+    count[0] = 0
+    for item in range(n_items):
+        for q in range(hc[item]):
+            x = hi[item, q]
+            heap_push(hs[item, q], x, tie[x], k, index, scores, count, 0, tie)
+    finish(index, scores, count, k)
+
+
 # ---- candidates and the dual check -----------------------------------------------------
 @numba.njit(inline="always", error_model="numpy")
 def span_union(spans, ra, rb, g):
@@ -710,7 +756,12 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
                         # failed pairs per rule, for the row and for each listing
                         uta, utb, ua = np.uint64(ta), np.uint64(tb), np.uint64(a)
                         ffr = ff[r]
+                        seen = np.uint16(0)  # the rules failing anywhere in the span: count only those
+                        for t in range(uta, utb):
+                            seen |= ffr[t]
                         for bit in range(n_bits):
+                            if (seen >> bit) & 1 == 0:
+                                continue
                             cnt = 0
                             lr = l_rules[wk, bit]
                             for t in range(uta, utb):
@@ -774,7 +825,8 @@ def dual(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, u, v, tol, buf
                         continue
                     p = ra + r
                     ui = u[rows[p]]
-                    for t in range(b - a):
+                    ta, tb = max(spans[p, g, 0] - a, 0), min(spans[p, g, 1] - a, b - a)
+                    for t in range(ta, tb):
                         x = tt[r, t]
                         if x >= reservation and x - ui - v[a + t] > tol:
                             push_pair(wk, p, a + t, x, buf_r, buf_j, buf_s, fill)
