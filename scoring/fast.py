@@ -30,9 +30,9 @@ numba (and the cache is dropped when a module it compiles from is newer than it,
 :func:`_drop_stale_cache`, since numba only watches the file of the function itself).
 
 Threads: numba's default threading layer here is OpenMP when it is available, else its
-own ``workqueue``; the service sets ``OMP_WAIT_POLICY=PASSIVE`` so that OpenMP workers
-sleep between queries instead of spinning (``benchmarks/README.md`` measures the
-layers).
+own ``workqueue``; :func:`kernel` defaults ``OMP_WAIT_POLICY`` to ``PASSIVE`` before the
+threads start, so that OpenMP workers sleep between queries instead of spinning
+(``benchmarks/README.md`` measures the layers).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import os
 from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,7 +112,14 @@ def _drop_stale_cache() -> None:
 
 @functools.cache
 def kernel() -> Any:
-    """The compiled module (imported, and its stale cache dropped, on first use)."""
+    """The compiled module (imported, and its stale cache dropped, on first use).
+
+    Before numba starts its threads, ``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` (a value
+    already set is kept): with OpenMP's default policy the idle workers spin after each
+    parallel region, and a process answering single queries with pauses between them
+    burnt 14 ms of CPU per 10 ms pause, which on a shared machine also made its own
+    queries 10x slower (``benchmarks/README.md``)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     _drop_stale_cache()
     from scoring import _fast_kernel
 
