@@ -11,7 +11,7 @@
   fused ``top_k`` in both directions over 50k × 50k (``CHANGFANG_BENCH_50K=1``; 10k
   otherwise); one demand against 100k listings (p50 and p99 of 300 queries, beside a
   bare ``np.argpartition`` of 100k floats); ``Scorer.candidates`` on 10k × 10k with
-  its peak of traced memory.
+  its peak of traced memory; ``Scorer.dual_violations`` on 10k × 10k.
 
 Targets (issue #3): full scoring at least 1000× the reference's pairs per second and
 at least 100 M pairs/s; top 20 of 10k in at most 5 ms (median); top_k 20k × 20k
@@ -222,6 +222,19 @@ def test_candidates_10k_memory(benchmark, market_10k):
     benchmark.extra_info["peak_mb"] = peak / 2**20
     benchmark.extra_info["pairs"] = len(c)
     assert peak < max(n * 4, 64 << 20)  # less than one float32 matrix (at 10k: 400 MB)
+
+
+def test_dual_violations_10k(benchmark, market_10k):
+    """Scorer.dual_violations on 10k × 10k with duals no pair violates (u = v = 0.5):
+    the blockwise scan of every feasible pair that a one-to-one certificate runs."""
+    scorer = scoring.Scorer(market_10k.demands, market_10k.listings)
+    n_d, n_l = scorer.shape
+    u, v = np.full(n_d, 0.5), np.full(n_l, 0.5)
+    scorer.dual_violations(u, v)  # warm up (the pruning index, the compiled code)
+    t = time.perf_counter()
+    out = benchmark.pedantic(lambda: scorer.dual_violations(u, v), rounds=3, iterations=1)
+    _record(benchmark, "dual_violations_10k", n_d * n_l, (time.perf_counter() - t) / 3)
+    assert len(out.demand) == 0
 
 
 def test_summary(capsys):

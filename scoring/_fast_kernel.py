@@ -15,95 +15,187 @@ built in one place by :mod:`scoring.fast` from the definitions:
   kernels by criterion (``K.area_short``), with ``KIND`` naming the kernel kinds;
 * ``W`` -- the normalised weights by criterion name, ``CI`` each criterion's position
   in :data:`scoring.criteria.CRITERIA` (the order of a criteria output);
-* the whole-units arithmetic is :func:`scoring.units.offered_area` itself, compiled.
+* the whole-units arithmetic is :func:`scoring.units.units_wanted` and
+  :func:`scoring.units.units_held` themselves, compiled and combined as
+  :func:`scoring.units.offered_area` combines them;
+* threshold rules (crane, floor load, 亩均税收, availability, lease term) compare small
+  integer codes that keep the order of the values compared (:func:`scoring.fast.ranks`).
 
 Rows (demands) and columns (listings) are positions in the arrays given; a driver works
 on ``rows r0:r1`` and ``columns c0:c1`` and writes outputs relative to them.
+
+Speed (``benchmarks/README.md``): loop indices are unsigned (numba wraps negative
+indices, and a loop whose index may be negative is not vectorised); every loop is short
+and touches few arrays, each as a plain contiguous vector; rule inputs are narrow
+integers; the criteria run in float32 (an exponential of float32 accuracy in plain
+arithmetic, 16 lanes at a time) on the feasible pairs only.
 """
 
 import math
+from typing import Any
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import types
+from numba.extending import intrinsic
 
-from scoring.units import offered_area as _offered_area
+from scoring.units import units_held as _units_held
+from scoring.units import units_wanted as _units_wanted
 
 nan = math.nan
 TILE = 1024  # listings per tile: long enough loops (the criteria's run over the feasible pairs of one)
 ROWS = 16  # demand rows per work item of the row-major drivers
 COLS = 2048  # listings per work item of the dense driver
 
-offered_area = numba.njit(inline="always", error_model="numpy")(_offered_area)
+units_wanted = numba.njit(inline="always", error_model="numpy")(_units_wanted)
+units_held = numba.njit(inline="always", error_model="numpy")(_units_held)
+
+# float32 constants (a bare Python float literal would make numba compute in float64)
+F0, F1, FHALF = np.float32(0.0), np.float32(1.0), np.float32(0.5)
+LOG2E, LN2_HI, LN2_LO = np.float32(1.4426950408889634), np.float32(0.693359375), np.float32(-2.12194440e-4)
+EXP_MIN = np.float32(-87.0)
+C2, C3, C4, C5, C6, C7 = (np.float32(1 / 2), np.float32(1 / 6), np.float32(1 / 24), np.float32(1 / 120),
+                          np.float32(1 / 720), np.float32(1 / 5040))
+S1, S2, S3, S4 = np.float32(1 / 6), np.float32(3 / 40), np.float32(5 / 112), np.float32(35 / 1152)
+SERIES_LIMIT = np.float32(0.1)
 
 
 @numba.njit(inline="always", error_model="numpy")
-def new_buffers(n_rows, n_crit):
-    """Scratch of one work item: per row of a call, failed bits ``ff``, totals ``tt`` and
-    feasible counts ``nfs``; per row being evaluated, ``sc`` (offered area, squared
-    chord, deal types left; the tile's divisible listings' areas and units), ``fi``
-    (positions of the pairs scored; of the divisible listings), ``xs`` (criteria and
-    gaps); ``cb`` the criteria of every row when they are kept."""
-    ff = np.empty((n_rows, TILE), dtype=np.int64)
+def new_buffers(n_rows, n_classes):
+    """Scratch of one work item (``n_rows``: rows per call of :func:`eval_rows`;
+    ``n_classes``: unit sizes of the market): ``ff`` failed words and ``tt`` totals per
+    row (when the driver does not pass its outputs), ``nfs`` feasible pairs per row,
+    ``sd`` float64 per-pair scratch (squared chords, offered areas, divisible listings'
+    units and held units, units wanted per unit size), ``si`` integer per-pair scratch
+    (feasible positions, divisible positions, their unit sizes' slots, deal types
+    left), ``xs`` float32 criteria and gaps of the feasible pairs, ``stamp`` the unit
+    sizes already seen by a call (``stamp[-1]`` counts the calls)."""
+    ff = np.empty((n_rows, TILE), dtype=np.uint16)
     tt = np.empty((n_rows, TILE), dtype=np.float32)
     nfs = np.empty(n_rows, dtype=np.int64)
-    sc = np.empty((5, TILE))
-    fi = np.empty((2, TILE), dtype=np.uint64)
-    xs = np.empty((8, TILE))
-    cb = np.empty((n_crit, n_rows if n_crit else 0, TILE), dtype=np.float32)
-    return ff, tt, nfs, sc, fi, xs, cb
+    sd = np.empty((9, TILE))
+    si = np.empty((5, TILE), dtype=np.uint32)
+    si64 = np.empty((3, TILE), dtype=np.int64)
+    xs = np.empty((8, TILE), dtype=np.float32)
+    stamp = np.full((2, n_classes + 1), -1, dtype=np.int64)
+    stamp[0, n_classes] = 0
+    return ff, tt, nfs, sd, si, si64, xs, stamp
+
+
+@intrinsic
+def pow2(typingctx, n):
+    """``2.0 ** n`` as a float32 for an int32 ``n`` in -126..127, made from its bits
+    (exponent ``n + 127``): a plain integer shift the compiler vectorises, where a table
+    lookup (an indexed load) would keep the loop scalar."""
+    if n != types.int32:
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        e = builder.add(args[0], ir.Constant(ir.IntType(32), 127))
+        return builder.bitcast(builder.shl(e, ir.Constant(ir.IntType(32), 23)), ir.FloatType())
+
+    return types.float32(n), codegen
+
+
+@intrinsic
+def trailing_zeros(typingctx, m):
+    """The number of trailing zero bits of a uint64 (``m != 0``)."""
+    if m != types.uint64:
+        return None
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return builder.cttz(args[0], ir.Constant(ir.IntType(1), 1))
+
+    return types.uint64(m), codegen
 
 
 @numba.njit(inline="always", error_model="numpy")
-def exp_neg(x, pow2):
-    """``exp(x)`` for ``x <= 0`` in plain arithmetic the compiler vectorises (libm's
-    ``exp`` is a call per value): ``x = n ln 2 + r`` with ``|r| <= ln 2 / 2``, a degree-11
-    Taylor polynomial for ``exp(r)`` (relative error below 1e-14) and ``2^n`` from the
-    table ``pow2[n + 1022]`` (see ``scoring.fast.POW2``); below -708 it is 0 to within
-    1e-307."""
-    x = max(x, -708.0)
-    n = np.floor(x * 1.4426950408889634 + 0.5)
-    r = (x - n * 0.6931471803691238) - n * 1.9082149292705877e-10
-    p = 1.0 + r * (1.0 + r * (0.5 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (
-        1.0 / 720.0 + r * (1.0 / 5040.0 + r * (1.0 / 40320.0 + r * (1.0 / 362880.0 + r * (
-            1.0 / 3628800.0 + r * (1.0 / 39916800.0)))))))))))
-    return p * pow2[np.uint64(n + 1022.0)]  # (an unsigned index: no sign check, vectorised)
+def exp_neg(x):
+    """``exp(x)`` in float32 for ``x <= 0``, in plain arithmetic the compiler vectorises
+    (libm's ``exp`` is a call per value): ``x = n ln 2 + r`` with ``|r| <= ln 2 / 2``, a
+    degree-7 Taylor polynomial for ``exp(r)`` (truncation below 6e-9 relative; float32
+    rounding a few units in the last place) and ``2^n`` from its bits; below -87 it is
+    0 to within 2e-38."""
+    x = max(x, EXP_MIN)
+    n = np.floor(x * LOG2E + FHALF)
+    r = (x - n * LN2_HI) - n * LN2_LO
+    p = F1 + r * (F1 + r * (C2 + r * (C3 + r * (C4 + r * (C5 + r * (C6 + r * C7))))))
+    return p * pow2(np.int32(n))  # type: ignore[call-arg]  # (numba passes the typing context)
 
 
 @numba.njit(inline="always", error_model="numpy")
-def decay_all(x, out, n, kind, off, inv, coef, KIND, pow2):
-    """``out[q] = decay(x[q])`` for q < n, the kernel's kind chosen once (each branch is
-    a plain loop the compiler vectorises; the gaps are never NaN here)."""
+def compact(ffr, ta, tb, fi, words, count_only):
+    """The positions ta <= t < tb with ``ffr[t] == 0`` into ``fi`` (ascending; not
+    written when ``count_only``), and how many: one bit per pair (a plain loop), then
+    the set bits read word by word (``words``: scratch of (tb - ta + 63) // 64)."""
+    w = tb - ta
+    n_words = (w + 63) >> 6
+    for wd in range(n_words):
+        base = np.uint64(ta + wd * 64)
+        lim = np.uint64(min(64, w - wd * 64))
+        m = np.uint64(0)
+        for b in range(lim):
+            m |= np.uint64(ffr[base + b] == 0) << b
+        words[wd] = np.int64(m)
+    nf = 0
+    for wd in range(n_words):
+        m = np.uint64(words[wd])
+        if count_only:
+            while m:
+                nf += 1
+                m &= m - np.uint64(1)
+        else:
+            base = np.uint64(ta + wd * 64)
+            while m:
+                fi[nf] = base + trailing_zeros(m)  # type: ignore[call-arg]  # (as pow2)
+                nf += 1
+                m &= m - np.uint64(1)
+    return nf
+
+
+@numba.njit(inline="always", error_model="numpy")
+def decay_all(x, out, n, kern, KIND):
+    """``out[q] = decay(x[q])`` for q < n (float32), the kernel ``kern`` (``[kind, offset,
+    1 / scale, coef]``) chosen once: each branch is a plain loop the compiler vectorises
+    (the gaps are never NaN here)."""
+    kind = kern[0]
+    off, inv, coef = np.float32(kern[1]), np.float32(kern[2]), np.float32(kern[3])
     if kind == KIND.step:
         for q in range(n):
-            out[q] = 1.0 if (x[q] - off) * inv <= 1.0 else 0.0
+            out[q] = F1 if (x[q] - off) * inv <= F1 else F0
     elif kind == KIND.linear:
         for q in range(n):
-            out[q] = max(1.0 - coef * max((x[q] - off) * inv, 0.0), 0.0)
+            out[q] = max(F1 - coef * max((x[q] - off) * inv, F0), F0)
     elif kind == KIND.exp:
         for q in range(n):
-            out[q] = exp_neg(coef * max((x[q] - off) * inv, 0.0), pow2)
+            out[q] = exp_neg(coef * max((x[q] - off) * inv, F0))
     elif kind == KIND.gauss:
         for q in range(n):
-            d = max((x[q] - off) * inv, 0.0)
-            out[q] = exp_neg(coef * d * d, pow2)
+            d = max((x[q] - off) * inv, F0)
+            out[q] = exp_neg(coef * d * d)
     elif kind == KIND.rational:
         for q in range(n):
-            out[q] = 1.0 / (1.0 + coef * max((x[q] - off) * inv, 0.0))
+            out[q] = F1 / (F1 + coef * max((x[q] - off) * inv, F0))
     else:  # cauchy
         for q in range(n):
-            d = max((x[q] - off) * inv, 0.0)
-            out[q] = 1.0 / (1.0 + coef * d * d)
+            d = max((x[q] - off) * inv, F0)
+            out[q] = F1 / (F1 + coef * d * d)
 
 
 @numba.njit(error_model="numpy")
-def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs, sc, fis, xs, keep, cb):
+def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, tt, r_off, c_off, crit, keep, nfs,
+              sd, si, si64, xs, stamp):
     """Demands ``rows[:n_rows]`` against listings ``j0:j1`` (at most TILE of them).
 
     Row r of the call, against the listings ``bounds[r, 0]:bounds[r, 1]`` (all of
-    ``j0:j1`` when ``bounds`` is empty): failed bits into ``ffr[t]`` (-1 for a pair
-    outside its bounds), totals into ``ttr[t]`` (NaN where a rule fails), the number
-    of feasible pairs into ``nfs[r]``, and when ``keep`` every criterion into
-    ``cb[:, r, t]`` (then computed on every pair); ``t = j - j0``.
+    ``j0:j1`` when ``bounds`` is empty): with ``t = j - j0``, failed bits into
+    ``ff[r_off + r, c_off + t]``, totals into ``tt[r_off + r, c_off + t]`` (NaN where
+    a rule fails; a pair outside the row's bounds is not written: callers read only
+    the pairs inside), the number of feasible pairs
+    into ``nfs[r]``, and when ``keep`` every criterion into ``crit[:, r_off + r, c_off +
+    t]`` (then computed on every pair). A driver passes its outputs as ``ff``/``tt``
+    (nothing is copied) or scratch of (n_rows, TILE) with zero offsets.
 
     Each step is a short loop over the tile touching few arrays, which the compiler
     vectorises (one loop doing everything is not vectorised, and is 8x slower). Every
@@ -113,74 +205,84 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
     # ---- every array and constant into a local, once per call
     d_points, d_ptown, d_off, d_maxd, d_thr = D.points, D.point_town, D.point_offsets, D.max_distance, D.thr_c2
     d_deal, d_amin, d_amax, d_lo, d_hi, d_has_area = D.deal, D.area_min, D.area_max, D.lo, D.hi, D.has_area
-    d_cert, d_lease, d_crane, d_load, d_tax, d_move = D.certificate, D.lease_months, D.crane, D.load, D.tax, D.move_in
+    d_cert, d_move = D.certificate, D.move_in
+    d_crane_r, d_load_r, d_tax_r, d_move_r, d_lease_r = D.crane_r, D.load_r, D.tax_r, D.move_r, D.lease_r
     d_cat, d_code, d_rent, d_sale, d_needs = D.cat, D.code_row, D.max_rent, D.max_sale, D.n_needs
-    d_height, d_power = D.height, D.power
-    l_area, l_unit, l_crane, l_load, l_tax_need, l_avail = L.area, L.unit, L.crane, L.load, L.tax_need, L.available
-    l_vec, l_town, l_has_loc, l_level, l_deal, l_title = L.vectors, L.town, L.has_loc, L.level, L.deal, L.title
-    l_min_lease, l_cat, l_ind, l_rent, l_sale = L.min_lease, L.cat, L.ind, L.eff_rent, L.eff_sale
-    l_related, l_height, l_power = L.related, L.height, L.power
-    cat_bits, code_bits, synergy, pow2, div_pos = T.cat_bits, T.code_bits, T.synergy, T.pow2, L.div_pos
+    d_height, d_load, d_power = D.height, D.load, D.power
+    l_area, l_unit, l_held, l_ucls, u_vals, div_pos = L.area, L.unit, L.held, L.ucls, T.units, L.div_pos
+    l_crane_r, l_load_r, l_tax_r, l_avail_r, l_lease_r = L.crane_r, L.load_r, L.tax_r, L.avail_r, L.lease_r
+    l_vx, l_vy, l_vz, l_town, l_has_loc, l_level = L.vx, L.vy, L.vz, L.town, L.has_loc, L.level
+    l_deal, l_notitle, l_cat, l_ind, l_rent, l_sale = L.deal, L.notitle, L.cat, L.ind, L.eff_rent, L.eff_sale
+    l_related, l_height, l_load, l_power, l_avail = L.related, L.height, L.load, L.power, L.available
+    cat_bits, code_bits, synergy = T.cat_bits, T.code_bits, T.synergy
     f_area, f_crane, f_load, f_tax, f_avail = F.area, F.crane, F.floor_load, F.park_tax, F.available
     f_dist, f_deal, f_title, f_lease = F.max_distance, F.deal, F.title_certificate, F.lease_term
-    ka_s, kb_s, kc_s, kd_s = K.area_short[0], K.area_short[1], K.area_short[2], K.area_short[3]
-    ka_o, kb_o, kc_o, kd_o = K.area_over[0], K.area_over[1], K.area_over[2], K.area_over[3]
-    ka_l, kb_l, kc_l, kd_l = K.location_distance[0], K.location_distance[1], K.location_distance[2], \
-        K.location_distance[3]
-    ka_p, kb_p, kc_p, kd_p = K.price_over[0], K.price_over[1], K.price_over[2], K.price_over[3]
-    ka_t, kb_t, kc_t, kd_t = K.timing_late[0], K.timing_late[1], K.timing_late[2], K.timing_late[3]
-    grace, r2 = P.grace_days, P.r2
-    n_area, n_loc, n_price, n_fac, n_time = (P.area_neutral, P.location_neutral, P.price_neutral,
-                                             P.facilities_neutral, P.timing_neutral)
+    k_ashort, k_aover, k_loc, k_price, k_time = K.area_short, K.area_over, K.location_distance, K.price_over, \
+        K.timing_late
+    r2 = np.float32(P.r2)
+    n_area, n_loc, n_price = np.float32(P.area_neutral), np.float32(P.location_neutral), np.float32(P.price_neutral)
+    n_fac, n_time = np.float32(P.facilities_neutral), np.float32(P.timing_neutral)
     at_min, full = P.at_minimum, P.full_margin
     inv_full = 1.0 / full if full > 0 else 0.0
-    wa, wl, wp, wi, wf, wt = W.area, W.location, W.price, W.industry, W.facilities, W.timing
+    wa, wl, wp = np.float32(W.area), np.float32(W.location), np.float32(W.price)
+    wi, wf, wt = np.float32(W.industry), np.float32(W.facilities), np.float32(W.timing)
     ci_a, ci_l, ci_p, ci_i, ci_f, ci_t = CI.area, CI.location, CI.price, CI.industry, CI.facilities, CI.timing
     full_tile = bounds.shape[0] == 0
+    n_levels = d_thr.shape[1]
+    w = j1 - j0
     uj0 = np.uint64(j0)
+    c2, aa, dv_unit, dv_held, kw = sd[0], sd[1], sd[2], sd[3], sd[4]
+    gd, gx, gy, gz = sd[5], sd[6], sd[7], sd[8]
+    fi, dv_t, dv_slot, mo, sizes = si[0], si[1], si[2], si[3], si[4]
+    tw, h1 = si64[0], si64[1]
+    words = si64[2]
+    x_area, x_loc, x_price, x_ind, x_fac, x_time, g1, g2 = xs[0], xs[1], xs[2], xs[3], xs[4], xs[5], xs[6], xs[7]
+
     # the divisible listings of the tile (offered area differs from the whole area only
-    # there), gathered once per call so that each row's whole units run as one plain loop
+    # there) and the unit sizes among them, gathered once per call: per row, the units
+    # wanted are worked out once per unit size
     q0, q1 = np.searchsorted(div_pos, j0), np.searchsorted(div_pos, j1)
     n_div = np.uint64(q1 - q0)
-    fi, dv_t, dv_area, dv_unit = fis[0], fis[1], sc[3], sc[4]
+    call = stamp[0, -1] + 1
+    stamp[0, -1] = call
+    n_sizes = 0
     for q in range(n_div):
         j = div_pos[q0 + q]
-        dv_area[q] = l_area[j]
-        dv_unit[q] = l_unit[j]
         dv_t[q] = j - j0
+        dv_unit[q] = l_unit[j]
+        dv_held[q] = l_held[j]
+        c = l_ucls[j]
+        if stamp[0, c] != call:
+            stamp[0, c] = call
+            stamp[1, c] = n_sizes
+            sizes[n_sizes] = c
+            n_sizes += 1
+        dv_slot[q] = stamp[1, c]
 
     for r in range(n_rows):
         i = rows[r]
-        ta, tb = 0, j1 - j0
-        if not full_tile:
-            ta, tb = max(bounds[r, 0] - j0, 0), min(bounds[r, 1] - j0, j1 - j0)
-            for t in range(j1 - j0):
-                ff[r, t] = -1
-                tt[r, t] = nan
+        ffr = ff[r_off + r][c_off:c_off + w]
+        ttr = tt[r_off + r][c_off:c_off + w]
+        ta, tb = 0, w
+        if not full_tile:  # (the pairs outside the row's bounds are left as they were)
+            ta, tb = max(bounds[r, 0] - j0, 0), min(bounds[r, 1] - j0, w)
             if tb <= ta:
                 nfs[r] = 0
                 continue
         # loop indices unsigned: numba wraps negative indices around, and a loop whose
         # index might be negative is not vectorised (7x slower)
         uta, utb = np.uint64(ta), np.uint64(tb)
-        # 1-D views of this row's outputs and of the scratch rows: the loops below index
-        # plain vectors, which the compiler vectorises (2-D indexing it does not)
-        ffr, ttr, aa, c2, mo = ff[r], tt[r], sc[0], sc[1], sc[2]
-        x_area, x_loc, x_price, x_ind, x_fac, x_time, g1, g2 = xs[0], xs[1], xs[2], xs[3], xs[4], xs[5], xs[6], xs[7]
         dd = d_deal[i]
         p0, p1 = d_off[i], d_off[i + 1]
         amin, amax, lo, hi = d_amin[i], d_amax[i], d_lo[i], d_hi[i]
-        cert = d_cert[i] == 1
-        lease = d_lease[i]
-        crane_i = d_crane[i]  # 0 when none: no listing is lighter than 0
-        load_i = d_load[i] if d_load[i] > 0 else -math.inf
-        tax_i = d_tax[i] if d_tax[i] == d_tax[i] else -math.inf  # unknown: below any need
+        cert = np.uint8(d_cert[i] == 1)
+        crane_ri, load_ri, tax_ri, move_ri, lease_ri = d_crane_r[i], d_load_r[i], d_tax_r[i], d_move_r[i], \
+            d_lease_r[i]
         has_area = d_has_area[i]
         move = d_move[i]
-        move_by = move + grace  # NaN when no date: never late
-        ci, di = d_cat[i], d_code[i]
         located = p1 > p0
         limited = located and d_maxd[i] < math.inf
+        cat_row, code_row, syn_row = cat_bits[d_cat[i]], code_bits[d_code[i]], synergy[d_code[i]]
 
         # pass 1: the nearest place of a row with a distance limit, one point at a time
         # (other rows need it on the pairs scored only, in pass 3)
@@ -191,7 +293,7 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
                 x, y, z = d_points[q, 0], d_points[q, 1], d_points[q, 2]
                 for t in range(uta, utb):
                     j = uj0 + t
-                    c2[t] = max(c2[t], x * l_vec[j, 0] + y * l_vec[j, 1] + z * l_vec[j, 2])
+                    c2[t] = max(c2[t], x * l_vx[j] + y * l_vy[j] + z * l_vz[j])
                 tq = d_ptown[q]
                 if tq >= 0:  # a wanted town: a listing inside it is at 0 km (cosine 1)
                     for t in range(uta, utb):
@@ -202,54 +304,67 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
         # pass 2: every rule, branch-free bit arithmetic
         for t in range(uta, utb):
             aa[t] = l_area[uj0 + t]
-        for q in range(n_div):
-            g2[q] = offered_area(amin, hi, dv_area[q], dv_unit[q])
-        for q in range(n_div):
-            aa[dv_t[q]] = g2[q]
+        if has_area:  # whole units (a demand without an area passes the rule everywhere)
+            for s in range(n_sizes):
+                kw[s] = units_wanted(amin, hi, u_vals[sizes[s]])
+            for q in range(n_div):
+                aa[dv_t[q]] = np.minimum(kw[dv_slot[q]], dv_held[q]) * dv_unit[q]
         for t in range(uta, utb):
             a = aa[t]
             ffr[t] = (has_area & (not ((lo <= a) & (a <= hi)))) * f_area
         for t in range(uta, utb):
             j = uj0 + t
-            ffr[t] |= ((l_crane[j] < crane_i) * f_crane | (l_load[j] < load_i) * f_load
-                       | (tax_i < l_tax_need[j]) * f_tax | (l_avail[j] > move_by) * f_avail)
+            ffr[t] |= ((l_crane_r[j] < crane_ri) * f_crane | (l_load_r[j] < load_ri) * f_load
+                       | (tax_ri < l_tax_r[j]) * f_tax | (move_ri < l_avail_r[j]) * f_avail)
         if limited:
             thr_row = d_thr[i]
-            for t in range(uta, utb):
-                j = uj0 + t
-                ffr[t] |= (l_has_loc[j] & (c2[t] > thr_row[l_level[j]])) * f_dist
+            if n_levels == 1:  # one location uncertainty (the usual case): one threshold
+                thr0 = thr_row[0]
+                for t in range(uta, utb):
+                    ffr[t] |= (l_has_loc[uj0 + t] & (c2[t] > thr0)) * f_dist
+            elif n_levels <= 4:  # a few: one plain pass per level (no indexed load)
+                for v in range(n_levels):
+                    thr_v, uv = thr_row[v], np.uint32(v)
+                    for t in range(uta, utb):
+                        j = uj0 + t
+                        ffr[t] |= (l_has_loc[j] & (l_level[j] == uv) & (c2[t] > thr_v)) * f_dist
+            else:
+                for t in range(uta, utb):
+                    j = uj0 + t
+                    ffr[t] |= (l_has_loc[j] & (c2[t] > thr_row[l_level[j]])) * f_dist
         # fire class, 环评, ground floor, rating per demand class x listing class; admitted
         # and banned industries per demand code x listing lists (tables made by the rules)
         for t in range(uta, utb):
             j = uj0 + t
-            ffr[t] |= cat_bits[ci, l_cat[j]] | code_bits[di, l_ind[j]]
+            ffr[t] |= cat_row[l_cat[j]] | code_row[l_ind[j]]
         # the deal types both sides accept, less those the title or lease term rules out
         for t in range(uta, utb):
             j = uj0 + t
             shared = dd & l_deal[j]
-            sb = cert & (l_title[j] != 1)
-            lb = lease < l_min_lease[j]
-            modes = shared & (3 - 2 * sb - lb)
+            sb = cert & l_notitle[j]
+            lb = np.uint8(lease_ri < l_lease_r[j])
+            modes = shared & (np.uint8(3) - np.uint8(2) * sb - lb)
             mo[t] = modes
             lost = modes == 0
-            ffr[t] |= ((shared == 0) * f_deal | (lost & sb & ((shared & 2) != 0)) * f_title
-                         | (lost & lb & ((shared & 1) != 0)) * f_lease)
-        nf = 0
+            ffr[t] |= ((shared == 0) * f_deal | (lost & (sb == 1) & ((shared & 2) != 0)) * f_title
+                       | (lost & (lb == 1) & ((shared & 1) != 0)) * f_lease)
         for t in range(uta, utb):
-            fi[nf] = t
-            nf += ffr[t] == 0
-            ttr[t] = nan
-        nfs[r] = nf
-        if nf == 0 and not keep:
-            continue
-        n = nf
-        if keep:
+            ttr[t] = np.float32(nan)
+        if keep:  # the criteria of every pair
             n = tb - ta
             for q in range(n):
                 fi[q] = uta + np.uint64(q)
+            nfs[r] = compact(ffr, ta, tb, fi, words, True)
+        else:  # the positions of the feasible pairs, from one bit per pair
+            n = compact(ffr, ta, tb, fi, words, False)
+            nfs[r] = n
+            if n == 0:
+                continue
         un = np.uint64(n)
 
-        # pass 3: the criteria, on the n pairs of fi (the feasible ones, or all when kept)
+        # pass 3: the criteria in float32, on the n pairs of fi (the feasible ones, or all
+        # when kept). The listing values are gathered first (scalar loops: indexed
+        # loads), then every formula runs as a plain loop over contiguous scratch.
         if has_area:
             inv_lo = 1.0 / amin if amin > 0 else 0.0
             inv_hi = 1.0 / amax if (amax < math.inf and amax > 0) else 0.0
@@ -257,8 +372,8 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
                 a = aa[fi[q]]
                 g1[q] = max(amin - a, 0.0) * inv_lo
                 g2[q] = max(a - amax, 0.0) * inv_hi  # (an open range: 0 * 0, never -inf * 0)
-            decay_all(g1, x_area, un, ka_s, kb_s, kc_s, kd_s, KIND, pow2)
-            decay_all(g2, g1, un, ka_o, kb_o, kc_o, kd_o, KIND, pow2)
+            decay_all(g1, x_area, un, k_ashort, KIND)
+            decay_all(g2, g1, un, k_aover, KIND)
             for q in range(un):
                 x_area[q] *= g1[q]
         else:
@@ -267,37 +382,45 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
         if located:
             if limited:
                 for q in range(un):
-                    g1[q] = c2[fi[q]]
+                    gd[q] = c2[fi[q]]
+                    h1[q] = l_has_loc[uj0 + fi[q]]
             else:
                 for q in range(un):
-                    g1[q] = -2.0
+                    j = uj0 + fi[q]
+                    gx[q], gy[q], gz[q] = l_vx[j], l_vy[j], l_vz[j]
+                    h1[q] = l_has_loc[j]
+                    gd[q] = -2.0
+                towns = False
                 for p in range(p0, p1):
                     x, y, z = d_points[p, 0], d_points[p, 1], d_points[p, 2]
                     for q in range(un):
-                        j = uj0 + fi[q]
-                        g1[q] = max(g1[q], x * l_vec[j, 0] + y * l_vec[j, 1] + z * l_vec[j, 2])
-                    tq = d_ptown[p]
-                    if tq >= 0:
-                        for q in range(un):
-                            g1[q] = 1.0 if l_town[uj0 + fi[q]] == tq else g1[q]
+                        gd[q] = max(gd[q], x * gx[q] + y * gy[q] + z * gz[q])
+                    towns |= d_ptown[p] >= 0
+                if towns:
+                    for q in range(un):
+                        tw[q] = l_town[uj0 + fi[q]]
+                    for p in range(p0, p1):
+                        tq = d_ptown[p]
+                        if tq >= 0:  # a listing inside a wanted town: 0 km (cosine 1)
+                            for q in range(un):
+                                gd[q] = 1.0 if tw[q] == tq else gd[q]
                 for q in range(un):
-                    g1[q] = max(2.0 - 2.0 * g1[q], 0.0)
-            # km = 2R asin(chord / 2): a series exact to double precision below 1270 km
+                    gd[q] = max(2.0 - 2.0 * gd[q], 0.0)
+            # km = 2R asin(chord / 2): a series exact to float32 precision below 1270 km
             far = False
             for q in range(un):
-                y = math.sqrt(g1[q]) * 0.5
-                far |= y >= 0.1
+                y = np.float32(math.sqrt(gd[q])) * FHALF
+                far |= bool(y >= SERIES_LIMIT)
                 y2 = y * y
-                g2[q] = r2 * y * (1.0 + y2 * (1.0 / 6.0 + y2 * (3.0 / 40.0 + y2 * (5.0 / 112.0
-                                                                                        + y2 * (35.0 / 1152.0)))))
+                g2[q] = r2 * y * (F1 + y2 * (S1 + y2 * (S2 + y2 * (S3 + y2 * S4))))
             if far:
                 for q in range(un):
-                    y = math.sqrt(g1[q]) * 0.5
+                    y = math.sqrt(gd[q]) * 0.5
                     if y >= 0.1:
                         g2[q] = r2 * math.asin(min(y, 1.0))
-            decay_all(g2, x_loc, un, ka_l, kb_l, kc_l, kd_l, KIND, pow2)
+            decay_all(g2, x_loc, un, k_loc, KIND)
             for q in range(un):
-                x_loc[q] = x_loc[q] if l_has_loc[uj0 + fi[q]] else n_loc
+                x_loc[q] = x_loc[q] if h1[q] else n_loc
         else:
             for q in range(un):
                 x_loc[q] = n_loc
@@ -310,12 +433,13 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
             if budget == budget and (dd & (side + 1)) != 0:
                 inv_b = 1.0 / budget
                 for q in range(un):
-                    pr = prices[uj0 + fi[q]]
-                    x_price[q] = pr * inv_b - 1.0 if pr == pr else 0.0
-                decay_all(x_price, dst, un, ka_p, kb_p, kc_p, kd_p, KIND, pow2)
+                    gd[q] = prices[uj0 + fi[q]]
                 for q in range(un):
-                    pr = prices[uj0 + fi[q]]
-                    dst[q] = dst[q] if pr == pr else n_price
+                    pr = gd[q]
+                    x_price[q] = pr * inv_b - 1.0 if pr == pr else 0.0
+                decay_all(x_price, dst, un, k_price, KIND)
+                for q in range(un):
+                    dst[q] = dst[q] if gd[q] == gd[q] else n_price
             else:
                 for q in range(un):
                     dst[q] = n_price
@@ -328,18 +452,20 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
         else:
             for q in range(un):
                 t = fi[q]
-                mm = int(mo[t])
-                mm = mm if mm != 0 else dd & l_deal[uj0 + t]
-                mm = mm if mm != 0 else 3
-                a = g1[q] if (mm & 1) != 0 else -1.0
-                b = g2[q] if (mm & 2) != 0 else -1.0
-                x_price[q] = max(a, b)
+                mm = np.int64(mo[t])
+                mm = mm if mm != 0 else np.int64(dd & l_deal[uj0 + t])
+                tw[q] = mm if mm != 0 else np.int64(3)
+            for q in range(un):
+                mm = tw[q]
+                a32 = g1[q] if (mm & 1) != 0 else np.float32(-1.0)
+                b32 = g2[q] if (mm & 2) != 0 else np.float32(-1.0)
+                x_price[q] = max(a32, b32)
         for q in range(un):
-            x_ind[q] = synergy[di, l_related[uj0 + fi[q]]]
+            x_ind[q] = syn_row[l_related[uj0 + fi[q]]]
         # facilities: the mean over the minimums the demand gives
         if d_needs[i] > 0:
             for q in range(un):
-                x_fac[q] = 0.0
+                x_fac[q] = F0
             for f in range(3):
                 need = d_height[i] if f == 0 else (d_load[i] if f == 1 else d_power[i])
                 if not need > 0:
@@ -347,12 +473,14 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
                 inv_need = 1.0 / need
                 haves = l_height if f == 0 else (l_load if f == 1 else l_power)
                 for q in range(un):
-                    have = haves[uj0 + fi[q]]
+                    gd[q] = haves[uj0 + fi[q]]
+                for q in range(un):
+                    have = gd[q]
                     m = at_min + (1.0 - at_min) * (min((have - need) * inv_need * inv_full, 1.0) if full > 0
                                                    else 1.0)
                     m = m if have >= need else 0.0
-                    x_fac[q] += m if have == have else n_fac
-            inv_n = 1.0 / d_needs[i]
+                    x_fac[q] += np.float32(m) if have == have else n_fac
+            inv_n = np.float32(1.0 / d_needs[i])
             for q in range(un):
                 x_fac[q] *= inv_n
         else:
@@ -360,29 +488,35 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
                 x_fac[q] = n_fac
         if move == move:
             for q in range(un):
-                av = l_avail[uj0 + fi[q]]
-                g1[q] = av - move if av == av else 0.0
-            decay_all(g1, x_time, un, ka_t, kb_t, kc_t, kd_t, KIND, pow2)
+                gd[q] = l_avail[uj0 + fi[q]]
             for q in range(un):
-                av = l_avail[uj0 + fi[q]]
-                x_time[q] = x_time[q] if av == av else n_time
+                av = gd[q]
+                g1[q] = av - move if av == av else 0.0
+            decay_all(g1, x_time, un, k_time, KIND)
+            for q in range(un):
+                x_time[q] = x_time[q] if gd[q] == gd[q] else n_time
         else:
             for q in range(un):
                 x_time[q] = n_time
         for q in range(un):
-            tot = (wa * x_area[q] + wl * x_loc[q] + wp * x_price[q] + wi * x_ind[q]
-                   + wf * x_fac[q] + wt * x_time[q])
-            t = fi[q]
-            ttr[t] = tot if ffr[t] == 0 else nan
+            g1[q] = (wa * x_area[q] + wl * x_loc[q] + wp * x_price[q] + wi * x_ind[q]
+                     + wf * x_fac[q] + wt * x_time[q])
         if keep:
             for q in range(un):
                 t = fi[q]
-                cb[ci_a, r, t] = x_area[q]
-                cb[ci_l, r, t] = x_loc[q]
-                cb[ci_p, r, t] = x_price[q]
-                cb[ci_i, r, t] = x_ind[q]
-                cb[ci_f, r, t] = x_fac[q]
-                cb[ci_t, r, t] = x_time[q]
+                ttr[t] = g1[q] if ffr[t] == 0 else np.float32(nan)
+            ro, co = r_off + r, np.uint64(c_off)
+            for q in range(un):
+                t = co + fi[q]
+                crit[ci_a, ro, t] = x_area[q]
+                crit[ci_l, ro, t] = x_loc[q]
+                crit[ci_p, ro, t] = x_price[q]
+                crit[ci_i, ro, t] = x_ind[q]
+                crit[ci_f, ro, t] = x_fac[q]
+                crit[ci_t, ro, t] = x_time[q]
+        else:
+            for q in range(un):
+                ttr[fi[q]] = g1[q]
 
 
 # ---- drivers --------------------------------------------------------------------------
@@ -391,33 +525,24 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
 @numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
 def dense(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, failed, total, crit, keep):
     """Rows ``r0:r1`` x columns ``c0:c1`` into ``failed`` / ``total`` (and ``crit`` when
-    ``keep``), shape (r1 - r0, c1 - c0). Work items are ROWS rows x COLS columns, so one
-    row against many listings runs in parallel too."""
+    ``keep``), shape (r1 - r0, c1 - c0), written in place by :func:`eval_rows`. Work
+    items are ROWS rows x COLS columns, so one row against many listings runs in
+    parallel too."""
     n, m = r1 - r0, c1 - c0
     n_rc = (n + ROWS - 1) // ROWS
     n_cc = (m + COLS - 1) // COLS
-    n_crit = crit.shape[0]
     nb = np.zeros((0, 2), dtype=np.int64)
+    n_classes = T.units.shape[0]
     for item in numba.prange(n_rc * n_cc):
         rc, cc = item // n_cc, item % n_cc
-        ff, tt, nfs, sc, fi, xs, cb = new_buffers(ROWS, n_crit if keep else 0)
+        _, _, nfs, sd, si, si64, xs, stamp = new_buffers(0, n_classes)
+        nfs = np.empty(ROWS, dtype=np.int64)
         ra, rb = rc * ROWS, min(rc * ROWS + ROWS, n)
         rows = np.arange(r0 + ra, r0 + rb)
         for a in range(cc * COLS, min(cc * COLS + COLS, m), TILE):
             b = min(a + TILE, m)
-            eval_rows(rows, rb - ra, c0 + a, c0 + b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs, sc, fi, xs,
-                      keep, cb)
-            ua, w = np.uint64(a), np.uint64(b - a)
-            for r in range(rb - ra):
-                fr, tr, ffr, ttr = failed[ra + r], total[ra + r], ff[r], tt[r]
-                for t in range(w):
-                    fr[ua + t] = ffr[t]
-                    tr[ua + t] = ttr[t]
-                if keep:
-                    for c in range(n_crit):
-                        cr, cbr = crit[c, ra + r], cb[c, r]
-                        for t in range(w):
-                            cr[ua + t] = cbr[t]
+            eval_rows(rows, rb - ra, c0 + a, c0 + b, nb, D, L, T, P, F, K, KIND, W, CI, failed, total, ra, a, crit,
+                      keep, nfs, sd, si, si64, xs, stamp)
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -502,6 +627,54 @@ def merge_best(best, best_x, tie, out_best, out_x):
         out_best[h], out_x[h] = v, x
 
 
+ITEM = 4 * TILE  # listings per work item of the single-record driver
+
+
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
+def row_top(D, L, T, P, F, K, KIND, W, CI, i, spans, k, tie, index, scores, count):
+    """Demand row ``i``'s k best feasible listings among the positions of its spans
+    (``spans``: (n_groups, 2) [start, end)), parallel across the listings: work items of
+    at most ITEM positions; each item keeps its own k best, merged at the
+    end into ``index`` / ``scores`` ((1, k), best first, ties by ascending ``tie``;
+    -1 / NaN padded) and ``count`` ((1,)). Nothing per listing is written."""
+    n_items = 0
+    for g in range(spans.shape[0]):
+        if spans[g, 1] > spans[g, 0]:
+            n_items += (spans[g, 1] - spans[g, 0] + ITEM - 1) // ITEM
+    starts, ends = np.empty(n_items, np.int64), np.empty(n_items, np.int64)
+    q = 0
+    for g in range(spans.shape[0]):
+        for a in range(spans[g, 0], spans[g, 1], ITEM):
+            starts[q], ends[q] = a, min(a + ITEM, spans[g, 1])
+            q += 1
+    hi = np.empty((n_items, k), np.int64)
+    hs = np.empty((n_items, k), np.float32)
+    hc = np.zeros(n_items, np.int64)
+    rows = np.full(1, i, np.int64)
+    nb = np.zeros((0, 2), dtype=np.int64)
+    cb = np.empty((0, 0, 0), dtype=np.float32)
+    n_classes = T.units.shape[0]
+    for item in numba.prange(n_items):
+        ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(1, n_classes)
+        for a in range(starts[item], ends[item], TILE):
+            b = min(a + TILE, ends[item])
+            eval_rows(rows, 1, a, b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, 0, 0, cb, False, nfs, sd, si,
+                      si64, xs, stamp)
+            if nfs[0] == 0:
+                continue
+            ttr = tt[0]
+            for t in range(b - a):
+                v = ttr[t]
+                if v >= kth(k, hs, hc, item):
+                    heap_push(v, a + t, tie[a + t], k, hi, hs, hc, item, tie)
+    count[0] = 0
+    for item in range(n_items):
+        for q in range(hc[item]):
+            x = hi[item, q]
+            heap_push(hs[item, q], x, tie[x], k, index, scores, count, 0, tie)
+    finish(index, scores, count, k)
+
+
 # ---- candidates and the dual check -----------------------------------------------------
 @numba.njit(inline="always", error_model="numpy")
 def span_union(spans, ra, rb, g):
@@ -557,7 +730,8 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
     for item in numba.prange(n_items):
         wk = numba.get_thread_id() % n_w
         ra, rb = item * rr, min(item * rr + rr, n_rows)
-        ff, tt, nfs, sc, fi, xs, cb = new_buffers(rr, 0)
+        ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(rr, T.units.shape[0])
+        cb = np.empty((0, 0, 0), dtype=np.float32)
         for p in range(ra, rb if stats else ra):
             d_count[p] = 0
             d_best[p] = -math.inf
@@ -569,8 +743,8 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
             lo, hi = span_union(spans, ra, rb, g)
             for a in range(lo, hi, TILE):
                 b = min(a + TILE, hi)
-                eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs,
-                          sc, fi, xs, False, cb)
+                eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, 0, 0,
+                          cb, False, nfs, sd, si, si64, xs, stamp)
                 for r in range(rb - ra):
                     p = ra + r
                     ta, tb = max(spans[p, g, 0] - a, 0), min(spans[p, g, 1] - a, b - a)
@@ -582,7 +756,12 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
                         # failed pairs per rule, for the row and for each listing
                         uta, utb, ua = np.uint64(ta), np.uint64(tb), np.uint64(a)
                         ffr = ff[r]
+                        seen = np.uint16(0)  # the rules failing anywhere in the span: count only those
+                        for t in range(uta, utb):
+                            seen |= ffr[t]
                         for bit in range(n_bits):
+                            if (seen >> bit) & 1 == 0:
+                                continue
                             cnt = 0
                             lr = l_rules[wk, bit]
                             for t in range(uta, utb):
@@ -633,19 +812,21 @@ def dual(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, u, v, tol, buf
     for item in numba.prange(n_items):
         wk = numba.get_thread_id() % n_w
         ra, rb = item * rr, min(item * rr + rr, n_rows)
-        ff, tt, nfs, sc, fi, xs, cb = new_buffers(rr, 0)
+        ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(rr, T.units.shape[0])
+        cb = np.empty((0, 0, 0), dtype=np.float32)
         for g in range(n_groups):
             lo, hi = span_union(spans, ra, rb, g)
             for a in range(lo, hi, TILE):
                 b = min(a + TILE, hi)
-                eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, nfs,
-                          sc, fi, xs, False, cb)
+                eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, 0, 0,
+                          cb, False, nfs, sd, si, si64, xs, stamp)
                 for r in range(rb - ra):
                     if nfs[r] == 0:
                         continue
                     p = ra + r
                     ui = u[rows[p]]
-                    for t in range(b - a):
+                    ta, tb = max(spans[p, g, 0] - a, 0), min(spans[p, g, 1] - a, b - a)
+                    for t in range(ta, tb):
                         x = tt[r, t]
                         if x >= reservation and x - ui - v[a + t] > tol:
                             push_pair(wk, p, a + t, x, buf_r, buf_j, buf_s, fill)

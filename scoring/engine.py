@@ -41,7 +41,7 @@ from scoring.reference import Towns
 from scoring.results import CriterionArrays, Ranking, ScoreResult, TopK
 from scoring.rules import RULES, RowFails
 from scoring.select import check_top_k, id_ranks, select_top
-from scoring.sparse import Candidates, DualViolations, candidates, dual_violations, top_k_pruned
+from scoring.sparse import Candidates, DualViolations, candidates, dual_violations, row_top_pruned, top_k_pruned
 
 __all__ = ["Engine", "Scorer", "score", "top_k"]
 
@@ -54,6 +54,10 @@ BLOCK_PAIRS = 1 << 18
 
 FAST_MIN_PAIRS = 1 << 20
 """Blocks at least this large use the compiled path when ``engine="auto"``."""
+
+ROW_TOP_MAX = 1000
+"""The largest k for which a single demand's query keeps its k best as it scores
+(:meth:`Scorer.for_demand`); a larger k scores the row whole, then selects."""
 
 BYTES_PER_PAIR = 96
 """Rough peak of temporaries per pair of a numpy block, for the memory budget of top_k."""
@@ -199,6 +203,11 @@ class Scorer:
         of each position, and the index (:mod:`scoring.prune`)."""
         idx = build_index(self._l)
         return self.compiled_market.take_listings(idx.order), idx.order, idx
+
+    @functools.cached_property
+    def pruned_ties(self) -> np.ndarray:
+        """int64 (n_listings,): the listings' id ranks in the order of the pruning index."""
+        return np.ascontiguousarray(self.id_ranks("listing")[self.pruned_market[1]])
 
     # ---- evaluation -------------------------------------------------------------
     def compiled(self, pairs: int) -> bool:
@@ -409,8 +418,17 @@ class Scorer:
             self.for_listing(0, 1)
 
     def for_demand(self, i: int, k: int | None = None) -> Ranking:
-        """The best feasible listings for demand row ``i`` (all of them when k is None)."""
-        _, total = self.evaluate(self.block(i, i + 1, 0, self._l.n))
+        """The best feasible listings for demand row ``i`` (all of them when k is None).
+
+        On the compiled path with k given (at most :data:`ROW_TOP_MAX`), the demand
+        visits only the listings the pruning index leaves it, in parallel across them,
+        and keeps the k best as it goes (:func:`scoring.sparse.row_top_pruned`);
+        otherwise its row is scored whole, then selected."""
+        n_l = self._l.n
+        if k is not None and 0 < k <= min(ROW_TOP_MAX, n_l) and self.compiled(n_l):
+            idx, sc = row_top_pruned(self, i, k)
+            return Ranking(idx, self._l.ids[idx], sc)
+        _, total = self.evaluate(self.block(i, i + 1, 0, n_l))
         return self._ranking(total, k, self._l.ids, self.id_ranks("listing"))
 
     def for_listing(self, j: int, k: int | None = None) -> Ranking:

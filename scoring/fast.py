@@ -5,9 +5,10 @@ blocks here instead of with numpy array passes: one pass over the pairs, paralle
 work items of rows and columns, nothing materialised but the outputs. The loop
 (:mod:`scoring._fast_kernel`) implements the documented formulas of the rule and
 criterion modules; the numpy path stays the definition (explanations always use it),
-and the tests hold both paths to the plain-Python reference scorer. Arithmetic is
-float64 throughout, so criterion scores may differ from the numpy path's float32 in the
-7th digit.
+and the tests hold both paths to the plain-Python reference scorer. Rules compare
+float64 values (or integer codes that keep their order, :func:`ranks`); the criteria run
+in float32 like the numpy path's, in a different order of operations, so criterion
+scores may differ from it in the last digits of float32.
 
 Every constant the loop reads is built here, once, from its definition, and passed by
 name (never restated as a literal in the loop):
@@ -20,16 +21,18 @@ name (never restated as a literal in the loop):
   admitted and banned industries) are looked up in tables made by running those rules'
   own numpy code (:data:`scoring.rules.RULES`) on one representative demand per class
   against one representative listing per class (:func:`prepare`);
-* the whole-units arithmetic is :func:`scoring.units.offered_area`, compiled as is.
+* the whole-units arithmetic is :func:`scoring.units.units_wanted` and
+  :func:`scoring.units.units_held`, compiled as they are and combined as
+  :func:`scoring.units.offered_area` combines them.
 
 Nothing is imported or compiled until first use; compiled code is cached on disk by
 numba (and the cache is dropped when a module it compiles from is newer than it,
 :func:`_drop_stale_cache`, since numba only watches the file of the function itself).
 
 Threads: numba's default threading layer here is OpenMP when it is available, else its
-own ``workqueue``; the service sets ``OMP_WAIT_POLICY=PASSIVE`` so that OpenMP workers
-sleep between queries instead of spinning (``benchmarks/README.md`` measures the
-layers).
+own ``workqueue``; :func:`kernel` defaults ``OMP_WAIT_POLICY`` to ``PASSIVE`` before the
+threads start, so that OpenMP workers sleep between queries instead of spinning
+(``benchmarks/README.md`` measures the layers).
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import math
+import os
 from collections import namedtuple
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,9 +55,10 @@ from scoring.kernels import KERNELS
 from scoring.prepare import DemandSide, ListingSide
 from scoring.profile import Profile
 from scoring.rules import RULES, dense
+from scoring.units import units_held
 
 __all__ = ["CLASS_RULES", "CODE_RULES", "Prepared", "available", "criteria_index", "criteria_order",
-           "evaluate_block", "prepare", "profile_record", "rule_flags", "select_top"]
+           "evaluate_block", "prepare", "profile_record", "ranks", "rule_flags", "select_top"]
 
 CLASS_RULES = ("fire_class", "eia", "ground_floor", "park_rating")
 """Rules looked up per (demand class, listing class): they read only the class keys."""
@@ -70,17 +75,15 @@ ProfileRecord = namedtuple("ProfileRecord", [
     "location_neutral", "price_neutral", "facilities_neutral", "timing_neutral"])
 Weights = namedtuple("Weights", list(CRITERIA))  # type: ignore[misc]
 CriteriaIndex = namedtuple("CriteriaIndex", list(CRITERIA))  # type: ignore[misc]
-Tables = namedtuple("Tables", ["cat_bits", "code_bits", "synergy", "pow2"])
-POW2 = np.ldexp(1.0, np.arange(-1022, 1))
-"""``2.0 ** n`` for n in -1022..0: the scale step of the loop's exponential."""
+Tables = namedtuple("Tables", ["cat_bits", "code_bits", "synergy", "units"])
 DemandArrays = namedtuple("DemandArrays", [
     "deal", "has_area", "area_min", "area_max", "lo", "hi", "points", "point_offsets", "point_town",
-    "max_distance", "thr_c2", "max_rent", "max_sale", "height", "load", "power", "n_needs", "crane",
-    "certificate", "move_in", "lease_months", "tax", "cat", "code_row"])
+    "max_distance", "thr_c2", "max_rent", "max_sale", "height", "load", "power", "n_needs",
+    "certificate", "move_in", "crane_r", "load_r", "tax_r", "move_r", "lease_r", "cat", "code_row"])
 ListingArrays = namedtuple("ListingArrays", [
-    "deal", "area", "unit", "has_loc", "vectors", "town", "level", "eff_rent", "eff_sale",
-    "height", "load", "power", "crane", "title", "available", "min_lease", "tax_need", "related",
-    "cat", "ind", "div_pos"])
+    "deal", "notitle", "area", "unit", "held", "ucls", "has_loc", "vx", "vy", "vz", "town", "level",
+    "eff_rent", "eff_sale", "height", "load", "power", "available", "crane_r", "load_r", "tax_r", "avail_r",
+    "lease_r", "related", "cat", "ind", "div_pos"])
 
 
 def available() -> bool:
@@ -92,7 +95,8 @@ def _drop_stale_cache() -> None:
     """Remove numba's cached kernels when a module they compile from is newer.
 
     numba keys its cache on the source file of the jitted function only; the kernel
-    also compiles :func:`scoring.units.offered_area`, which lives elsewhere.
+    also compiles :func:`scoring.units.units_wanted` and :func:`scoring.units.units_held`,
+    which live elsewhere.
     """
     here = Path(__file__).resolve().parent
     sources = [here / "_fast_kernel.py", here / "units.py"]
@@ -108,7 +112,14 @@ def _drop_stale_cache() -> None:
 
 @functools.cache
 def kernel() -> Any:
-    """The compiled module (imported, and its stale cache dropped, on first use)."""
+    """The compiled module (imported, and its stale cache dropped, on first use).
+
+    Before numba starts its threads, ``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` (a value
+    already set is kept): with OpenMP's default policy the idle workers spin after each
+    parallel region, and a process answering single queries with pauses between them
+    burnt 14 ms of CPU per 10 ms pause, which on a shared machine also made its own
+    queries 10x slower (``benchmarks/README.md``)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     _drop_stale_cache()
     from scoring import _fast_kernel
 
@@ -118,8 +129,9 @@ def kernel() -> Any:
 # ---- the named records ----------------------------------------------------------------
 @functools.cache
 def rule_flags() -> tuple[int, ...]:
-    """:class:`RuleFlags`: each rule's flag (``1 << bit``), by rule name."""
-    return RuleFlags(*[np.int64(r.flag) for r in RULES])
+    """:class:`RuleFlags`: each rule's flag (``1 << bit``, uint16 like the ``failed``
+    words), by rule name."""
+    return RuleFlags(*[np.uint16(r.flag) for r in RULES])
 
 
 @functools.cache
@@ -171,6 +183,35 @@ def _classes(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     _, first, inverse = np.unique(keys, axis=0, return_index=True, return_inverse=True)
     return first.astype(np.int64), inverse.reshape(-1).astype(np.int64)
+
+
+def ranks(l_values: np.ndarray, d_values: np.ndarray, listing_below: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Small integer codes of two float arrays compared against each other, keeping the
+    comparison: with ``listing_below``, ``rl[j] < rd[i]`` exactly when ``l_values[j] <
+    d_values[i]``; otherwise ``rd[i] < rl[j]`` exactly when ``d_values[i] < l_values[j]``;
+    NaN on either side never compares true (as in float arithmetic).
+
+    The codes are positions in the sorted distinct values of both arrays (so equal
+    values get equal codes and the order is kept), uint16 when they fit, else uint32:
+    the loop compares 16 or 32 pairs in one instruction instead of 4 float64 pairs.
+
+    >>> rl, rd = ranks(np.array([1.5, np.nan, 3.0]), np.array([2.0, -np.inf]), listing_below=True)
+    >>> (rl[:, None] < rd[None, :]).tolist()
+    [[True, False], [False, False], [False, False]]
+    """
+    lv = np.asarray(l_values, dtype=np.float64)
+    dv = np.asarray(d_values, dtype=np.float64)
+    nan_l, nan_d = np.isnan(lv), np.isnan(dv)
+    u = np.unique(np.concatenate([lv[~nan_l], dv[~nan_d]]))
+    top = len(u) + 1
+    dtype = np.uint16 if top <= np.iinfo(np.uint16).max else np.uint32
+    rl = np.searchsorted(u, lv) + 1
+    rd = np.searchsorted(u, dv) + 1
+    if listing_below:  # rl < rd: a NaN listing is below nothing, nothing is below a NaN demand
+        rl[nan_l], rd[nan_d] = top, 0
+    else:  # rd < rl
+        rl[nan_l], rd[nan_d] = 0, top
+    return rl.astype(dtype), rd.astype(dtype)
 
 
 def _rule_table(d: DemandSide, l: ListingSide, rep_d: np.ndarray, rep_l: np.ndarray, b: Block,
@@ -257,22 +298,35 @@ def prepare(b: Block, weights: dict[str, float]) -> Prepared:
         thr_c2 = np.where(half < math.pi / 2, (2.0 * np.sin(np.minimum(half, math.pi / 2))) ** 2, 4.0)
     disc = prof["price"]["negotiable_discount"]  # a 面议 price is scored as this much lower
     n_needs = ((d.height > 0).astype(np.int64) + (d.load > 0) + (d.power > 0)).astype(np.float64)
+    # threshold rules as order-keeping codes (each comparison exactly the rule's own,
+    # missing values as scoring.rules documents them)
+    crane_l, crane_d = ranks(l.crane, d.crane, listing_below=True)  # crane: listing lighter than needed
+    load_l, load_d = ranks(l.load, np.where(d.load > 0, d.load, -np.inf), listing_below=True)
+    tax_l, tax_d = ranks(np.where(l.min_tax > 0, l.min_tax, -np.inf), np.where(np.isnan(d.tax), -np.inf, d.tax),
+                         listing_below=False)  # park_tax: the firm's tax below the park's need
+    avail_l, move_d = ranks(l.available, d.move_in + prof["rules"]["grace_days"], listing_below=False)
+    lease_l, lease_d = ranks(l.min_lease, d.lease_months, listing_below=False)  # lease shorter than the minimum
+    # whole units: per listing the units it holds, per unit size (a class) the units wanted
+    div = l.unit > 0
+    sizes, ucls = np.unique(np.where(div, l.unit, 0.0), return_inverse=True)
+    held = np.where(div, units_held(l.area, np.where(div, l.unit, 1.0)), np.nan)
     D = DemandArrays(
-        deal=d.deal, has_area=d.has_area, area_min=d.area_min, area_max=d.area_max, lo=d.lo, hi=d.hi,
-        points=c(d.points), point_offsets=d.point_offsets, point_town=d.point_town, max_distance=d.max_distance,
-        thr_c2=c(thr_c2), max_rent=d.max_rent, max_sale=d.max_sale, height=d.height, load=d.load, power=d.power,
-        n_needs=n_needs, crane=d.crane, certificate=d.certificate, move_in=d.move_in,
-        lease_months=d.lease_months, tax=d.tax, cat=d_cat, code_row=code_row)
+        deal=d.deal.astype(np.uint8), has_area=d.has_area, area_min=d.area_min, area_max=d.area_max, lo=d.lo,
+        hi=d.hi, points=c(d.points), point_offsets=d.point_offsets, point_town=d.point_town,
+        max_distance=d.max_distance, thr_c2=c(thr_c2), max_rent=d.max_rent, max_sale=d.max_sale, height=d.height,
+        load=d.load, power=d.power, n_needs=n_needs, certificate=d.certificate, move_in=d.move_in,
+        crane_r=crane_d, load_r=load_d, tax_r=tax_d, move_r=move_d, lease_r=lease_d, cat=d_cat, code_row=code_row)
     L = ListingArrays(
         # (indices into tables unsigned: the loop indexes with them without a sign check)
-        deal=l.deal, area=l.area, unit=l.unit, has_loc=l.has_loc, vectors=c(l.vectors), town=l.town.astype(np.int32),
-        level=level.reshape(-1).astype(np.uint64), eff_rent=np.where(l.negotiable, l.rent * (1.0 - disc), l.rent),
+        deal=l.deal.astype(np.uint8), notitle=(l.title != 1).astype(np.uint8), area=l.area, unit=l.unit,
+        held=held, ucls=ucls.reshape(-1).astype(np.uint32), has_loc=l.has_loc,
+        vx=c(l.vectors[:, 0]), vy=c(l.vectors[:, 1]), vz=c(l.vectors[:, 2]), town=l.town.astype(np.int32),
+        level=level.reshape(-1).astype(np.uint32), eff_rent=np.where(l.negotiable, l.rent * (1.0 - disc), l.rent),
         eff_sale=np.where(l.negotiable, l.sale * (1.0 - disc), l.sale),
-        height=l.height, load=l.load, power=l.power, crane=l.crane, title=l.title, available=l.available,
-        min_lease=l.min_lease, tax_need=np.where(l.min_tax > 0, l.min_tax, -np.inf),
-        related=l.related.astype(np.uint64), cat=l_cat.astype(np.uint64), ind=l_ind.astype(np.uint64),
-        div_pos=np.flatnonzero(l.unit > 0).astype(np.int64))
-    T = Tables(c(cat_bits), c(code_bits), c(b.tables.synergy), POW2)
+        height=l.height, load=l.load, power=l.power, available=l.available, crane_r=crane_l, load_r=load_l,
+        tax_r=tax_l, avail_r=avail_l, lease_r=lease_l, related=l.related.astype(np.uint32),
+        cat=l_cat.astype(np.uint32), ind=l_ind.astype(np.uint32), div_pos=np.flatnonzero(div).astype(np.int64))
+    T = Tables(c(cat_bits), c(code_bits), c(b.tables.synergy), sizes.astype(np.float64))
     P, K, KIND = profile_record(prof)
     return Prepared(D, L, T, P, K, KIND, rule_flags(), weight_record(weights), criteria_index())
 

@@ -46,7 +46,8 @@ from scoring.select import select_top
 if TYPE_CHECKING:
     from scoring.engine import Scorer
 
-__all__ = ["Candidates", "DualViolations", "SideStats", "candidates", "dual_violations", "top_k_pruned"]
+__all__ = ["Candidates", "DualViolations", "SideStats", "candidates", "dual_violations", "row_top_pruned",
+           "top_k_pruned"]
 
 N_BITS = max(r.bit for r in RULES) + 1
 _RULE_BITS = np.array([r.bit for r in RULES], dtype=np.int64)
@@ -386,6 +387,27 @@ def top_k_pruned(scorer: Scorer, k: int, by: str) -> tuple[np.ndarray, np.ndarra
     out_i, out_s, out_c = np.empty_like(li), np.empty_like(ls), np.empty_like(lc)
     out_i[order], out_s[order], out_c[order] = li, ls, lc
     return out_i, out_s, out_c
+
+
+def row_top_pruned(scorer: Scorer, i: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """:meth:`Scorer.for_demand` on the compiled path: demand row ``i`` against the
+    listings of its spans in the pruning index, parallel across the listings, each
+    work item keeping its k best (no score per listing is written). Same result as
+    selecting from the scored row.
+
+    Returns
+    -------
+    index : ndarray of int64, shape (c,)
+        Listing rows, best first (ties by id rank); c <= k feasible listings.
+    scores : ndarray of float32, shape (c,)
+    """
+    pre, order, index = scorer.pruned_market
+    tie_l = scorer.pruned_ties
+    sp = np.ascontiguousarray(spans(index, scorer.demand_side, np.array([i], dtype=np.int64))[0])
+    idx, sc, cnt = np.empty((1, k), np.int64), np.empty((1, k), np.float32), np.empty(1, np.int64)
+    fast.kernel().row_top(*pre.args, i, sp, k, tie_l, idx, sc, cnt)
+    c = int(cnt[0])
+    return order[idx[0, :c]], sc[0, :c]
 
 
 # ---- the numpy path ------------------------------------------------------------------------

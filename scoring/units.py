@@ -13,8 +13,11 @@ widened by the profile's ``rules.area_above`` (:attr:`scoring.DemandSide.hi`).
 
 :func:`offered_area` is written with plain arithmetic and numpy ufuncs only, so the same
 function runs vectorised on numpy arrays (broadcasting, as :attr:`scoring.block.Block.offered_units`
-uses it) and compiles under numba on scalars (the compiled loop of :mod:`scoring.fast`
-wraps it with ``numba.njit`` when it is built). The area rule, the area criterion,
+uses it) and compiles under numba on scalars. It is made of two halves,
+:func:`units_wanted` (the demand and the unit size) and :func:`units_held` (the
+listing), which the compiled loop of :mod:`scoring.fast` compiles as they are and
+combines the same way, taking the first once per unit size and the second once per
+listing. The area rule, the area criterion,
 explanations and the allocation of areas (``allocated_area_m2``) all use it.
 """
 
@@ -24,12 +27,35 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["UNIT_EPS", "offered_area", "offered_units"]
+__all__ = ["UNIT_EPS", "offered_area", "offered_units", "units_held", "units_wanted"]
 
 UNIT_EPS = 1e-9
 """Tolerance of the unit counts: k units cover x when ``k >= x / unit - UNIT_EPS``, and a
 listing holds k units when ``k <= area / unit + UNIT_EPS`` (so 600 ㎡ in units of 200 ㎡
 is 3 units whatever the rounding of the division)."""
+
+
+def units_wanted(area_min: Any, hi: Any, unit: Any) -> Any:
+    """The whole units of ``unit`` ㎡ a demand asks for, before the listing's own limit:
+    the fewest covering ``area_min`` (at least 1), one fewer when that overshoots ``hi``
+    (and more than one). The first half of :func:`offered_area` (it depends on the
+    demand and the unit only, so a loop over listings can take it per unit size).
+
+    >>> float(units_wanted(700.0, 1300.0, 200.0)), float(units_wanted(700.0, 650.0, 200.0))
+    (4.0, 3.0)
+    """
+    k = np.maximum(np.ceil(area_min / unit - UNIT_EPS), 1.0)
+    return k - ((k * unit > hi) & (k > 1.0)) * 1.0
+
+
+def units_held(area: Any, unit: Any) -> Any:
+    """The whole units of ``unit`` ㎡ a listing of ``area`` ㎡ holds (NaN when the area is
+    unknown). The second half of :func:`offered_area` (it depends on the listing only).
+
+    >>> float(units_held(600.0, 200.0)), float(units_held(500.0, 200.0))
+    (3.0, 2.0)
+    """
+    return np.floor(area / unit + UNIT_EPS)
 
 
 def offered_area(area_min: Any, hi: Any, area: Any, unit: Any) -> Any:
@@ -51,7 +77,9 @@ def offered_area(area_min: Any, hi: Any, area: Any, unit: Any) -> Any:
     -------
     float or ndarray of float64
         Broadcast shape of the arguments (``area_min[:, None]`` against ``area[None, :]``
-        gives the (n_demands, n_listings) matrix). NaN where ``area`` is NaN.
+        gives the (n_demands, n_listings) matrix). NaN where ``area`` is NaN. For a
+        divisible listing this is exactly ``np.minimum(units_wanted(area_min, hi, unit),
+        units_held(area, unit)) * unit``, which is how the compiled loop computes it.
 
     Examples
     --------
@@ -67,9 +95,7 @@ def offered_area(area_min: Any, hi: Any, area: Any, unit: Any) -> Any:
     # (comparisons times 1.0: float arithmetic only, which the compiled loop vectorises)
     div = (unit > 0) * 1.0
     u = unit + (1.0 - div)  # 1 where indivisible: keeps the unit arithmetic finite
-    k = np.maximum(np.ceil(area_min / u - UNIT_EPS), 1.0)
-    k = k - ((k * u > hi) & (k > 1.0)) * 1.0
-    k = np.minimum(k, np.floor(area / u + UNIT_EPS))
+    k = np.minimum(units_wanted(area_min, hi, u), units_held(area, u))
     return div * (k * u) + (1.0 - div) * area
 
 

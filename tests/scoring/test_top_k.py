@@ -152,3 +152,42 @@ def test_top_k_of_a_held_matrix_equals_the_blockwise_one(by):
         np.testing.assert_array_equal(a.index, b.index)
         np.testing.assert_array_equal(a.scores, b.scores)
         np.testing.assert_array_equal(a.count, b.count)
+
+
+@pytest.mark.skipif(not scoring.fast.available(), reason="numba not installed")
+@pytest.mark.parametrize("k", [1, 7, 50])
+def test_compiled_single_demand_query_equals_sorting_its_row(k):
+    """for_demand on the compiled path keeps the k best as it scores, across work items
+    of 4096 listings run in parallel: the same as sorting the scored row."""
+    m = generate_market(9000, 12, seed=31)
+    s = scoring.Scorer(m.demands, m.listings, engine="numba")
+    total = s.score().total
+    for i in range(12):
+        r = s.for_demand(i, k=k)
+        exp = full_sort(total[i:i + 1], m.listings.listing_id, k)[0]
+        assert list(r.index) == exp
+        assert list(r.ids) == [m.listings.listing_id[j] for j in exp]
+        np.testing.assert_array_equal(r.scores, total[i, exp])
+
+
+@pytest.mark.skipif(not scoring.fast.available(), reason="numba not installed")
+def test_compiled_single_demand_query_breaks_ties_by_id_across_work_items():
+    m = generate_market(30, 30, seed=9)
+    from matcher.records import Listings, Ragged
+
+    first = m.listings.take(np.array([8]))
+    n = 9000  # three work items of the same listing, ids descending
+    cols = {}
+    for f in Listings.FIELDS:
+        v = getattr(first, f.name)
+        cols[f.name] = [list(v[0])] * n if isinstance(v, Ragged) else [v[0]] * n
+    cols["listing_id"] = [f"L{k:05d}" for k in range(n)][::-1]
+    same = Listings.from_columns(cols)
+    s = scoring.Scorer(m.demands, same, engine="numba")
+    total = s.score().total
+    fed = [i for i in range(30) if not np.isnan(total[i]).all()]
+    assert fed  # some demand takes this listing
+    for i in fed:
+        r = s.for_demand(i, k=12)
+        assert list(r.ids) == sorted(same.listing_id)[:12]
+        np.testing.assert_array_equal(r.scores, total[i, list(r.index)])
