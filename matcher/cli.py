@@ -20,11 +20,14 @@ Sub-commands
     pairs.
 
 ``changfang serve [--host 127.0.0.1] [--port 8000] [--db PATH] [--token TOKEN] [--max-body BYTES]
-[--profile P.toml] [--workers N]``
+[--profile P.toml] [--workers N] [--cors-origin ORIGIN ...] [--load LISTINGS DEMANDS]``
     The HTTP service (the ``[server]`` extra; see :mod:`matcher.service.app`). The
-    write token may also come from ``CHANGFANG_TOKEN`` and the database path from
-    ``CHANGFANG_DB`` (default ``./changfang.db``); without a token one is made up and
-    printed once on stderr.
+    write token may also come from ``CHANGFANG_TOKEN``, the database path from
+    ``CHANGFANG_DB`` (default ``./changfang.db``) and the browser origins allowed from
+    ``CHANGFANG_CORS_ORIGINS`` (comma-separated); without a token one is made up and
+    printed once on stderr. ``--load`` first stores the records of two files (any format
+    ``match`` reads) in the database, as ``PUT`` would, one transaction per side: the
+    fast way to fill a large market.
 
 ``match`` and ``demo`` show progress on stderr (``--quiet`` silences it) and with
 ``--json`` print the summary (``run.json`` plus the best pairs) on stdout instead of text.
@@ -110,6 +113,10 @@ _T: dict[str, tuple[str, str]] = {
     "cannot_write": ("无法写入 {path}：{why}", "cannot write {path}: {why}"),
     "cannot_listen": ("无法监听 {host}:{port}：{why}", "cannot listen on {host}:{port}: {why}"),
     "cannot_open_db": ("无法打开数据库 {db}：{why}", "cannot open database {db}: {why}"),
+    "loaded": ("已存入 {db}：房源 {listings} 条（剔除 {listings_rejected} 条），"
+               "需求 {demands} 条（剔除 {demands_rejected} 条）",
+               "stored in {db}: {listings} listings ({listings_rejected} rejected), {demands} demands "
+               "({demands_rejected} rejected)"),
 }
 _SEVERITY_ZH = {"error": "错误", "warning": "警告", "info": "提示"}
 
@@ -311,9 +318,15 @@ def _cmd_serve(args: argparse.Namespace, say: _Say) -> int:
     from matcher.service.config import DEFAULT_DB, Settings
 
     db = args.db or os.environ.get("CHANGFANG_DB") or DEFAULT_DB
+    origins = tuple(args.cors_origin or ()) or Settings.from_env().cors_origins
     # every server process reads its configuration from the environment
-    os.environ.update(Settings(db=db, token=token, max_body_bytes=args.max_body, profile=args.profile,
-                               log_level="WARNING" if args.quiet else "INFO").to_env())
+    settings = Settings(db=db, token=token, max_body_bytes=args.max_body, profile=args.profile,
+                        log_level="WARNING" if args.quiet else "INFO", cors_origins=origins, workers=args.workers)
+    os.environ.update(settings.to_env())
+    if args.load:
+        args.stage = "reading"
+        _load_files(settings, args.load[0], args.load[1], say)
+        args.stage = "starting"
 
     try:
         app = app_from_env() if args.workers == 1 else None  # fail here, with one line, on a bad db or profile
@@ -333,6 +346,24 @@ def _cmd_serve(args: argparse.Namespace, say: _Say) -> int:
                 log_level=log_level, access_log=not args.quiet)
     sock.close()
     return EXIT_OK
+
+
+def _load_files(settings: Any, listings: str, demands: str, say: _Say) -> None:
+    """``changfang serve --load``: store both files' records in the database."""
+    from matcher.service.domain import import_files
+    from matcher.service.store import Store
+
+    try:
+        store = Store(settings.db, settings.busy_timeout_s)
+    except OSError as exc:
+        why = exc.strerror or type(exc).__name__
+        raise OutputError(f"cannot open database {settings.db}: {why}",
+                          say("cannot_open_db", db=settings.db, why=why)) from None
+    try:
+        counts = import_files(store, listings, demands)
+    finally:
+        store.close()
+    print(f"changfang: {say('loaded', db=settings.db, **counts)}", file=sys.stderr)
 
 
 def _listening_socket(host: str, port: int, say: _Say) -> Any:
@@ -448,6 +479,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--profile", help="scoring profile (TOML)")
     s.add_argument("--workers", type=int, default=1,
                    help="server processes sharing the database (default 1; 2 on a 2-core machine under load)")
+    s.add_argument("--cors-origin", action="append", metavar="ORIGIN",
+                   help="a browser page's origin allowed to call the service (repeatable; "
+                        "default: $CHANGFANG_CORS_ORIGINS, comma-separated, else none)")
+    s.add_argument("--load", nargs=2, metavar=("LISTINGS", "DEMANDS"),
+                   help="first store the records of these two files in the database (as PUT would)")
     s.add_argument("--quiet", action="store_true", help="warnings only in the log")
     s.set_defaults(func=_cmd_serve)
 

@@ -20,6 +20,9 @@ exception                  builtin                raised when
 :class:`ProfileError`      ValueError             a scoring profile is invalid
 :class:`OutOfMemory`       MemoryError            a stage of a run needs more memory
                                                   than the machine has
+:class:`StoreBusyError`    TimeoutError           the service's database stayed
+                                                  locked by another writer longer
+                                                  than the busy timeout
 =========================  =====================  ==================================
 """
 
@@ -30,7 +33,7 @@ from collections.abc import Sequence
 from scoring.errors import ChangfangError, ProfileError
 
 __all__ = ["ChangfangError", "InputFileError", "OutOfMemory", "PairConflictError", "ProfileError", "RequestError",
-           "UnknownIdError"]
+           "StoreBusyError", "UnknownIdError"]
 
 
 class InputFileError(ChangfangError, ValueError):
@@ -102,11 +105,14 @@ class RequestError(ChangfangError, ValueError):
     loc : sequence of str or int
         Path of the field in the request (``("body", "locks", 0)``).
     reason : str
+    reason_zh : str, optional
+        The reason in Chinese.
     """
 
-    def __init__(self, loc: Sequence[str | int], reason: str) -> None:
+    def __init__(self, loc: Sequence[str | int], reason: str, reason_zh: str = "") -> None:
         self.loc = tuple(loc)
         self.reason = reason
+        self.reason_zh = reason_zh
         super().__init__(f"{'.'.join(str(x) for x in self.loc)}: {reason}")
 
 
@@ -125,3 +131,18 @@ class OutOfMemory(ChangfangError, MemoryError):
         self.stage = stage
         self.need_bytes = int(need_bytes)
         super().__init__(f"out of memory in stage {stage} (about {self.need_bytes / 2**30:.1f} GiB needed)")
+
+
+class StoreBusyError(ChangfangError, TimeoutError):
+    """Another process held the service's database for writing longer than this
+    writer's busy timeout; nothing of this write was stored.
+
+    Parameters
+    ----------
+    waited_s : float
+        The busy timeout, seconds.
+    """
+
+    def __init__(self, waited_s: float) -> None:
+        self.waited_s = waited_s
+        super().__init__(f"the database stayed locked by another writer for {waited_s:g} s")

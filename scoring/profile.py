@@ -35,7 +35,7 @@ from scoring.conventions import FIRE_CLASSES as FIRE_NAMES
 from scoring.errors import ProfileError
 from scoring.kernels import KERNELS
 
-__all__ = ["Kernel", "Profile", "default_profile", "load_profile"]
+__all__ = ["Kernel", "Profile", "default_profile", "load_profile", "override_schema"]
 
 _KERNEL_KEYS = {"kind", "offset", "scale", "decay"}
 # keys whose value is a score in [0, 1]
@@ -140,7 +140,7 @@ def _check_kernel(key: str, value: Any) -> dict[str, Any]:
             raise ProfileError(f"{key}.{k}", "unknown key")
     out = dict(value)
     kind = out.get("kind")
-    if kind not in KERNELS:
+    if not isinstance(kind, str) or kind not in KERNELS:
         raise ProfileError(f"{key}.kind", f"must be one of {', '.join(KERNELS)}, got {kind!r}")
     for k in ("offset", "scale", "decay"):
         if k not in out:
@@ -238,3 +238,44 @@ def load_profile(source: str | os.PathLike[str] | Mapping[str, Any] | Profile | 
         except ValueError:
             raise ProfileError("timing.as_of", "must be a date such as 2027-01-01, or empty") from None
     return Profile(data)
+
+
+def override_schema(max_number: float = 1e6) -> dict[str, Any]:
+    """The JSON schema of what :func:`load_profile` takes as a mapping: every key of the
+    default profile, each optional, with its type and range (a kernel table may name
+    only the keys it changes). ``max_number`` bounds the numbers without a range of
+    their own (the loader takes any finite number; a service states a bound).
+
+    The weights must not all be zero: the schema says so as "some weight is left out (it
+    keeps its positive default) or some weight is positive".
+
+    >>> s = override_schema()
+    >>> s["properties"]["reservation"], s["properties"]["rules"]["properties"]["unknown_fire_class"]["enum"][:2]
+    ({'type': 'number', 'minimum': 0, 'maximum': 1}, ['甲', '乙'])
+    """
+    def node(name: str, default: Any) -> dict[str, Any]:
+        if isinstance(default, Mapping) and set(default) == _KERNEL_KEYS:
+            number: dict[str, Any] = {"type": "number"}
+            return {"type": "object", "additionalProperties": False, "properties": {
+                "kind": {"enum": list(KERNELS)},
+                "offset": {**number, "minimum": 0, "maximum": max_number},
+                "scale": {**number, "exclusiveMinimum": 0, "maximum": max_number},
+                "decay": {**number, "exclusiveMinimum": 0, "exclusiveMaximum": 1}}}
+        if isinstance(default, Mapping):
+            out = {"type": "object", "additionalProperties": False,
+                   "properties": {str(k): node(str(k), v) for k, v in default.items()}}
+            if name == "weights":  # a weight left out keeps its default, which is positive
+                names = [str(k) for k in default]
+                out["anyOf"] = [{"not": {"required": names}},
+                                *({"required": [w], "properties": {w: {"exclusiveMinimum": 0}}} for w in names)]
+            return out
+        if name == "unknown_fire_class":
+            return {"enum": list(FIRE_NAMES)}
+        if name == "as_of":
+            return {"anyOf": [{"type": "string", "maxLength": 0}, {"type": "string", "format": "date"}]}
+        if isinstance(default, str):
+            return {"type": "string"}
+        return {"type": "number", "minimum": 0, "maximum": 1 if name in _UNIT_KEYS else max_number}
+
+    return node("", _default_data())
+

@@ -1,12 +1,12 @@
 """The service's in-memory columnar market: an immutable snapshot, replaced on each write.
 
 A :class:`Market` holds the listings and demands as records, their prepared sides
-(the columns the scoring engine reads) and a :class:`scoring.Scorer` over them. An
-upsert prepares only the records it brings and splices them into the existing
-columns (``ListingSide.concat`` / ``DemandSide.concat``), dropping the rows they
-replace; nothing else is re-read or re-prepared. Each write makes a new snapshot and
-readers keep the one they started with, so a reader sees every record either as it
-was before an upsert or as it is after, never half of each.
+(the columns the scoring engine reads) and a :class:`scoring.Scorer` over them. A
+write prepares only the records it brings and splices them into the existing
+columns (:meth:`Market.updated`: ``ListingSide.concat`` / ``DemandSide.concat``),
+dropping the rows they replace; nothing else is re-read or re-prepared. Each write
+makes a new snapshot and readers keep the one they started with, so a reader sees
+every record either as it was before an upsert or as it is after, never half of each.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,9 @@ import numpy as np
 import scoring
 from matcher.records import Demands, Listings
 from matcher.written import amend
-from scoring import DemandSide, ListingSide, prepare_demands, prepare_listings
+from scoring import DemandSide, ListingSide
 
-__all__ = ["ExplanationCache", "Market", "Reasons"]
+__all__ = ["ExplanationCache", "Market", "Reasons", "Update"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -40,6 +41,8 @@ class Market:
         Over ``demands`` × ``listings``, on the prepared sides.
     l_rev, d_rev : ndarray of int64
         Revision of each row: the write that last set it (keys explanation caches).
+    l_row, d_row : dict
+        Row of each id.
     """
 
     profile: scoring.Profile
@@ -52,10 +55,11 @@ class Market:
     d_row: dict[str, int]
 
     @classmethod
-    def build(cls, profile: scoring.Profile, listings: Listings, demands: Demands, rev: int = 0) -> Market:
-        """A market prepared from scratch (at start-up)."""
-        return cls._make(profile, listings, demands, prepare_listings(listings, profile),
-                         prepare_demands(demands, profile), np.full(len(listings), rev, dtype=np.int64),
+    def build(cls, profile: scoring.Profile, listings: Listings, demands: Demands, l_side: ListingSide,
+              d_side: DemandSide, rev: int = 0) -> Market:
+        """A market of records already prepared (:func:`scoring.prepare_listings`,
+        :func:`scoring.prepare_demands`), every row at revision ``rev``."""
+        return cls._make(profile, listings, demands, l_side, d_side, np.full(len(listings), rev, dtype=np.int64),
                          np.full(len(demands), rev, dtype=np.int64))
 
     @classmethod
@@ -66,8 +70,8 @@ class Market:
         engine: scoring.engine.Engine = "numba" if scoring.fast.available() else "numpy"
         scorer = scoring.Scorer.from_sides(demands, listings, d_side, l_side, profile, workers=1, engine=engine)
         return cls(profile, listings, demands, scorer, l_rev, d_rev,
-                   {str(x): k for k, x in enumerate(listings.listing_id)},
-                   {str(x): k for k, x in enumerate(demands.demand_id)})
+                   {str(x): k for k, x in enumerate(listings.listing_id.tolist())},
+                   {str(x): k for k, x in enumerate(demands.demand_id.tolist())})
 
     @property
     def l_side(self) -> ListingSide:
@@ -77,29 +81,46 @@ class Market:
     def d_side(self) -> DemandSide:
         return self.scorer.demand_side
 
-    def with_listings(self, new: Listings, rev: int) -> Market:
-        """This market with ``new`` listings added or replacing those with their ids."""
-        keep = np.flatnonzero(~np.isin(self.listings.listing_id, new.listing_id))
-        return self._make(self.profile, Listings.concat([self.listings.take(keep), new]), self.demands,
-                          ListingSide.concat([self.l_side.take(keep), prepare_listings(new, self.profile)]),
-                          self.d_side, np.concatenate([self.l_rev[keep], np.full(len(new), rev)]), self.d_rev)
+    def updated(self, listings: Update | None = None, demands: Update | None = None) -> Market:
+        """This market with each side's :class:`Update` applied: its ``remove`` ids
+        dropped, then its records added (they must not be present after the drop)."""
+        ls, l_side, l_rev = self.listings, self.l_side, self.l_rev
+        ds, d_side, d_rev = self.demands, self.d_side, self.d_rev
+        if listings is not None:
+            keep = np.flatnonzero(~np.isin(ls.listing_id, np.asarray(sorted(listings.remove), dtype=str)))
+            ls = Listings.concat([ls.take(keep), listings.records])
+            l_side = ListingSide.concat([l_side.take(keep), listings.side])
+            l_rev = np.concatenate([l_rev[keep], np.full(len(listings.records), listings.rev, dtype=np.int64)])
+        if demands is not None:
+            keep = np.flatnonzero(~np.isin(ds.demand_id, np.asarray(sorted(demands.remove), dtype=str)))
+            ds = Demands.concat([ds.take(keep), demands.records])
+            d_side = DemandSide.concat([d_side.take(keep), demands.side])
+            d_rev = np.concatenate([d_rev[keep], np.full(len(demands.records), demands.rev, dtype=np.int64)])
+        return self._make(self.profile, ls, ds, l_side, d_side, l_rev, d_rev)
 
-    def with_demands(self, new: Demands, rev: int) -> Market:
-        """This market with ``new`` demands added or replacing those with their ids."""
-        keep = np.flatnonzero(~np.isin(self.demands.demand_id, new.demand_id))
-        return self._make(self.profile, self.listings, Demands.concat([self.demands.take(keep), new]),
-                          self.l_side, DemandSide.concat([self.d_side.take(keep), prepare_demands(new, self.profile)]),
-                          self.l_rev, np.concatenate([self.d_rev[keep], np.full(len(new), rev)]))
+    @cached_property
+    def l_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows in id order, the ids in that order), for pages of listings."""
+        order = np.argsort(self.listings.listing_id, kind="stable")
+        return order, self.listings.listing_id[order]
 
-    def without(self, side: str, record_id: str) -> Market:
-        """This market without one listing or demand (which must be present)."""
-        if side == "listing":
-            keep = np.flatnonzero(self.listings.listing_id != record_id)
-            return self._make(self.profile, self.listings.take(keep), self.demands, self.l_side.take(keep),
-                              self.d_side, self.l_rev[keep], self.d_rev)
-        keep = np.flatnonzero(self.demands.demand_id != record_id)
-        return self._make(self.profile, self.listings, self.demands.take(keep), self.l_side,
-                          self.d_side.take(keep), self.l_rev, self.d_rev[keep])
+    @cached_property
+    def d_order(self) -> tuple[np.ndarray, np.ndarray]:
+        """(rows in id order, the ids in that order), for pages of demands."""
+        order = np.argsort(self.demands.demand_id, kind="stable")
+        return order, self.demands.demand_id[order]
+
+
+@dataclass(frozen=True)
+class Update:
+    """What one write (or one catch-up) changes on one side: ``remove`` (ids replaced
+    or deleted) and the ``records`` added with their prepared ``side``, at revision
+    ``rev``."""
+
+    remove: frozenset[str]
+    records: Any
+    side: Any
+    rev: int
 
 
 @dataclass(frozen=True)

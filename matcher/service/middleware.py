@@ -1,12 +1,60 @@
-"""ASGI middleware of the service: request body size limit."""
+"""ASGI middleware of the service: the bearer token, the request body size limit, and
+a bare 500 for anything unexpected.
+
+The first two answer before anything reads the body: an unauthenticated write gets 401
+whatever its body holds, and a body over the limit 413 (declared, or counted as it
+streams in).
+"""
 
 from __future__ import annotations
 
+import hmac
+import logging
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
-__all__ = ["BodyLimit"]
+__all__ = ["STAFF", "BearerToken", "BodyLimit", "ServerErrors"]
+
+log = logging.getLogger("changfang.service")
+
+STAFF = "changfang.staff"
+"""The request scope's key saying whether the request carried the token."""
+
+WRITE_METHODS = frozenset({"PUT", "POST", "DELETE", "PATCH"})
+
+
+class BearerToken:
+    """ASGI middleware: ``Authorization: Bearer <token>``.
+
+    A request that carries an ``Authorization`` header must carry the token (else 401:
+    a page with a stale token learns it at once); a write (PUT, POST, DELETE, PATCH)
+    must carry it. The request's scope then says whether it did (:data:`STAFF`), for
+    the routes that serve private fields only to staff. Without a token configured,
+    nobody is staff and every write gets 401.
+    """
+
+    def __init__(self, app: Any, token: str | None) -> None:
+        self.app = app
+        self.token = token.encode() if token else None
+
+    def _valid(self, header: bytes) -> bool:
+        scheme, _, credentials = header.partition(b" ")
+        return (self.token is not None and scheme.lower() == b"bearer"
+                and hmac.compare_digest(credentials.strip(), self.token))
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        header = next((v for k, v in scope.get("headers") or () if k == b"authorization"), None)
+        staff = header is not None and self._valid(header)
+        if not staff and (header is not None or scope["method"] in WRITE_METHODS):
+            why = "a valid bearer token is needed to write" if header is None else "the bearer token is not valid"
+            await JSONResponse({"detail": why}, status_code=401, headers={"WWW-Authenticate": "Bearer"})(
+                scope, receive, send)
+            return
+        await self.app({**scope, STAFF: staff}, receive, send)
 
 
 class _TooLarge(BaseException):
@@ -52,4 +100,33 @@ class BodyLimit:
             if not started:
                 await too_large(scope, receive, send)
 
+
+class ServerErrors:
+    """ASGI middleware: anything unexpected is a bare 500 ``{"detail": "internal server
+    error"}``, and one log line with the exception's type and the escaped path; no
+    traceback reaches the client or the log (a message may quote what a client sent)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def tracking(msg: Any) -> None:
+            nonlocal started
+            started = started or msg["type"] == "http.response.start"
+            await send(msg)
+
+        try:
+            await self.app(scope, receive, tracking)
+        except Exception as exc:
+            from matcher.service.checks import escape
+
+            log.error("internal error on %s %s: %s", scope.get("method"), escape(scope.get("path", ""), 200),
+                      type(exc).__name__)
+            if not started:
+                await JSONResponse({"detail": "internal server error"}, status_code=500)(scope, receive, send)
 

@@ -179,7 +179,7 @@ def test_validation_errors_name_the_field(server):
         r = c.get("/v1/demands/W1/recommendations", params={"k": 0})
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "k"]
         r = c.post("/v1/match", json={"locks": [["W1", "NOPE"]]}, headers=AUTH)
-        assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "locks", 0]
+        assert r.status_code == 404 and "NOPE" in r.json()["detail"] and "locks" in r.json()["detail"]
         r = c.post("/v1/match", json={"method": "greedy"}, headers=AUTH)
         assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "method"]
         r = c.post("/v1/match", json={"profile": {"weights": {"area": -1}}}, headers=AUTH)
@@ -191,7 +191,8 @@ def test_unknown_ids_are_404(server):
         assert c.get("/v1/demands/NOPE/recommendations").status_code == 404
         assert c.get("/v1/listings/NOPE/recommendations").status_code == 404
         assert c.get("/v1/explain", params={"demand_id": "a", "listing_id": "b"}).status_code == 404
-        assert c.get("/v1/runs/0123").status_code == 404
+        assert c.get("/v1/runs/" + "0" * 32).status_code == 404
+        assert c.get("/v1/runs/0123").status_code == 422  # not a run id
         assert c.get("/v1/demands/NOPE").status_code == 404
 
 
@@ -269,7 +270,7 @@ def test_serve_binds_loopback_by_default_and_documents_itself():
 def test_schemathesis_finds_no_server_error(loaded, tmp_path):
     s, _, _ = loaded
     p = subprocess.run([sys.executable, "-m", "schemathesis.cli", "run", f"{s.url}/openapi.json",
-                        "--checks", "not_a_server_error",
+                        "--checks", "all",
                         "-H", f"Authorization: Bearer {TOKEN}", "--max-examples", "25", "--seed", "7",
                         "--phases", "examples,coverage,fuzzing"],
                        capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its state: not in the checkout
