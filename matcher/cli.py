@@ -49,6 +49,7 @@ never quote record contents; ``--debug`` shows the traceback instead.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -318,10 +319,12 @@ def _cmd_serve(args: argparse.Namespace, say: _Say) -> int:
     from matcher.service.config import DEFAULT_DB, Settings
 
     db = args.db or os.environ.get("CHANGFANG_DB") or DEFAULT_DB
-    origins = tuple(args.cors_origin or ()) or Settings.from_env().cors_origins
+    env = Settings.from_env()  # what the options leave out: CORS origins, the busy timeout
     # every server process reads its configuration from the environment
-    settings = Settings(db=db, token=token, max_body_bytes=args.max_body, profile=args.profile,
-                        log_level="WARNING" if args.quiet else "INFO", cors_origins=origins, workers=args.workers)
+    settings = dataclasses.replace(env, db=db, token=token, max_body_bytes=args.max_body, profile=args.profile,
+                                   log_level="WARNING" if args.quiet else "INFO",
+                                   cors_origins=tuple(args.cors_origin or ()) or env.cors_origins,
+                                   workers=args.workers)
     os.environ.update(settings.to_env())
     if args.load:
         args.stage = "reading"

@@ -146,3 +146,4 @@ class StoreBusyError(ChangfangError, TimeoutError):
     def __init__(self, waited_s: float) -> None:
         self.waited_s = waited_s
         super().__init__(f"the database stayed locked by another writer for {waited_s:g} s")
+

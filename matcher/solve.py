@@ -100,6 +100,10 @@ class Market:
         The score of the last pair of a cut list (NaN where not cut).
     cut_rank : ndarray of int64, shape (n_demands,)
         Id rank of that pair's listing.
+    lcut_at : ndarray of float32, shape (n_listings,)
+        The same for each listing's list of demands: the score of its ``keep``-th best
+        (NaN where the listing has fewer, all of them held). A pair held by neither list
+        scores at most ``min(cut_at[i], lcut_at[j])``.
     checks : int
         Passes over every pair made so far.
     client : dask.distributed.Client or None
@@ -125,6 +129,7 @@ class Market:
     depth: np.ndarray
     cut_at: np.ndarray
     cut_rank: np.ndarray
+    lcut_at: np.ndarray
     checks: int = 0
     client: Any = None
 
@@ -149,20 +154,28 @@ class Market:
                 exact_rule_counts=cand.exact_rule_counts,
                 rows=np.zeros(0, np.int64), cols=np.zeros(0, np.int64), s=np.zeros(0, np.float32),
                 depth=np.zeros(n_d, np.int64), cut_at=np.full(n_d, np.nan, np.float32),
-                cut_rank=np.full(n_d, -1, np.int64), client=client)
+                cut_rank=np.full(n_d, -1, np.int64), lcut_at=np.full(sc.shape[1], np.nan, np.float32),
+                client=client)
         if keep is not None:
             m.cut(cand.demand, cand.listing, cand.score, np.arange(n_d), keep)
+            o = np.lexsort((-cand.score.astype(np.float64), cand.listing))
+            lis = cand.listing[o]
+            counts = np.bincount(lis, minlength=sc.shape[1])
+            starts = np.searchsorted(lis, np.arange(sc.shape[1]))
+            cut = np.flatnonzero(counts >= keep)
+            m.lcut_at[cut] = cand.score[o][starts[cut] + keep - 1]
         m.add(cand.demand, cand.listing, cand.score)
         return m
 
     # ---- passes over every pair --------------------------------------------------------
-    def dual_violations(self, u: np.ndarray, v: np.ndarray, tol: float) -> Any:
-        """:meth:`scoring.Scorer.dual_violations` at the reservation, here or on the cluster."""
+    def dual_violations(self, sc: scoring.Scorer, u: np.ndarray, v: np.ndarray, tol: float) -> Any:
+        """:meth:`scoring.Scorer.dual_violations` of ``sc`` (the market's scorer or one of
+        a part of it) at the reservation, here or on the cluster."""
         if self.client is not None:
             from scoring.distributed import dual_violations
 
-            return dual_violations(self.client, self.sc, u, v, self.reservation, tol)
-        return self.sc.dual_violations(u, v, reservation=self.reservation, tol=tol)
+            return dual_violations(self.client, sc, u, v, self.reservation, tol)
+        return sc.dual_violations(u, v, reservation=self.reservation, tol=tol)
 
     # ---- the pairs -------------------------------------------------------------------
     @property
@@ -372,14 +385,30 @@ def _one_to_one(m: Market) -> tuple[np.ndarray, np.ndarray, float]:
 def _violations(m: Market, u: np.ndarray, v: np.ndarray, tol: float = 1e-7
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Allowed pairs not held whose reduced score ``s - u - v`` exceeds ``tol`` (over
-    every pair of the market): rows, columns, scores, reduced scores."""
+    every pair of the market): rows, columns, scores, reduced scores.
+
+    A pair the scoring pass did not keep lies outside both records' best ``keep``, so it
+    scores at most ``min(cut_at[i], lcut_at[j])``: only demands with ``cut_at > u`` and
+    listings with ``lcut_at > v`` can hold one that violates, and only they are scored
+    again (usually the unmatched and a few more)."""
     u = u.copy()
     v = v.copy()
     u[m.locked_rows] = np.inf  # out of the problem: nothing to check
     v[m.taken] = np.inf
-    dv = m.dual_violations(u, v, tol)
-    ok = m.allowed(dv.demand, dv.listing) & ~m.has(dv.demand, dv.listing)
-    return dv.demand[ok], dv.listing[ok], dv.score[ok], dv.reduced[ok]
+    with np.errstate(invalid="ignore"):
+        rows = np.flatnonzero(m.cut_at.astype(np.float64) > u + tol)
+        cols = np.flatnonzero(m.lcut_at.astype(np.float64) > v + tol)
+    if rows.size == 0 or cols.size == 0:
+        empty = np.zeros(0, np.int64)
+        return empty, empty, np.zeros(0, np.float32), np.zeros(0)
+    if rows.size == m.sc.shape[0] and cols.size == m.sc.shape[1]:
+        dv = m.dual_violations(m.sc, u, v, tol)
+        dem, lis = dv.demand, dv.listing
+    else:
+        dv = m.dual_violations(demand_rows(m.sc, rows, cols), u[rows], v[cols], tol)
+        dem, lis = rows[dv.demand], cols[dv.listing]
+    ok = m.allowed(dem, lis) & ~m.has(dem, lis)
+    return dem[ok], lis[ok], dv.score[ok], dv.reduced[ok]
 
 
 def _stable(m: Market) -> tuple[np.ndarray, np.ndarray, float]:

@@ -36,27 +36,33 @@ BLOCK_PAIRS = 2_000_000_000
 """Pairs (demands × listings) per task, at most; at least two tasks per worker."""
 
 
-def demand_rows(sc: Scorer, rows: np.ndarray) -> Scorer:
-    """A scorer of demand rows ``rows`` of ``sc`` against all its listings, on the engine
-    the whole market's passes take (so every pair scores bit for bit as in ``sc``).
+def demand_rows(sc: Scorer, rows: np.ndarray, cols: np.ndarray | None = None) -> Scorer:
+    """A scorer of demand rows ``rows`` of ``sc`` against its listings (or listing rows
+    ``cols``), on the engine the whole market's passes take (so every pair scores bit for
+    bit as in ``sc``).
 
     Parameters
     ----------
     sc : Scorer
     rows : ndarray of int64, shape (k,)
+    cols : ndarray of int64, shape (m,), optional
 
     Returns
     -------
     Scorer
-        Row ``q`` is ``sc``'s row ``rows[q]``.
+        Row ``q`` is ``sc``'s row ``rows[q]``; column ``p`` is ``cols[p]`` (or ``p``).
     """
     from scoring.engine import Scorer
 
     rows = np.asarray(rows, dtype=np.int64)
     recs = sc.demands.take(rows) if hasattr(sc.demands, "take") else types.SimpleNamespace(
         demand_id=sc.demand_side.ids[rows])
-    return Scorer.from_sides(recs, sc.listings, sc.demand_side.take(rows), sc.listing_side, sc.profile,
-                             sc.workers, _engine(sc))
+    l_side, l_recs = sc.listing_side, sc.listings
+    if cols is not None:
+        cols = np.asarray(cols, dtype=np.int64)
+        l_side = l_side.take(cols)
+        l_recs = types.SimpleNamespace(listing_id=l_side.ids)
+    return Scorer.from_sides(recs, l_recs, sc.demand_side.take(rows), l_side, sc.profile, sc.workers, _engine(sc))
 
 
 def _engine(sc: Scorer) -> Literal["numpy", "numba"]:

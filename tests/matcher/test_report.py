@@ -9,7 +9,6 @@ import json
 import os
 import random
 import re
-import shutil
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from matcher.batch.results import PAIRS_COLUMNS, MapPoint, ReportData, pair_and_
 from matcher.batch.run import run_match
 from matcher.viz.markup import escape
 from scoring.reference import gazetteer
+from tests.browser import chromium
 
 SAMPLE = Path(__file__).resolve().parents[2] / "datasets" / "cixi-sample"
 HOSTILE = {
@@ -333,41 +333,6 @@ def test_no_plotting_library_is_needed(sample_data, tmp_path):
 
 
 # ---------------------------------------------------------------------------- in a browser
-
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-
-
-def _chromium_or_skip():
-    exe = shutil.which("chromium") or shutil.which("chromium-browser")
-    why = None
-    if exe is None:
-        why = "no Chromium on this machine (.ci/run installs Debian's)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401  (only whether it is installed)
-        except ImportError:
-            why = "Playwright for Python is not installed (the [test] extra has it)"
-    if why:
-        if os.environ.get("CHANGFANG_REQUIRE_BROWSER"):
-            pytest.fail(f"CHANGFANG_REQUIRE_BROWSER is set but {why}")
-        pytest.skip(why)
-    return exe
-
-
-@contextlib.contextmanager
-def chromium():
-    """Debian's Chromium driven by Playwright (never a downloaded browser)."""
-    exe = _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
-
 
 @contextlib.contextmanager
 def open_page(browser, path, width=1280, height=900, touch=False):

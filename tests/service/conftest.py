@@ -51,12 +51,13 @@ class Server:
                 self.kill()
 
 
-def start_server(db: Path, *extra: str, token: str | None = TOKEN) -> Server:
-    """Start the real command as a subprocess and wait until it answers /healthz."""
+def start_server(db: Path, *extra: str, token: str | None = TOKEN, env: dict[str, str] | None = None) -> Server:
+    """Start the real command as a subprocess and wait until it answers /healthz
+    (``env``: more environment variables)."""
     port = free_port()
     log = db.with_suffix(f".{port}.log")
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-    env.pop("CHANGFANG_TOKEN", None)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("CHANGFANG_")}, "PYTHONUNBUFFERED": "1",
+           **(env or {})}
     if token is not None:
         env["CHANGFANG_TOKEN"] = token
     with open(log, "w", encoding="utf-8") as fh:  # the server keeps its own copy of the handle
