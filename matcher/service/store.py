@@ -280,8 +280,8 @@ class Store:
                  listing_id: str | None = None) -> list[tuple[int, str, str, str, str, str, str]]:
         """Feedback after number ``after``, oldest first: ``(seq, demand_id, listing_id,
         action, note, who, created)``; optionally of one demand or one listing."""
-        q, args = "SELECT seq, demand_id, listing_id, action, note, who, created FROM feedback WHERE seq > ?", \
-            [after]
+        q = "SELECT seq, demand_id, listing_id, action, note, who, created FROM feedback WHERE seq > ?"
+        args: list[Any] = [after]
         for col, v in (("demand_id", demand_id), ("listing_id", listing_id)):
             if v is not None:
                 q += f" AND {col} = ?"
