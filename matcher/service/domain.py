@@ -646,7 +646,7 @@ class Service:
                                      "refused_by_feedback": len(fb_exclude)})
         run = Run.model_validate({**summary.model_dump(), "request": req.model_dump(), "pairs": pairs,
                                   "unmatched": unmatched, "recommendations": recs})
-        files = self._run_files(r, m, all_pairs, all_recs, req.top_k)
+        files = self._run_files(r, m, all_pairs, all_recs, req.top_k, req.per_party)
         self.store.save_run(summary.id, summary.created, req.model_dump(),
                             summary.model_dump(exclude={"id", "created"}), run.model_dump_json())
         self.store.save_run_files(summary.id, files)
@@ -654,12 +654,13 @@ class Service:
         return summary
 
     def _run_files(self, r: Any, m: Market, pairs: list[list[Any]], recs: list[list[Any]],
-                   top_k: int) -> dict[str, bytes]:
-        """``result.xlsx`` and, on markets up to PARTIES_MAX_RECORDS, each party's workbook."""
+                   top_k: int, per_party: bool) -> dict[str, bytes]:
+        """``result.xlsx`` and, when asked on markets up to PARTIES_MAX_RECORDS, each
+        party's workbook."""
         from matcher.service.runfiles import PARTIES_MAX_RECORDS, party_workbooks, result_workbook
 
         files = {"result.xlsx": result_workbook(pairs, recs, r)}
-        if len(m.listings) + len(m.demands) <= PARTIES_MAX_RECORDS:
+        if per_party and len(m.listings) + len(m.demands) <= PARTIES_MAX_RECORDS:
             files.update({f"parties/{name}": data for name, data in
                           party_workbooks(r, m.listings, m.demands, max(top_k, 1)).items()})
         return files
@@ -675,8 +676,9 @@ class Service:
         parties = [f for f in sizes if f.name.startswith("parties/")]
         if parties:
             sizes.append(RunFile(name="parties.zip", bytes=-1))
+        request = (self.store.run(run_id) or ("", {}, "", False))[1]
         note = "" if parties else (f"市场超过 {PARTIES_MAX_RECORDS} 条记录，未生成分方工作簿；请用 changfang match "
-                                   "--per-party 生成")
+                                   "--per-party 生成" if request.get("per_party") else "本次匹配未要求生成分方工作簿")
         return RunFiles(files=sizes, parties_note=note)
 
     def run_file(self, run_id: str, name: str) -> bytes:

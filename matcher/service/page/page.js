@@ -598,7 +598,7 @@
     var start = h("button", {type: "submit"}, "开始匹配");
     var form = h("form", {"class": "card filters", "aria-label": "新的全局匹配", onsubmit: function (e) {
       e.preventDefault();
-      var body = {method: method.value, top_k: parseInt(topk.value || "5", 10)};
+      var body = {method: method.value, top_k: parseInt(topk.value || "5", 10), per_party: true};
       if (reservation.value !== "") body.profile = {reservation: parseFloat(reservation.value)};
       start.disabled = true;
       clear(status);
