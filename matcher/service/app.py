@@ -20,7 +20,7 @@ except the liveness check:
 ``GET /v1/demands/{id}/near-misses`` (listings)  the best infeasible partners and the rules they fail
 ``GET /v1/demands/{id}/map`` (and listings)     the record's map, inline SVG of the towns
 ``POST /v1/feedback``, ``GET /v1/feedback``     contacted / signed / refused on a pair (token)
-``POST /v1/listings/upload`` (and demands)      a staff file (Excel, CSV) read and stored (token)
+``POST /v1/upload/listings`` (and demands)      a staff file (Excel, CSV) read and stored (token)
 ``GET /v1/whoami``                              whether the request carries a staff token, its name
 ``GET /v1/health``, ``GET /healthz``            health (with the stored records skipped), liveness
 ``GET /docs``, ``GET /openapi.json``            the docs page (served offline) and the document
@@ -417,7 +417,7 @@ def _routes(app: FastAPI, service: Service, side: str, plural: str, model: Any, 
                                  [x[:ID_MAX_CHARS] for x in near])
         return Response(svg, media_type="image/svg+xml")
 
-    @app.post(f"/v1/{plural}/upload", response_model=UploadResult, responses=_errors(400, 422, 503),
+    @app.post(f"/v1/upload/{plural}", response_model=UploadResult, responses=_errors(400, 422, 503),
               dependencies=[Depends(writer)], name=f"upload_{plural}",
               openapi_extra={**_WRITE, "requestBody": {"required": True, "content": {
                   "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
@@ -426,7 +426,9 @@ def _routes(app: FastAPI, service: Service, side: str, plural: str, model: Any, 
                      ) -> UploadResult:
         """Read a file staff upload (Excel, CSV in UTF-8 or GB18030, JSON) as the file
         readers do, store its accepted rows, and report every rejected row with its row
-        number (as in Excel), field, value and reason."""
+        number (as in Excel), field, value and reason. A file that cannot be read as the
+        side's table (its type, a required column missing, another side's table) is one
+        rejection of row 0, field ``file``, nothing stored."""
         raw = await request.body()
         return await run_in_threadpool(lambda: service.upload(side, filename, raw))
 

@@ -330,17 +330,25 @@ class Service:
         from matcher.io.ingest import read_demands, read_listings
 
         suffix = Path(filename or "").suffix.lower()
+
+        def refused(zh: str, en: str) -> UploadResult:  # the whole file: one rejection, nothing stored
+            return UploadResult(rows=0, accepted=[], warnings=[], rejected=[UploadProblem(
+                row=0, id="", field="file", value=filename[:200], severity="error", reason_zh=zh, reason_en=en)])
+
         if suffix not in UPLOAD_SUFFIXES:
-            raise RequestError(("query", "filename"), f"the file must end with one of {', '.join(UPLOAD_SUFFIXES)}",
-                               f"文件须为 {'、'.join(UPLOAD_SUFFIXES)} 之一")
+            return refused(f"文件须为 {'、'.join(UPLOAD_SUFFIXES)} 之一",
+                           f"the file must end with one of {', '.join(UPLOAD_SUFFIXES)}")
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / f"upload{suffix}"
             path.write_bytes(data)
             try:
                 res = (read_listings if kind == "listing" else read_demands)(path)
             except InputFileError as exc:
-                raise RequestError(("body",), str(exc).replace(str(path), filename),
-                                   exc.reason.replace(str(path), filename)) from None
+                why = exc.reason.replace(str(path), filename)  # Chinese, then English
+                return refused(why, why)
+            except Exception as exc:  # a file no reader understands (a picture named .xlsx)
+                return refused("无法读取该文件，请确认是 Excel、CSV 或 JSON 表格",
+                               f"the file cannot be read as a table ({type(exc).__name__})")
         problems = [UploadProblem.model_validate({"row": p.row, "id": p.id or "", "field": p.field,
                                                   "value": str(p.value)[:200], "severity": p.severity,
                                                   "reason_zh": p.reason_zh, "reason_en": p.reason_en})
@@ -462,8 +470,7 @@ class Service:
         """Record feedback on a pair (both records must exist). A firm signs one plant at
         a time, and a plant taken whole (or without room for another unit) cannot be
         signed by another firm: record 不合适 on the old pair first."""
-        did = check_id(req.demand_id, ("body", "demand_id"))
-        lid = check_id(req.listing_id, ("body", "listing_id"))
+        did, lid = req.demand_id, req.listing_id  # ids of records that exist pass the id rule
         m = self.sync()
         if did not in m.d_row:
             raise UnknownIdError("demand", did)

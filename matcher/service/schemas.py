@@ -323,8 +323,9 @@ class MatchRequest(BaseModel):
     exclude: list[tuple[_LockId, _LockId]] = Field(default_factory=list, max_length=100_000,
                                                    description="(demand_id, listing_id) pairs refused")
     top_k: _Integer = Field(5, ge=0, le=100, description="recommendations kept per demand in the run (0: none)")
-    per_party: bool = Field(False, description="also write one workbook per landlord and per firm (markets up to "
-                                               "3,000 records; GET /v1/runs/{id}/files)")
+    per_party: bool = Field(False, strict=True,
+                            description="also write one workbook per landlord and per firm (markets up to 3,000 "
+                                        "records; GET /v1/runs/{id}/files)")
 
 
 class RunSummary(BaseModel):

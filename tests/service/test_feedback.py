@@ -58,7 +58,8 @@ def test_feedback_needs_a_token_and_records_who_and_when(market, tmp_path):
         item = got.json()
         assert item["who"] == "王芳" and item["note"] == "电话已通" and item["created"].endswith("+00:00")
         for bad, status in (({**body, "action": "maybe"}, 422), ({**body, "listing_id": "NOPE"}, 404),
-                            ({**body, "note": "x" * 501}, 422), ({**body, "extra": 1}, 422)):
+                            ({**body, "note": "x" * 501}, 422), ({**body, "extra": 1}, 422),
+                            ({**body, "demand_id": "a\nb"}, 404)):
             assert c.post("/v1/feedback", json=bad, headers=AUTH).status_code == status, bad
         listed = c.get("/v1/feedback", params={"demand_id": did}, headers=AUTH).json()["items"]
         assert [x["seq"] for x in listed] == [item["seq"]] and listed[0]["action"] == "contacted"
@@ -165,8 +166,8 @@ def test_uploads_store_good_rows_and_report_bad_ones(market, tmp_path):
     csv = ("编号,租售类型,镇街,面积,租金\nUP-1,出租,周巷,1200平,15元/平/月\nUP-2,出租,周巷,很大,15\n"
            "UP-3,出租,浒山,800,0.5元/平/天\n").encode("gb18030")
     with s.client() as c:
-        assert c.post("/v1/listings/upload", params={"filename": "a.csv"}, content=csv).status_code == 401
-        r = c.post("/v1/listings/upload", params={"filename": "房源.csv"}, content=csv, headers=AUTH)
+        assert c.post("/v1/upload/listings", params={"filename": "a.csv"}, content=csv).status_code == 401
+        r = c.post("/v1/upload/listings", params={"filename": "房源.csv"}, content=csv, headers=AUTH)
         assert r.status_code == 200, r.text
         got = r.json()
         assert got["rows"] == 3 and got["accepted"] == ["UP-1", "UP-3"]
@@ -175,12 +176,15 @@ def test_uploads_store_good_rows_and_report_bad_ones(market, tmp_path):
         assert bad[0]["reason_zh"]
         assert c.get("/v1/listings/UP-3").json()["rent"] == pytest.approx(15.0)
         assert c.get("/v1/listings/UP-2").status_code == 404
-        r = c.post("/v1/listings/upload", params={"filename": "a.pdf"}, content=b"%PDF", headers=AUTH)
-        assert r.status_code == 422 and r.json()["detail"][0]["msg_zh"]
-        # a demands table sent as listings is refused whole, naming the file, not the server's temp path
-        r = c.post("/v1/listings/upload", params={"filename": "需求.csv"},
-                   content="编号,需求类型,需求面积\nX1,求租,800平\n".encode(), headers=AUTH)
-        assert r.status_code == 422 and "需求.csv" in r.text and "/tmp" not in r.text
+        # a file that cannot be read as the side's table is one rejection of row 0, nothing stored
+        for name, content in (("a.pdf", b"%PDF"), ("a.xlsx", b"\x89PNG not a workbook"),
+                              ("需求.csv", "编号,需求类型,需求面积\nX1,求租,800平\n".encode())):
+            r = c.post("/v1/upload/listings", params={"filename": name}, content=content, headers=AUTH)
+            assert r.status_code == 200, r.text
+            got = r.json()
+            assert got["accepted"] == [] and [(p["row"], p["field"]) for p in got["rejected"]] == [(0, "file")]
+            assert got["rejected"][0]["reason_zh"] and "/tmp" not in r.text
+        assert c.get("/v1/listings/X1").status_code == 404
 
 
 def test_a_runs_workbooks_are_for_staff(market):

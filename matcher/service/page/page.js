@@ -719,7 +719,7 @@
       clear(out);
       add(out, loading("正在读取和校验 " + f.name + "…"));
       f.arrayBuffer().then(function (buf) {
-        return api("/v1/" + side.value + "/upload?filename=" + encodeURIComponent(f.name), {method: "POST", body: buf});
+        return api("/v1/upload/" + side.value + "?filename=" + encodeURIComponent(f.name), {method: "POST", body: buf});
       }).then(function (r) {
         if (gen !== generation) return;
         send.disabled = false;
@@ -727,6 +727,7 @@
         add(out, h("p", {"class": r.rejected.length ? "notice" : "ok", role: "status"}, "读取 " + r.rows + " 行：已保存 " + r.accepted.length +
           " 条，" + (r.rejected.length ? "以下 " + countRows(r.rejected) + " 行未保存。" : "没有被拒绝的行。")));
         if (r.rejected.length) add(out, [h("h2", null, "未保存的行"), problems(r.rejected, "rejects-table")]);
+        if (r.rejected.length && r.rejected[0].row === 0) out.firstChild.textContent = "文件未能读取，没有保存任何记录：" + r.rejected[0].reason_zh;
         if (r.warnings.length) add(out, h("details", null, h("summary", null, "已保存但有提示的单元格（" + r.warnings.length + "）"), problems(r.warnings, "warnings-table")));
       }, function (err) {
         send.disabled = false;
