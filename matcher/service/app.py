@@ -430,6 +430,9 @@ def _routes(app: FastAPI, service: Service, side: str, plural: str, model: Any, 
         side's table (its type, a required column missing, another side's table) is one
         rejection of row 0, field ``file``, nothing stored."""
         raw = await request.body()
+        if not raw:
+            raise RequestError(("body",), "the request body is empty: it must be the file",
+                               "请求体为空：应为上传的文件")
         return await run_in_threadpool(lambda: service.upload(side, filename, raw))
 
 
