@@ -19,13 +19,15 @@ Sub-commands
     (default ``./changfang-demo/``), and print a short summary with the five best
     pairs.
 
-``changfang serve [--host 127.0.0.1] [--port 8000] [--db PATH] [--token TOKEN] [--max-body BYTES]
-[--profile P.toml] [--workers N] [--cors-origin ORIGIN ...] [--load LISTINGS DEMANDS]``
+``changfang serve [--host 127.0.0.1] [--port 8000] [--db PATH] [--token TOKEN] [--staff NAME=TOKEN ...]
+[--max-body BYTES] [--profile P.toml] [--workers N] [--cors-origin ORIGIN ...] [--load LISTINGS DEMANDS]``
     The HTTP service (the ``[server]`` extra; see :mod:`matcher.service.app`). The
     write token may also come from ``CHANGFANG_TOKEN``, the database path from
     ``CHANGFANG_DB`` (default ``./changfang.db``) and the browser origins allowed from
     ``CHANGFANG_CORS_ORIGINS`` (comma-separated); without a token one is made up and
-    printed once on stderr. ``--load`` first stores the records of two files (any format
+    printed once on stderr. ``--staff NAME=TOKEN`` (or ``CHANGFANG_STAFF``) adds one named
+    token per member of staff (feedback records the name). It also serves the matching
+    page (``/``, in Chinese). ``--load`` first stores the records of two files (any format
     ``match`` reads) in the database, as ``PUT`` would, one transaction per side: the
     fast way to fill a large market.
 
@@ -311,12 +313,17 @@ def _cmd_serve(args: argparse.Namespace, say: _Say) -> int:
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import uvicorn
 
+    from matcher.service.app import app_from_env
+    from matcher.service.config import DEFAULT_DB, Settings, parse_staff
+
+    try:
+        staff = parse_staff(",".join(args.staff)) if args.staff else Settings.from_env().staff
+    except ValueError as exc:
+        raise _Usage(str(exc), say.either("--staff 须写成 姓名=令牌", "--staff must be NAME=TOKEN")) from None
     token = args.token or os.environ.get("CHANGFANG_TOKEN")
-    if not token:
+    if not token and not staff:
         token = secrets.token_urlsafe(24)
         print(f"changfang: {say('no_token', token=token)}", file=sys.stderr)
-    from matcher.service.app import app_from_env
-    from matcher.service.config import DEFAULT_DB, Settings
 
     db = args.db or os.environ.get("CHANGFANG_DB") or DEFAULT_DB
     env = Settings.from_env()  # what the options leave out: CORS origins, the busy timeout
@@ -324,7 +331,7 @@ def _cmd_serve(args: argparse.Namespace, say: _Say) -> int:
     settings = dataclasses.replace(env, db=db, token=token, max_body_bytes=args.max_body, profile=args.profile,
                                    log_level="WARNING" if args.quiet else "INFO",
                                    cors_origins=tuple(args.cors_origin or ()) or env.cors_origins,
-                                   workers=args.workers)
+                                   workers=args.workers, staff=staff)
     os.environ.update(settings.to_env())
     if args.load:
         args.stage = "reading"
@@ -477,6 +484,9 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--port", type=int, default=8000)
     s.add_argument("--db", help="SQLite database (default: $CHANGFANG_DB or ./changfang.db)")
     s.add_argument("--token", help="bearer token for writes (default: $CHANGFANG_TOKEN)")
+    s.add_argument("--staff", action="append", metavar="NAME=TOKEN",
+                   help="a named token for one member of staff (repeatable; feedback records the name; "
+                        "default: $CHANGFANG_STAFF, comma-separated)")
     s.add_argument("--max-body", type=int, default=10 * 2**20, metavar="BYTES",
                    help="largest request body accepted (default 10 MiB)")
     s.add_argument("--profile", help="scoring profile (TOML)")

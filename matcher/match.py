@@ -346,6 +346,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     """
     from matcher import reasons as why
     from matcher import solve
+    from matcher.feedback import taken_listings
     from matcher.recommend import recommend
 
     top_k = _check_count("top_k", top_k)
@@ -371,15 +372,12 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     shared = used in _SHARED
     if len(set(lr.tolist())) != len(lr) or (not shared and len(set(lc.tolist())) != len(lc)):
         raise PairConflictError("a demand (or, under one_to_one, a listing) is locked twice")
-    room = l_side.area.copy()  # area left in each listing once the locked pairs have theirs
     locked_area = _offered(sc, lr, lc)
-    np.subtract.at(room, lc, locked_area)
-    taken = np.zeros(n_l, dtype=bool)  # listings no one else may take
+    # listings no one else may take, and the area left in each once the locked pairs have
+    # theirs: an indivisible listing, or one without room for another unit, is taken
+    taken, room = taken_listings(d_side.area_min, d_side.hi, l_side.area, l_side.unit, lr, lc)
     if not shared:
         taken[lc] = True
-    else:  # an indivisible listing, or one without room for another unit, is taken
-        full = (l_side.unit[lc] <= 0) | (room[lc] < l_side.unit[lc]) | np.isnan(l_side.unit[lc])
-        taken[lc[full]] = True
     keep = per_record if per_record is not None else (None if n_d * n_l <= FULL_PAIRS else PER_RECORD)
     t0 = time.perf_counter()
     market = solve.Market.build(sc, used, prof.reservation, keep, excluded=(xr, xc), locked_rows=lr,

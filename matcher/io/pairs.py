@@ -7,6 +7,7 @@ import os
 from typing import Any
 
 from matcher.errors import InputFileError
+from matcher.feedback import settle
 from matcher.io.tables import load_table
 
 __all__ = ["FEEDBACK_ACTIONS", "read_feedback_file", "read_pairs_file"]
@@ -60,7 +61,8 @@ def read_feedback_file(path: str | os.PathLike[str]) -> tuple[list[tuple[str, st
     ``action`` is ``contacted``, ``signed`` or ``refused`` (已联系, 已签约, 不合适): a
     signed pair is locked, a refused one excluded, a contact changes nothing. When a
     pair has several rows, the last one counts (the file is read in order, oldest
-    first, as the service lists it).
+    first, as the service lists it): :func:`matcher.feedback.settle`, as the service
+    settles what the page recorded.
 
     Returns
     -------
@@ -81,7 +83,7 @@ def read_feedback_file(path: str | os.PathLike[str]) -> tuple[list[tuple[str, st
             raise InputFileError(str(path), "缺少 demand_id、listing_id、action 列；"
                                             "needs the columns demand_id, listing_id and action")
         col[key] = found[0]
-    last: dict[tuple[str, str], str] = {}
+    rows: list[tuple[str, str, str]] = []
     for row, cells in table.rows:
         d, l = _text(cells[col["demand_id"]]).strip(), _text(cells[col["listing_id"]]).strip()
         a = _text(cells[col["action"]]).strip()
@@ -95,8 +97,5 @@ def read_feedback_file(path: str | os.PathLike[str]) -> tuple[list[tuple[str, st
             raise InputFileError(str(path), f"第 {row} 行的 action 须为 contacted、signed 或 refused"
                                             f"（已联系、已签约、不合适）；row {row}: action must be contacted, "
                                             "signed or refused")
-        last.pop((d, l), None)  # the latest row of a pair goes last
-        last[(d, l)] = action
-    locks = [p for p, a in last.items() if a == "signed"]
-    exclude = [p for p, a in last.items() if a == "refused"]
-    return locks, exclude
+        rows.append((d, l, action))
+    return settle(rows)

@@ -15,16 +15,25 @@ except the liveness check:
 ``GET /v1/explain``                             one pair, every rule and criterion
 ``POST /v1/match``                              a global allocation (token); a run id
 ``GET /v1/runs``, ``GET /v1/runs/{id}``         runs, newest first; a run's pairs, unmatched
-                                                records and recommendations
+                                                records and recommendations (token)
+``GET /v1/runs/{id}/files[/{name}]``            a run's result.xlsx and per-party workbooks (token)
+``GET /v1/demands/{id}/near-misses`` (listings)  the best infeasible partners and the rules they fail
+``GET /v1/demands/{id}/map`` (and listings)     the record's map, inline SVG of the towns
+``POST /v1/feedback``, ``GET /v1/feedback``     contacted / signed / refused on a pair (token)
+``POST /v1/upload/listings`` (and demands)      a staff file (Excel, CSV) read and stored (token)
+``GET /v1/whoami``                              whether the request carries a staff token, its name
 ``GET /v1/health``, ``GET /healthz``            health (with the stored records skipped), liveness
 ``GET /docs``, ``GET /openapi.json``            the docs page (served offline) and the document
+``GET /``, ``/demands/{id}``, ``/listings/{id}``, the matching page, in Chinese (:mod:`matcher.service.page`)
+``/runs``, ``/runs/{id}``, ``/upload``
 ==============================================  ==================================================
 
 Who sees what: without the token, records come without their private fields
 (:data:`~matcher.service.schemas.PRIVATE_FIELDS`: contacts) and without the columns
-the readers do not know (``extra``); every other response holds neither. With the
-token (``Authorization: Bearer``), everything. A request carrying a wrong token gets
-401, also on a read.
+the readers do not know (``extra``); every other response holds neither; runs,
+feedback and uploads answer 401. With a token (``Authorization: Bearer``; the
+service's own or a named staff token), everything. A request carrying a wrong token
+gets 401, also on a read.
 
 Errors and their statuses: :class:`~matcher.errors.UnknownIdError` 404,
 :class:`~matcher.errors.RequestError` 422 (in FastAPI's validation shape, with the
@@ -41,7 +50,7 @@ import json
 import logging
 import os
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, FastAPI, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -65,17 +74,24 @@ from matcher.service.schemas import (
     DemandPage,
     Error,
     Explanation,
+    FeedbackItem,
+    FeedbackPage,
+    FeedbackRequest,
     Health,
     Listing,
     ListingPage,
     Liveness,
     MatchRequest,
+    NearMisses,
     Recommendations,
     Run,
+    RunFiles,
     RunPage,
     RunSummary,
+    UploadResult,
     UpsertResult,
     ValidationErrors,
+    Whoami,
     records_body,
 )
 from matcher.service.store import Store
@@ -111,7 +127,8 @@ def _safe(text: str) -> str:
 
 
 def create_app(db: str = "changfang.db", token: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY,
-               profile: Any = None, cors_origins: tuple[str, ...] = (), busy_timeout: float | None = None) -> FastAPI:
+               profile: Any = None, cors_origins: tuple[str, ...] = (), busy_timeout: float | None = None,
+               staff_tokens: tuple[tuple[str, str], ...] = ()) -> FastAPI:
     """The FastAPI application over the database ``db``.
 
     Parameters
@@ -131,6 +148,9 @@ def create_app(db: str = "changfang.db", token: str | None = None, max_body_byte
     busy_timeout : float, optional
         Seconds a writer waits for another process's write (default: long enough for
         the largest body); past it the write is refused with 503, nothing stored.
+    staff_tokens : tuple of (name, token)
+        More tokens, one per member of staff; feedback records the name (the single
+        ``token`` is named :data:`~matcher.service.middleware.DEFAULT_STAFF_NAME`).
     """
     service = Service(Store(db, busy_timeout if busy_timeout is not None else busy_timeout_s(max_body_bytes)),
                       profile)
@@ -149,6 +169,15 @@ def create_app(db: str = "changfang.db", token: str | None = None, max_body_byte
         if not staff(request):  # BearerToken answers first; this keeps a route safe without it
             raise StarletteHTTPException(401, "a valid bearer token is needed to write",
                                          headers={"WWW-Authenticate": "Bearer"})
+
+    def staff_only(request: Request) -> None:
+        if not staff(request):
+            raise StarletteHTTPException(401, "a valid bearer token is needed to read this (staff only)",
+                                         headers={"WWW-Authenticate": "Bearer"})
+
+    def who(request: Request) -> str:
+        """The name of the staff token the request carried (empty for none)."""
+        return str(request.scope.get(STAFF) or "")
 
     @app.exception_handler(UnknownIdError)
     async def _not_found(request: Request, exc: UnknownIdError) -> JSONResponse:
@@ -217,21 +246,78 @@ def create_app(db: str = "changfang.db", token: str | None = None, max_body_byte
         unknown id: 404."""
         return service.match(req)
 
-    @app.get("/v1/runs", response_model=RunPage, responses=_errors(422), openapi_extra=_READ)
+    @app.get("/v1/runs", response_model=RunPage, responses=_errors(422), dependencies=[Depends(staff_only)],
+             openapi_extra=_WRITE)
     def list_runs(cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, min_length=1, max_length=600)] = None,
                   limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict[str, Any]:
         """Runs, newest first, by pages (pass ``next_cursor`` as ``cursor``)."""
         return service.runs(cursor, limit)
 
-    @app.get("/v1/runs/{run_id}", response_model=Run, responses=_errors(404, 422), openapi_extra=_READ)
+    @app.get("/v1/runs/{run_id}", response_model=Run, responses=_errors(404, 422),
+             dependencies=[Depends(staff_only)], openapi_extra=_WRITE)
     def get_run(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)]) -> Response:
         """A run's summary, request, pairs (with reasons), unmatched records (with
         reasons) and recommendations."""
         return Response(service.run_json(run_id), media_type="application/json")
 
+    @app.get("/v1/runs/{run_id}/files", response_model=RunFiles, responses=_errors(404, 422),
+             dependencies=[Depends(staff_only)], openapi_extra=_WRITE)
+    def run_files(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)]) -> RunFiles:
+        """A run's files: ``result.xlsx``, ``parties.zip`` and each party's workbook
+        (``parties/业主_….xlsx``, ``parties/企业_….xlsx``, with contacts)."""
+        return service.run_files(run_id)
+
+    @app.get("/v1/runs/{run_id}/files/{name:path}", responses={
+        200: {"content": {XLSX: {}, "application/zip": {}}, "description": "the file"}, **_errors(404, 422)},
+        response_class=Response, dependencies=[Depends(staff_only)], openapi_extra=_WRITE)
+    def run_file(run_id: Annotated[str, Path(pattern=RUN_ID_PATTERN)],
+                 name: Annotated[str, Path(max_length=200)]) -> Response:
+        """One file of a run, to download."""
+        data = service.run_file(run_id, name)
+        base = name.rsplit("/", 1)[-1]
+        return Response(data, media_type="application/zip" if base.endswith(".zip") else XLSX,
+                        headers={"Content-Disposition": _attachment(base)})
+
+    # ------------------------------------------------------------------ feedback and staff
+
+    @app.get("/v1/whoami", response_model=Whoami, responses=_errors(), openapi_extra=_READ)
+    def whoami(request: Request) -> Whoami:
+        """Whether the request carries a staff token, and its name (the page asks once)."""
+        name = who(request)
+        return Whoami(staff=bool(name), name=name or None)
+
+    @app.post("/v1/feedback", status_code=201, response_model=FeedbackItem, responses=_errors(404, 422, 503),
+              dependencies=[Depends(writer)], openapi_extra=_WRITE)
+    def add_feedback(req: FeedbackRequest, request: Request) -> FeedbackItem:
+        """Record what happened to a proposed pair: ``contacted`` (已联系), ``signed``
+        (已签约: locked in every later run; the firm leaves the landlords' lists and the
+        plant the other firms', unless a divisible plant has room left) or ``refused``
+        (不合适: never proposed again), with a note; stored with the time and the staff
+        token's name. A firm signs one plant at a time (422 otherwise)."""
+        return service.add_feedback(req, who(request))
+
+    @app.get("/v1/feedback", response_model=FeedbackPage, responses={
+        200: {"content": {"text/csv": {}}, "description": "a page of feedback, or (format=csv) all of it"},
+        **_errors(422)}, dependencies=[Depends(staff_only)], openapi_extra=_WRITE)
+    def list_feedback(
+            demand_id: Annotated[str | None, Query(max_length=ID_MAX_CHARS)] = None,
+            listing_id: Annotated[str | None, Query(max_length=ID_MAX_CHARS)] = None,
+            cursor: Annotated[str | None, Query(pattern=CURSOR_PATTERN, min_length=1, max_length=600)] = None,
+            limit: Annotated[int, Query(ge=1, le=500)] = 100,
+            format: Annotated[Literal["json", "csv"], Query()] = "json") -> Any:
+        """Feedback, oldest first (of one demand or listing when named), by pages; with
+        ``format=csv`` all of it as the file ``changfang match --feedback`` reads."""
+        if format == "csv":
+            return Response(service.feedback_csv(demand_id, listing_id), media_type="text/csv; charset=utf-8",
+                            headers={"Content-Disposition": _attachment("feedback.csv")})
+        return service.feedback_page(demand_id, listing_id, cursor, limit)
+
     app.add_middleware(ServerErrors)  # added first: innermost
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    app.add_middleware(BearerToken, token=token)
+    from matcher.service.page import add_page_routes
+
+    add_page_routes(app)
+    app.add_middleware(BearerToken, token=token, staff=staff_tokens)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_credentials=False,
                            allow_methods=["GET", "PUT", "POST", "DELETE"],
@@ -271,6 +357,10 @@ def _routes(app: FastAPI, service: Service, side: str, plural: str, model: Any, 
                                      description="records whose deal includes it"),
             area_min: float | None = Query(None, ge=0, le=1e9, description="㎡"),
             area_max: float | None = Query(None, ge=0, le=1e9, description="㎡"),
+            industry: str | None = Query(None, pattern=r"^[A-Za-z]?[0-9]{0,4}$", min_length=1, max_length=5,
+                                         description="GB/T 4754 code or prefix: demands of it, listings admitting it"),
+            q: str | None = Query(None, min_length=1, max_length=50,
+                                  description="text in the id, the company (demands) or the owner (listings)"),
             cursor: str | None = Query(None, pattern=CURSOR_PATTERN, min_length=1, max_length=600,
                                        description="`next_cursor` of the page before"),
             limit: int = Query(50, ge=1, le=500),
@@ -278,10 +368,11 @@ def _routes(app: FastAPI, service: Service, side: str, plural: str, model: Any, 
         """A page of records in id order. Filters: ``town`` (a listing's town, or one of a
         demand's wanted towns), ``deal`` (records whose deal includes it: ``lease`` keeps
         lease and lease_or_sale listings), ``area_min`` / ``area_max`` (a listing's area
-        within them; a demand's wanted range overlapping them). Without the token, no
-        contacts and no unknown columns."""
+        within them; a demand's wanted range overlapping them), ``industry`` (a demand's
+        code under it; a listing admitting it), ``q`` (text in the id, company or
+        owner). Without the token, no contacts and no unknown columns."""
         return service.records(side, town=town, deal=deal, area_min=area_min, area_max=area_max, cursor=cursor,
-                               limit=limit, staff=is_staff)
+                               limit=limit, staff=is_staff, industry=industry, q=q)
 
     @app.get(f"/v1/{plural}/{{record_id}}", response_model=model, response_model_exclude_unset=True,
              responses=_errors(404, 422), name=f"get_{side}", openapi_extra=_READ)
@@ -305,6 +396,55 @@ def _routes(app: FastAPI, service: Service, side: str, plural: str, model: Any, 
 
     recommend.__doc__ = (recommend.__doc__ or "").format(side=side,
                                                          others="demands" if side == "listing" else "listings")
+
+    @app.get(f"/v1/{plural}/{{record_id}}/near-misses", name=f"near_misses_for_{side}",
+             response_model=NearMisses, responses=_errors(404, 422), openapi_extra=_READ)
+    def near(record_id: str = Path(**_ID_PATH), k: int = Query(5, ge=1, le=50)) -> NearMisses:
+        """The best partners this record cannot have: fewest failed hard rules first, then
+        the score with those rules relaxed; each with the rules it fails and the values
+        compared (what staff could ask a party to relax)."""
+        return service.near_misses(side, record_id, k)
+
+    @app.get(f"/v1/{plural}/{{record_id}}/map", name=f"map_of_{side}", response_class=Response,
+             responses={200: {"content": {"image/svg+xml": {}}, "description": "an <svg> element"},
+                        **_errors(404, 422)}, openapi_extra=_READ)
+    def record_map(record_id: str = Path(**_ID_PATH),
+                   proposed: list[str] = Query([], max_length=100, description="partners' ids, best first"),
+                   near: list[str] = Query([], max_length=100, description="near misses' ids")) -> Response:
+        """The record's map: the county's towns by name (a demand's wanted towns in red),
+        its places and the partners named; inline SVG, no tiles."""
+        svg = service.record_map(side, record_id, [x[:ID_MAX_CHARS] for x in proposed],
+                                 [x[:ID_MAX_CHARS] for x in near])
+        return Response(svg, media_type="image/svg+xml")
+
+    @app.post(f"/v1/upload/{plural}", response_model=UploadResult, responses=_errors(400, 422, 503),
+              dependencies=[Depends(writer)], name=f"upload_{plural}",
+              openapi_extra={**_WRITE, "requestBody": {"required": True, "content": {
+                  "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}})
+    async def upload(request: Request, filename: str = Query(..., min_length=1, max_length=200,
+                                                             description="the file's name (its type: .xlsx, .csv …)")
+                     ) -> UploadResult:
+        """Read a file staff upload (Excel, CSV in UTF-8 or GB18030, JSON) as the file
+        readers do, store its accepted rows, and report every rejected row with its row
+        number (as in Excel), field, value and reason. A file that cannot be read as the
+        side's table (its type, a required column missing, another side's table) is one
+        rejection of row 0, field ``file``, nothing stored."""
+        raw = await request.body()
+        if not raw:
+            raise RequestError(("body",), "the request body is empty: it must be the file",
+                               "请求体为空：应为上传的文件")
+        return await run_in_threadpool(lambda: service.upload(side, filename, raw))
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _attachment(name: str) -> str:
+    """A Content-Disposition naming a download (RFC 6266: an ASCII fallback, then UTF-8)."""
+    from urllib.parse import quote
+
+    ascii_name = "".join(c if c.isascii() and c.isprintable() and c not in '"\\' else "_" for c in name)
+    return f'attachment; filename="{ascii_name}"; filename*=UTF-8\'\'{quote(name)}'
 
 
 def _decode(raw: bytes) -> Any:
@@ -355,7 +495,8 @@ def app_from_env() -> FastAPI:
 
         numba.set_num_threads(1)
     app = create_app(settings.db, token=settings.token, max_body_bytes=settings.max_body_bytes,
-                     profile=settings.profile, cors_origins=settings.cors_origins, busy_timeout=settings.busy_timeout)
+                     profile=settings.profile, cors_origins=settings.cors_origins, busy_timeout=settings.busy_timeout,
+                     staff_tokens=settings.staff)
     gc.freeze()  # the loaded market is long-lived: keep it out of every later collection
     return app
 

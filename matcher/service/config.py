@@ -4,7 +4,7 @@ the environment.
 ``changfang serve`` turns its options into the environment (``CHANGFANG_DB``,
 ``CHANGFANG_TOKEN``, ``CHANGFANG_MAX_BODY``, ``CHANGFANG_PROFILE``,
 ``CHANGFANG_LOG_LEVEL``, ``CHANGFANG_CORS_ORIGINS``, ``CHANGFANG_WORKERS``,
-``CHANGFANG_BUSY_TIMEOUT``) so that every
+``CHANGFANG_BUSY_TIMEOUT``, ``CHANGFANG_STAFF``) so that every
 server process uvicorn starts reads the same settings (:meth:`Settings.from_env`,
 :meth:`Settings.to_env`).
 """
@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_MAX_BODY",
     "Settings",
     "busy_timeout_s",
+    "parse_staff",
 ]
 
 DEFAULT_MAX_BODY = 10 * 2**20
@@ -78,6 +79,10 @@ class Settings:
         Seconds a writer waits for another process's write
         (``$CHANGFANG_BUSY_TIMEOUT``); None: long enough for the largest body
         (:func:`busy_timeout_s`).
+    staff : tuple of (name, token)
+        One token per member of staff (``--staff NAME=TOKEN``,
+        ``$CHANGFANG_STAFF="王芳=tok1,李明=tok2"``): each may do what ``token`` does,
+        and feedback records the name.
     """
 
     db: str = DEFAULT_DB
@@ -88,6 +93,7 @@ class Settings:
     cors_origins: tuple[str, ...] = field(default=())
     workers: int = 1
     busy_timeout: float | None = None
+    staff: tuple[tuple[str, str], ...] = field(default=())
 
     @property
     def busy_timeout_s(self) -> float:
@@ -104,7 +110,8 @@ class Settings:
                    max_body_bytes=int(env.get("CHANGFANG_MAX_BODY") or DEFAULT_MAX_BODY),
                    profile=env.get("CHANGFANG_PROFILE") or None, log_level=env.get("CHANGFANG_LOG_LEVEL") or None,
                    cors_origins=origins, workers=int(env.get("CHANGFANG_WORKERS") or 1),
-                   busy_timeout=float(env["CHANGFANG_BUSY_TIMEOUT"]) if env.get("CHANGFANG_BUSY_TIMEOUT") else None)
+                   busy_timeout=float(env["CHANGFANG_BUSY_TIMEOUT"]) if env.get("CHANGFANG_BUSY_TIMEOUT") else None,
+                   staff=parse_staff(env.get("CHANGFANG_STAFF") or ""))
 
     def to_env(self) -> dict[str, str]:
         """The ``CHANGFANG_*`` variables that :meth:`from_env` reads back as these settings."""
@@ -112,4 +119,28 @@ class Settings:
                 "CHANGFANG_MAX_BODY": str(self.max_body_bytes), "CHANGFANG_PROFILE": self.profile or "",
                 "CHANGFANG_LOG_LEVEL": self.log_level or "", "CHANGFANG_CORS_ORIGINS": ",".join(self.cors_origins),
                 "CHANGFANG_WORKERS": str(self.workers),
-                "CHANGFANG_BUSY_TIMEOUT": "" if self.busy_timeout is None else str(self.busy_timeout)}
+                "CHANGFANG_BUSY_TIMEOUT": "" if self.busy_timeout is None else str(self.busy_timeout),
+                "CHANGFANG_STAFF": ",".join(f"{name}={token}" for name, token in self.staff)}
+
+
+def parse_staff(text: str) -> tuple[tuple[str, str], ...]:
+    """Named tokens from ``"name=token,name=token"`` (names hold no ``=`` or ``,``,
+    tokens no ``,``).
+
+    >>> parse_staff("王芳=tok1, 李明=tok2")
+    (('王芳', 'tok1'), ('李明', 'tok2'))
+
+    Raises
+    ------
+    ValueError
+        An item without ``=``, or with an empty name or token.
+    """
+    out = []
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        name, eq, token = item.partition("=")
+        if not eq or not name.strip() or not token.strip():
+            raise ValueError(f"staff token {item.strip()[:20]!r}...: must be NAME=TOKEN")
+        out.append((name.strip(), token.strip()))
+    return tuple(out)

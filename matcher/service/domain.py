@@ -58,25 +58,36 @@ from matcher.service.checks import (
     encode_position,
     escape,
 )
+from matcher.service.feedback import FeedbackBook
 from matcher.service.index import ExplanationCache, Market, Update
 from matcher.service.schemas import (
     PRIVATE_FIELDS,
     PROFILE_NUMBER_MAX,
+    FailedRule,
+    FeedbackItem,
+    FeedbackRequest,
     Health,
     Liveness,
     MatchRequest,
+    NearMiss,
+    NearMisses,
     Problem,
     Recommendation,
     Recommendations,
     Run,
+    RunFile,
+    RunFiles,
     RunSummary,
     Skipped,
+    UploadProblem,
+    UploadResult,
     UpsertResult,
 )
 from matcher.service.store import Store
+from matcher.written import amend
 from scoring.reference import gazetteer
 
-__all__ = ["DEALS", "MATCH_MAX_PAIRS", "PRIVATE_FIELDS", "Service", "import_files"]
+__all__ = ["DEALS", "MATCH_MAX_PAIRS", "PRIVATE_FIELDS", "UPLOAD_SUFFIXES", "Service", "import_files"]
 
 log = logging.getLogger("changfang.service")
 
@@ -123,6 +134,7 @@ class Service:
         self.market = Market.build(self.profile, listings, demands, l_side, d_side, rev=seq)
         self.market.scorer.warm()
         self.explanations = ExplanationCache()
+        self.feedback = FeedbackBook(store)
         log.info("market loaded: %d listings, %d demands (%d stored records skipped)", len(listings),
                  len(demands), len(self._skipped))
 
@@ -292,6 +304,12 @@ class Service:
         problems = [_problem(p) for p in res.report]
         rejected = [p for p in problems if p.severity == "error"]
         warnings = [p for p in problems if p.severity != "error"]
+        ids = self._store_records(kind, recs)
+        log.info("upsert %s: %d accepted, %d rejected", kind, len(ids), len(rejected))
+        return UpsertResult(accepted=ids, rejected=rejected, warnings=warnings)
+
+    def _store_records(self, kind: str, recs: Any) -> list[str]:
+        """Store records read by the readers; their ids."""
         ids = [str(x) for x in recs.ids.tolist()]
         if ids:
             # everything that can fail before the write transaction, which holds the inserts only
@@ -300,8 +318,46 @@ class Service:
             with self._write:
                 lo, hi = self.store.upsert(kind, rows)  # durable before visible or acknowledged
                 self._apply(_Own(kind, recs, side, lo, hi))
-        log.info("upsert %s: %d accepted, %d rejected", kind, len(ids), len(rejected))
-        return UpsertResult(accepted=ids, rejected=rejected, warnings=warnings)
+        return ids
+
+    def upload(self, kind: str, filename: str, data: bytes) -> UploadResult:
+        """Store the accepted rows of a file staff uploaded (Excel, CSV, JSON; read as
+        ``changfang validate`` reads it); every rejected row with its row number, field,
+        value and reason."""
+        import tempfile
+        from pathlib import Path
+
+        from matcher.io.ingest import read_demands, read_listings
+
+        suffix = Path(filename or "").suffix.lower()
+
+        def refused(zh: str, en: str) -> UploadResult:  # the whole file: one rejection, nothing stored
+            return UploadResult(rows=0, accepted=[], warnings=[], rejected=[UploadProblem(
+                row=0, id="", field="file", value=filename[:200], severity="error", reason_zh=zh, reason_en=en)])
+
+        if suffix not in UPLOAD_SUFFIXES:
+            return refused(f"文件须为 {'、'.join(UPLOAD_SUFFIXES)} 之一",
+                           f"the file must end with one of {', '.join(UPLOAD_SUFFIXES)}")
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            path.write_bytes(data)
+            try:
+                res = (read_listings if kind == "listing" else read_demands)(path)
+            except InputFileError as exc:
+                why = exc.reason.replace(str(path), filename)  # Chinese, then English
+                return refused(why, why)
+            except Exception as exc:  # a file no reader understands (a picture named .xlsx)
+                return refused("无法读取该文件，请确认是 Excel、CSV 或 JSON 表格",
+                               f"the file cannot be read as a table ({type(exc).__name__})")
+        problems = [UploadProblem.model_validate({"row": p.row, "id": p.id or "", "field": p.field,
+                                                  "value": str(p.value)[:200], "severity": p.severity,
+                                                  "reason_zh": p.reason_zh, "reason_en": p.reason_en})
+                    for p in res.report]
+        ids = self._store_records(kind, res.records)
+        log.info("upload %s: %d accepted, %d rejected", kind, len(ids), res.report.n_rejected)
+        return UploadResult(rows=res.report.n_rows, accepted=ids,
+                            rejected=[p for p in problems if p.severity == "error"],
+                            warnings=[p for p in problems if p.severity != "error"])
 
     def _apply(self, own: _Own | None) -> None:
         """After a commit: bring the market up to date; the write stays acknowledged if
@@ -332,18 +388,133 @@ class Service:
         if rid not in rows:
             raise UnknownIdError(kind, rid)
         r = rows[rid]
-        rk = m.scorer.for_demand(r, k) if kind == "demand" else m.scorer.for_listing(r, k)
-        others = rk.index.tolist()
+        drop = self.feedback.effects(m).drop(kind, r)  # refused pairs, records signed elsewhere
+        rank = m.scorer.for_demand if kind == "demand" else m.scorer.for_listing
+        rk = rank(r, k + drop.size)
+        keep = np.flatnonzero(~np.isin(rk.index, drop))[:k] if drop.size else np.arange(len(rk.index))
+        others = rk.index[keep].tolist()
         if kind == "demand":  # one block for the demand's k explanations
             reasons = self.explanations.pairs(m, [r] * len(others), others, feasible=True)
         else:
             reasons = self.explanations.pairs(m, others, [r] * len(others), feasible=True)
         out = []
-        for rank, (e, score) in enumerate(zip(reasons, rk.scores.tolist()), start=1):
-            out.append(Recommendation(rank=rank, id=str(rk.ids[rank - 1]), score=round(float(score), 6),
+        for n, (e, q) in enumerate(zip(reasons, keep.tolist()), start=1):
+            out.append(Recommendation(rank=n, id=str(rk.ids[q]), score=round(float(rk.scores[q]), 6),
                                       reasons_zh=e.zh, reasons_en=e.en,
-                                      criteria={name: round(s, 6) for name, s in e.criteria}))
+                                      criteria={name: round(s, 6) for name, s in e.criteria},
+                                      distance_km=e.distance_km,
+                                      summary=_headline(m, "listing" if kind == "demand" else "demand",
+                                                        others[n - 1])))
         return Recommendations(id=rid, k=k, recommendations=out)
+
+    def near_misses(self, kind: str, record_id: str, k: int) -> NearMisses:
+        """The best infeasible partners of a record and the rules they fail
+        (:func:`matcher.nearmiss.near_misses`), refused pairs and records signed
+        elsewhere left out."""
+        from matcher.nearmiss import near_misses
+
+        rid = check_id(record_id, ("path", "record_id"))
+        m = self.sync()
+        rows = m.d_row if kind == "demand" else m.l_row
+        if rid not in rows:
+            raise UnknownIdError(kind, rid)
+        r = rows[rid]
+        nm = near_misses(m.scorer, r, k, by="demand" if kind == "demand" else "listing",
+                         drop=self.feedback.effects(m).drop(kind, r))
+        others = nm.index.tolist()
+        if kind == "demand":
+            es = m.scorer.explain_row(r, others, rules=True)
+        else:
+            es = m.scorer.explain_many(others, [r] * len(others), rules=True)
+        items = []
+        for n, (q, e) in enumerate(zip(others, es), start=1):
+            e = amend(e, m.demands, r if kind == "demand" else q)
+            dist = next((c.inputs.get("distance_km") for c in e.criteria if c.name == "location"), None)
+            items.append(NearMiss(
+                rank=n, id=str(e.listing_id if kind == "demand" else e.demand_id),
+                score=round(float(nm.relaxed[n - 1]), 6),
+                failed=[FailedRule(name=x.name, label_zh=x.label_zh, label_en=x.label_en, demand=_jsonable(x.demand),
+                                   listing=_jsonable(x.listing), zh=x.zh, en=x.en) for x in e.rules if not x.passed],
+                distance_km=_finite(round(float(dist), 3)) if dist is not None else None,
+                summary=_headline(m, "listing" if kind == "demand" else "demand", q)))
+        return NearMisses(id=rid, k=k, items=items)
+
+    def record_map(self, kind: str, record_id: str, proposed: list[str], near: list[str]) -> str:
+        """The record's map (inline SVG): the county's towns by name, the record's places
+        and the partners named in ``proposed`` (best first) and ``near`` (ids of the other
+        side; unknown ids are left out)."""
+        from matcher.viz.recordmap import demand_map, listing_map
+
+        rid = check_id(record_id, ("path", "record_id"))
+        m = self.sync()
+        rows, other = (m.d_row, m.l_row) if kind == "demand" else (m.l_row, m.d_row)
+        if rid not in rows:
+            raise UnknownIdError(kind, rid)
+        r = rows[rid]
+        p_rows = [other[x] for x in proposed if x in other]
+        n_rows = [other[x] for x in near if x in other and other[x] not in p_rows]
+        towns = m.scorer.towns
+        labels = {}
+        for n, q in enumerate(p_rows, 1):
+            labels[q] = f"第 {n} 名 · " + _label(m, "listing" if kind == "demand" else "demand", q)
+        for q in n_rows:
+            labels[q] = "差一点 · " + _label(m, "listing", q)
+        if kind == "demand":
+            return demand_map(m.d_side, m.l_side, towns, r, m.d_side.wanted_towns(r).tolist(), p_rows, n_rows,
+                              labels)
+        return listing_map(m.l_side, m.d_side, towns, r, p_rows, labels)
+
+    # ------------------------------------------------------------------ feedback
+
+    def add_feedback(self, req: FeedbackRequest, who: str) -> FeedbackItem:
+        """Record feedback on a pair (both records must exist). A firm signs one plant at
+        a time, and a plant taken whole (or without room for another unit) cannot be
+        signed by another firm: record 不合适 on the old pair first."""
+        did, lid = req.demand_id, req.listing_id  # ids of records that exist pass the id rule
+        m = self.sync()
+        if did not in m.d_row:
+            raise UnknownIdError("demand", did)
+        if lid not in m.l_row:
+            raise UnknownIdError("listing", lid)
+        if req.action == "signed":
+            settled = self.feedback.settled()
+            other = [x for x in settled.signed_by(did) if x != lid]
+            if other:
+                raise RequestError(("body", "demand_id"),
+                                   f"demand {did} has already signed listing {other[0]}; record refused on that pair "
+                                   "first", f"该需求已与房源 {other[0]} 签约；如已解约，请先在该配对上记录“不合适”")
+            if settled.last.get((did, lid)) != "signed" and self.feedback.effects(m).taken[m.l_row[lid]]:
+                raise RequestError(("body", "listing_id"), f"listing {lid} has been signed by another firm and has no "
+                                                            "room left", "该房源已与其他企业签约，没有剩余面积")
+        created = datetime.now(UTC).isoformat(timespec="seconds")
+        seq = self.store.add_feedback(did, lid, req.action, req.note, who, created)
+        log.info("feedback %d: %s", seq, req.action)
+        return FeedbackItem(seq=seq, demand_id=did, listing_id=lid, action=req.action, note=req.note, who=who,
+                            created=created)
+
+    def feedback_page(self, demand_id: str | None, listing_id: str | None, cursor: str | None,
+                      limit: int) -> dict[str, Any]:
+        """Feedback, oldest first, by pages; of one demand or one listing when named."""
+        after = 0 if cursor is None else decode_position(cursor)
+        rows = self.store.feedback(after, limit + 1, demand_id, listing_id)
+        items = [FeedbackItem(seq=a, demand_id=b, listing_id=c, action=d, note=e, who=f, created=g)  # type: ignore[arg-type]
+                 for a, b, c, d, e, f, g in rows[:limit]]
+        return {"items": items, "next_cursor": encode_position(rows[limit - 1][0]) if len(rows) > limit else None}
+
+    def feedback_csv(self, demand_id: str | None, listing_id: str | None) -> str:
+        """All feedback as CSV (UTF-8 with a byte-order mark; ``changfang match --feedback``
+        reads it): demand_id, listing_id, action, note, who, created."""
+        import csv
+        import io
+
+        from matcher.io.export import csv_text
+
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        w.writerow(["demand_id", "listing_id", "action", "note", "who", "created"])
+        for _, d, l, a, note, who, created in self.store.feedback(0, None, demand_id, listing_id):
+            w.writerow([csv_text(x) for x in (d, l, a, note, who, created)])
+        return "\ufeff" + buf.getvalue()
 
     def record(self, kind: str, record_id: str, staff: bool = False) -> dict[str, Any]:
         """One record; without ``staff`` (the token) its private fields left out."""
@@ -356,12 +527,16 @@ class Service:
 
     def records(self, kind: str, *, town: str | None = None, deal: str | None = None,
                 area_min: float | None = None, area_max: float | None = None, cursor: str | None = None,
-                limit: int = 50, staff: bool = False) -> dict[str, Any]:
+                limit: int = 50, staff: bool = False, industry: str | None = None,
+                q: str | None = None) -> dict[str, Any]:
         """A page of records in id order, with filters: ``town`` (a gazetteer name: the
         listing's town, or one of the demand's wanted towns), ``deal`` (:data:`DEALS`),
         ``area_min`` / ``area_max`` in ㎡ (a listing's area within them; a demand's
-        wanted range overlapping them). ``cursor`` is the ``next_cursor`` of the page
-        before; ``total`` counts every record the filters keep."""
+        wanted range overlapping them), ``industry`` (a GB/T 4754 code or prefix: a
+        demand's code under it; a listing that would admit it, neither outside its
+        allowed prefixes nor under a banned one), ``q`` (text in the id, the company
+        or the owner, any case). ``cursor`` is the ``next_cursor`` of the page before;
+        ``total`` counts every record the filters keep."""
         m = self.sync()
         recs = m.listings if kind == "listing" else m.demands
         keep = np.ones(len(recs), dtype=bool)
@@ -390,6 +565,10 @@ class Service:
                     keep &= m.demands.area_max_m2 >= area_min
                 if area_max is not None:
                     keep &= m.demands.area_min_m2 <= area_max
+        if industry:
+            keep &= _industry_mask(recs, kind, industry)
+        if q:
+            keep &= _text_mask(recs, kind, q)
         order, sorted_ids = m.l_order if kind == "listing" else m.d_order
         start = 0 if cursor is None else int(np.searchsorted(sorted_ids, decode_cursor(cursor), side="right"))
         rows = order[start:][keep[order[start:]]][:limit + 1]
@@ -433,18 +612,27 @@ class Service:
                     raise UnknownIdError("demand", d, name)
                 if l not in m.l_row:
                     raise UnknownIdError("listing", l, name)
+        # what staff recorded: signed pairs locked, refused ones excluded (records since
+        # deleted are left out); the request's own come on top
+        settled = self.feedback.settled()
+        fb_locks = [p for p in settled.locks if p[0] in m.d_row and p[1] in m.l_row and p not in req.locks]
+        fb_exclude = [p for p in settled.exclude if p[0] in m.d_row and p[1] in m.l_row and p not in req.exclude]
         with self._matching:
             try:
                 r = match(m.demands, m.listings, profile, method=req.method, top_k=min(req.top_k, n_l),
-                          locks=req.locks, exclude=req.exclude)
+                          locks=[*req.locks, *fb_locks], exclude=[*req.exclude, *fb_exclude])
             except PairConflictError as exc:  # e.g. a demand locked twice
                 raise RequestError(("body", exc.where), str(exc)) from None
             pairs: list[dict[str, Any]] = []
             recs: list[dict[str, Any]] = []
+            all_pairs: list[list[Any]] = []
+            all_recs: list[list[Any]] = []
             p_at = {c: column(PAIRS, c) for c in ("demand_id", "listing_id", "reasons_zh", "reasons_en")}
             r_at = {c: column(RECOMMENDATIONS, c) for c in ("demand_id", "rank", "listing_id", "score")}
             k = 0
             for p_rows, r_rows in pair_and_recommendation_rows(r, m.listings, m.demands, req.top_k):
+                all_pairs += p_rows
+                all_recs += r_rows
                 for row in p_rows:  # pairs come in demand id order, as r's
                     score = float(r.score[k])
                     pairs.append({"demand_id": row[p_at["demand_id"]], "listing_id": row[p_at["listing_id"]],
@@ -460,13 +648,63 @@ class Service:
         summary = RunSummary(id=uuid.uuid4().hex, created=datetime.now(UTC).isoformat(timespec="seconds"),
                              method=r.method, objective=round(float(r.objective), 6), gap=round(float(r.gap), 6),
                              counts={"listings": n_l, "demands": n_d, "matched": len(r),
-                                     "unmatched_demands": n_ud, "unmatched_listings": len(unmatched) - n_ud})
+                                     "unmatched_demands": n_ud, "unmatched_listings": len(unmatched) - n_ud,
+                                     "locked": int(np.asarray(r.locked).sum()), "signed_by_feedback": len(fb_locks),
+                                     "refused_by_feedback": len(fb_exclude)})
         run = Run.model_validate({**summary.model_dump(), "request": req.model_dump(), "pairs": pairs,
                                   "unmatched": unmatched, "recommendations": recs})
+        files = self._run_files(r, m, all_pairs, all_recs, req.top_k, req.per_party)
         self.store.save_run(summary.id, summary.created, req.model_dump(),
                             summary.model_dump(exclude={"id", "created"}), run.model_dump_json())
+        self.store.save_run_files(summary.id, files)
         log.info("run %s: %s, %d pairs", summary.id, r.method, len(r))
         return summary
+
+    def _run_files(self, r: Any, m: Market, pairs: list[list[Any]], recs: list[list[Any]],
+                   top_k: int, per_party: bool) -> dict[str, bytes]:
+        """``result.xlsx`` and, when asked on markets up to PARTIES_MAX_RECORDS, each
+        party's workbook."""
+        from matcher.service.runfiles import PARTIES_MAX_RECORDS, party_workbooks, result_workbook
+
+        files = {"result.xlsx": result_workbook(pairs, recs, r)}
+        if per_party and len(m.listings) + len(m.demands) <= PARTIES_MAX_RECORDS:
+            files.update({f"parties/{name}": data for name, data in
+                          party_workbooks(r, m.listings, m.demands, max(top_k, 1)).items()})
+        return files
+
+    def run_files(self, run_id: str) -> RunFiles:
+        """The names and sizes of a run's files (staff only: party workbooks hold contacts)."""
+        from matcher.service.runfiles import PARTIES_MAX_RECORDS
+
+        if self.store.run(run_id) is None:
+            raise UnknownIdError("run", run_id)
+        names = self.store.run_file_names(run_id)
+        sizes = [RunFile(name=n, bytes=len(self.store.run_file(run_id, n) or b"")) for n in names]
+        parties = [f for f in sizes if f.name.startswith("parties/")]
+        if parties:
+            sizes.append(RunFile(name="parties.zip", bytes=-1))
+        request = (self.store.run(run_id) or ("", {}, "", False))[1]
+        note = "" if parties else (f"市场超过 {PARTIES_MAX_RECORDS} 条记录，未生成分方工作簿；请用 changfang match "
+                                   "--per-party 生成" if request.get("per_party") else "本次匹配未要求生成分方工作簿")
+        return RunFiles(files=sizes, parties_note=note)
+
+    def run_file(self, run_id: str, name: str) -> bytes:
+        """One file of a run: ``result.xlsx``, ``parties.zip`` (every party's workbook) or
+        ``parties/<name>.xlsx``."""
+        from matcher.service.runfiles import zip_files
+
+        if self.store.run(run_id) is None:
+            raise UnknownIdError("run", run_id)
+        if name == "parties.zip":
+            files = {n.removeprefix("parties/"): self.store.run_file(run_id, n) or b""
+                     for n in self.store.run_file_names(run_id) if n.startswith("parties/")}
+            if not files:
+                raise UnknownIdError("file", name)
+            return zip_files(files)
+        data = self.store.run_file(run_id, name)
+        if data is None:
+            raise UnknownIdError("file", name)
+        return data
 
     def run_json(self, run_id: str) -> str:
         """A stored run (a :class:`~matcher.service.schemas.Run`) as JSON text."""
@@ -547,6 +785,66 @@ def _check_profile(x: Any, loc: tuple[str | int, ...]) -> None:
             ok = False
         if not ok:
             raise RequestError(loc, "must be a date such as 2027-01-01, or empty")
+
+
+UPLOAD_SUFFIXES = (".xlsx", ".xlsm", ".csv", ".txt", ".json", ".jsonl")
+"""File types the upload page takes (what the readers read)."""
+
+_HEADLINE = {"listing": ("listing_id", "deal", "town", "address", "park", "area_m2", "min_unit_m2", "rent",
+                         "sale_price", "negotiable", "owner"),
+             "demand": ("demand_id", "company", "deal", "area_min_m2", "area_max_m2", "towns", "max_rent",
+                        "max_sale_price", "industry_code")}
+
+
+def _industry_mask(recs: Any, kind: str, code: str) -> np.ndarray:
+    """Records of an industry: a demand's code under ``code``; a listing admitting it."""
+    if kind == "demand":
+        return np.char.startswith(np.asarray(recs.industry_code, dtype=str), code)
+    allowed, banned = recs.industries_allowed, recs.industries_banned
+    out = np.ones(len(recs), dtype=bool)
+    for j in range(len(recs)):
+        ok = [str(x) for x in allowed[j]]
+        if (ok and not any(code.startswith(a) or a.startswith(code) for a in ok)) or \
+                any(code.startswith(str(b)) for b in banned[j]):
+            out[j] = False
+    return out
+
+
+def _text_mask(recs: Any, kind: str, q: str) -> np.ndarray:
+    """Records whose id, company (demands) or owner (listings) holds ``q``, any case."""
+    needle = q.strip().casefold()
+    names = recs.company if kind == "demand" else recs.owner
+    ids = recs.ids
+    return np.fromiter((needle in str(a).casefold() or needle in str(b).casefold() for a, b in zip(ids, names)),
+                       dtype=bool, count=len(recs))
+
+
+def _headline(m: Market, kind: str, row: int) -> dict[str, Any]:
+    """A record's headline fields, as a recommendation shows the partner (no contact)."""
+    recs: Any = m.listings if kind == "listing" else m.demands
+    out: dict[str, Any] = {}
+    for f in _HEADLINE[kind]:
+        if f == "town":
+            t = int(recs.town[row])
+            out[f] = str(m.scorer.towns.names[t]) if t >= 0 else None
+        elif f == "towns":
+            out[f] = [str(x) for x in recs.town_names(row)]
+        elif f == "deal":
+            out[f] = next((name for name, bits in DEALS[kind].items() if bits == int(recs.deal[row])), None)
+        else:
+            out[f] = _jsonable(getattr(recs, f)[row])
+    return out
+
+
+def _label(m: Market, kind: str, row: int) -> str:
+    """One line for a map's hover text: id, town, area, price."""
+    h = _headline(m, kind, row)
+    if kind == "listing":
+        parts = [f"房源 {h['listing_id']}", h.get("town") or "", f"{h['area_m2']:g}㎡" if h.get("area_m2") else ""]
+        if h.get("rent"):
+            parts.append(f"{h['rent']:g} 元/㎡/月")
+        return " · ".join(p for p in parts if p)
+    return " · ".join(p for p in (f"需求 {h['demand_id']}", str(h.get("company") or "")) if p)
 
 
 def _empty(kind: str) -> Any:

@@ -131,6 +131,7 @@ class Reasons:
     zh: str
     en: str
     criteria: tuple[tuple[str, float], ...]
+    distance_km: float | None = None
 
 
 class ExplanationCache:
@@ -166,7 +167,9 @@ class ExplanationCache:
             fresh = m.scorer.explain_row(a, [j[n] for n in ns], rules=False, known_feasible=feasible)
             fresh = [amend(e, m.demands, a) for e in fresh]  # what the file said, not "未填"
             for n, ex in zip(ns, fresh):
-                found[n] = Reasons(ex.summary("zh"), ex.summary("en"), tuple((c.name, c.score) for c in ex.criteria))
+                dist = next((c.inputs.get("distance_km") for c in ex.criteria if c.name == "location"), None)
+                found[n] = Reasons(ex.summary("zh"), ex.summary("en"), tuple((c.name, c.score) for c in ex.criteria),
+                                   None if dist is None or not np.isfinite(dist) else round(float(dist), 3))
         if todo:
             with self._lock:
                 for n in (n for ns in todo.values() for n in ns):

@@ -14,12 +14,16 @@ from typing import Any
 
 from fastapi.responses import JSONResponse
 
-__all__ = ["STAFF", "BearerToken", "BodyLimit", "ServerErrors"]
+__all__ = ["DEFAULT_STAFF_NAME", "STAFF", "BearerToken", "BodyLimit", "ServerErrors"]
 
 log = logging.getLogger("changfang.service")
 
 STAFF = "changfang.staff"
-"""The request scope's key saying whether the request carried the token."""
+"""The request scope's key holding the name of the staff token the request carried
+(empty when it carried none)."""
+
+DEFAULT_STAFF_NAME = "工作人员"
+"""The name of the service's single token (``--token``), as feedback records who."""
 
 WRITE_METHODS = frozenset({"PUT", "POST", "DELETE", "PATCH"})
 
@@ -27,28 +31,43 @@ WRITE_METHODS = frozenset({"PUT", "POST", "DELETE", "PATCH"})
 class BearerToken:
     """ASGI middleware: ``Authorization: Bearer <token>``.
 
-    A request that carries an ``Authorization`` header must carry the token (else 401:
+    A request that carries an ``Authorization`` header must carry a token (else 401:
     a page with a stale token learns it at once); a write (PUT, POST, DELETE, PATCH)
-    must carry it. The request's scope then says whether it did (:data:`STAFF`), for
-    the routes that serve private fields only to staff. Without a token configured,
+    must carry one. The request's scope then holds the name of the token it carried
+    (:data:`STAFF`; empty for none), for the routes that serve private fields only to
+    staff and for feedback, which records who gave it. Without a token configured,
     nobody is staff and every write gets 401.
+
+    Parameters
+    ----------
+    token : str, optional
+        The service's token, named :data:`DEFAULT_STAFF_NAME`.
+    staff : sequence of (name, token)
+        More tokens, one per member of staff.
     """
 
-    def __init__(self, app: Any, token: str | None) -> None:
+    def __init__(self, app: Any, token: str | None, staff: tuple[tuple[str, str], ...] = ()) -> None:
         self.app = app
-        self.token = token.encode() if token else None
+        tokens = [(DEFAULT_STAFF_NAME, token)] if token else []
+        self.tokens = [(name, t.encode()) for name, t in [*tokens, *staff] if t]
 
-    def _valid(self, header: bytes) -> bool:
+    def _valid(self, header: bytes) -> str:
+        """The name of the token the header carries, or empty."""
         scheme, _, credentials = header.partition(b" ")
-        return (self.token is not None and scheme.lower() == b"bearer"
-                and hmac.compare_digest(credentials.strip(), self.token))
+        if scheme.lower() != b"bearer":
+            return ""
+        name = ""
+        for who, t in self.tokens:  # every token compared, in constant time each
+            if hmac.compare_digest(credentials.strip(), t) and not name:
+                name = who
+        return name
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         header = next((v for k, v in scope.get("headers") or () if k == b"authorization"), None)
-        staff = header is not None and self._valid(header)
+        staff = self._valid(header) if header is not None else ""
         if not staff and (header is not None or scope["method"] in WRITE_METHODS):
             why = "a valid bearer token is needed to write" if header is None else "the bearer token is not valid"
             await JSONResponse({"detail": why}, status_code=401, headers={"WWW-Authenticate": "Bearer"})(

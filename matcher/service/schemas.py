@@ -34,26 +34,37 @@ __all__ = [
     "DemandPage",
     "Error",
     "Explanation",
+    "FailedRule",
+    "FeedbackItem",
+    "FeedbackPage",
+    "FeedbackRequest",
     "Health",
     "Listing",
     "ListingPage",
     "Liveness",
     "MatchRequest",
+    "NearMiss",
+    "NearMisses",
     "Problem",
     "Recommendation",
     "Recommendations",
     "RecordsBody",
     "Rule",
     "Run",
+    "RunFile",
+    "RunFiles",
     "RunPage",
     "RunPair",
     "RunRecommendation",
     "RunSummary",
     "RunUnmatched",
     "Skipped",
+    "UploadProblem",
+    "UploadResult",
     "UpsertResult",
     "ValidationError",
     "ValidationErrors",
+    "Whoami",
 ]
 
 PRIVATE_FIELDS = ("contact",)
@@ -204,12 +215,43 @@ class Recommendation(BaseModel):
     reasons_zh: str
     reasons_en: str
     criteria: dict[str, float]
+    distance_km: float | None = Field(None, description="from the nearest place the demand named, km")
+    summary: dict[str, Any] = Field(default_factory=dict, description=(
+        "the other record's headline fields (never a contact): a listing's town, address, park, area_m2, "
+        "min_unit_m2, rent, sale_price, negotiable, deal, owner; a demand's company, deal, area_min_m2, "
+        "area_max_m2, towns, max_rent, max_sale_price, industry_code"))
 
 
 class Recommendations(BaseModel):
     id: str
     k: int
     recommendations: list[Recommendation]
+
+
+class FailedRule(BaseModel):
+    name: str
+    label_zh: str
+    label_en: str
+    demand: Any = Field(description="the demand's value the rule compares (null: unknown)")
+    listing: Any = Field(description="the listing's value the rule compares (null: unknown)")
+    zh: str
+    en: str
+
+
+class NearMiss(BaseModel):
+    rank: int
+    id: str
+    score: float = Field(description="what the pair would score were its failed rules relaxed")
+    failed: list[FailedRule] = Field(description="the hard rules the pair fails, with the values compared")
+    distance_km: float | None = None
+    summary: dict[str, Any] = Field(default_factory=dict, description="as in a recommendation")
+
+
+class NearMisses(BaseModel):
+    id: str
+    k: int
+    items: list[NearMiss] = Field(description="the best infeasible partners: fewest failed rules first, then "
+                                              "the best score with those rules relaxed")
 
 
 class Rule(BaseModel):
@@ -281,6 +323,9 @@ class MatchRequest(BaseModel):
     exclude: list[tuple[_LockId, _LockId]] = Field(default_factory=list, max_length=100_000,
                                                    description="(demand_id, listing_id) pairs refused")
     top_k: _Integer = Field(5, ge=0, le=100, description="recommendations kept per demand in the run (0: none)")
+    per_party: bool = Field(False, strict=True,
+                            description="also write one workbook per landlord and per firm (markets up to 3,000 "
+                                        "records; GET /v1/runs/{id}/files)")
 
 
 class RunSummary(BaseModel):
@@ -328,6 +373,66 @@ class Run(RunSummary):
 class RunPage(BaseModel):
     items: list[RunSummary] = Field(description="newest first")
     next_cursor: str | None
+
+
+# -------------------------------------------------------------------- feedback and staff
+
+class FeedbackRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    demand_id: _LockId
+    listing_id: _LockId
+    action: Literal["contacted", "signed", "refused"] = Field(
+        description="contacted 已联系, signed 已签约 (locked in later runs), refused 不合适 (never proposed again)")
+    note: str = Field("", max_length=500, description="why (for refused), or anything staff want to keep")
+
+
+class FeedbackItem(BaseModel):
+    seq: int = Field(description="feedback is numbered in the order it was recorded")
+    demand_id: str
+    listing_id: str
+    action: Literal["contacted", "signed", "refused"]
+    note: str
+    who: str = Field(description="the name of the staff token that recorded it")
+    created: str = Field(description="when, UTC, ISO 8601")
+
+
+class FeedbackPage(BaseModel):
+    items: list[FeedbackItem] = Field(description="oldest first")
+    next_cursor: str | None
+
+
+class Whoami(BaseModel):
+    staff: bool
+    name: str | None = Field(description="the staff token's name; null without a token")
+
+
+class UploadProblem(BaseModel):
+    row: int = Field(description="the row as staff see it in Excel (the header is row 1 or below a title)")
+    id: str
+    field: str
+    value: str
+    severity: Literal["error", "warning", "info"]
+    reason_zh: str
+    reason_en: str
+
+
+class UploadResult(BaseModel):
+    rows: int = Field(description="data rows read")
+    accepted: list[str] = Field(description="ids stored (new or replaced)")
+    rejected: list[UploadProblem] = Field(description="errors: these rows were not stored")
+    warnings: list[UploadProblem] = Field(description="stored, with a note")
+
+
+class RunFile(BaseModel):
+    name: str
+    bytes: int
+
+
+class RunFiles(BaseModel):
+    files: list[RunFile] = Field(description="result.xlsx, parties.zip and each party's workbook "
+                                             "(业主_….xlsx, 企业_….xlsx)")
+    parties_note: str = Field("", description="why there are no per-party workbooks, when there are none")
 
 
 # -------------------------------------------------------------------- health and errors

@@ -3,8 +3,10 @@
 Tables: ``records`` (listings and demands, each stored as its canonical text columns
 in JSON, the form ``changfang validate`` writes), ``changes`` (one row per record
 written or deleted, numbered: the log other server processes replay to keep their
-in-memory market current) and ``runs`` (global allocations: a summary and the whole
-result). The database runs in WAL mode with ``synchronous=FULL``: a write the service
+in-memory market current), ``runs`` (global allocations: a summary and the whole
+result), ``run_files`` (a run's workbooks, as bytes) and ``feedback`` (what staff
+recorded about a pair: contacted, signed, refused; numbered, never rewritten).
+The database runs in WAL mode with ``synchronous=FULL``: a write the service
 has acknowledged survives the process being killed (and a power cut). Every bulk
 upsert is one transaction, so it is either stored whole or not at all.
 
@@ -50,6 +52,21 @@ CREATE TABLE IF NOT EXISTS runs (
     created TEXT NOT NULL,
     request TEXT NOT NULL,
     result TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS feedback (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    demand_id TEXT NOT NULL,
+    listing_id TEXT NOT NULL,
+    action TEXT NOT NULL CHECK (action IN ('contacted', 'signed', 'refused')),
+    note TEXT NOT NULL,
+    who TEXT NOT NULL,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS run_files (
+    run_id TEXT NOT NULL,
+    name TEXT NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (run_id, name)
 );
 """
 
@@ -242,3 +259,56 @@ class Store:
                 summary = json.dumps({k: full.get(k) for k in ("method", "objective", "gap", "counts")})
             out.append((int(pos), str(rid), str(created), json.loads(summary)))
         return out
+
+
+    # ------------------------------------------------------------------ feedback and run files
+
+    def add_feedback(self, demand_id: str, listing_id: str, action: str, note: str, who: str,
+                     created: str) -> int:
+        """Record one piece of feedback; its number (feedback is numbered in the order stored)."""
+        with self.transaction():
+            cur = self._db.execute("INSERT INTO feedback (demand_id, listing_id, action, note, who, created) "
+                                   "VALUES (?, ?, ?, ?, ?, ?)", (demand_id, listing_id, action, note, who, created))
+            return int(cur.lastrowid or 0)
+
+    def feedback_seq(self) -> int:
+        """The number of the last feedback stored (0 when none)."""
+        with self._rlock:
+            return int(self._rd.execute("SELECT COALESCE(MAX(seq), 0) FROM feedback").fetchone()[0])
+
+    def feedback(self, after: int = 0, limit: int | None = None, demand_id: str | None = None,
+                 listing_id: str | None = None) -> list[tuple[int, str, str, str, str, str, str]]:
+        """Feedback after number ``after``, oldest first: ``(seq, demand_id, listing_id,
+        action, note, who, created)``; optionally of one demand or one listing."""
+        q = "SELECT seq, demand_id, listing_id, action, note, who, created FROM feedback WHERE seq > ?"
+        args: list[Any] = [after]
+        for col, v in (("demand_id", demand_id), ("listing_id", listing_id)):
+            if v is not None:
+                q += f" AND {col} = ?"
+                args.append(v)
+        q += " ORDER BY seq"
+        if limit is not None:
+            q += " LIMIT ?"
+            args.append(limit)
+        with self._rlock:
+            return [(int(a), str(b), str(c), str(d), str(e), str(f), str(g))
+                    for a, b, c, d, e, f, g in self._rd.execute(q, args)]
+
+    def save_run_files(self, run_id: str, files: dict[str, bytes]) -> None:
+        """Keep a run's files (``result.xlsx``, ``parties.zip``) by name."""
+        with self.transaction():
+            self._db.executemany("INSERT OR REPLACE INTO run_files (run_id, name, data) VALUES (?, ?, ?)",
+                                 [(run_id, name, data) for name, data in files.items()])
+
+    def run_file(self, run_id: str, name: str) -> bytes | None:
+        """One file of a run, or None."""
+        with self._rlock:
+            row = self._rd.execute("SELECT data FROM run_files WHERE run_id = ? AND name = ?",
+                                   (run_id, name)).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def run_file_names(self, run_id: str) -> list[str]:
+        """The names of a run's files."""
+        with self._rlock:
+            return [str(r[0]) for r in self._rd.execute("SELECT name FROM run_files WHERE run_id = ? ORDER BY name",
+                                                        (run_id,))]

@@ -118,8 +118,12 @@
   }
 
   function start() {
-    [].forEach.call(document.querySelectorAll("svg.svgmap"), init);
+    [].forEach.call(document.querySelectorAll("svg.svgmap"), function (svg) {
+      if (!svg.svgmapReady) { svg.svgmapReady = true; init(svg); }
+    });
   }
+  // a page that inserts maps later (the matching page) calls svgmap.start() again
+  window.svgmap = {start: start};
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();

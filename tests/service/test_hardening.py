@@ -71,13 +71,19 @@ def test_no_get_route_serves_private_fields_without_the_token(market):
             params = {"limit": 500} if path in ("/v1/listings", "/v1/demands") else {}
             if path == "/v1/explain":
                 params = {"demand_id": did, "listing_id": lid}
+            if path == "/v1/runs/{run_id}/files/{name}":
+                path = path.replace("{name}", "result.xlsx")
             url = _fill(path, lid, did, run)
             anon = c.get(url, params=params)
             staff = c.get(url, params=params, headers=AUTH)
-            assert anon.status_code == staff.status_code == 200, (path, anon.text)
+            assert staff.status_code == 200, (path, staff.text)
+            # runs and feedback are for staff only (issue 15); every other route answers anyone
+            staff_only = path.startswith(("/v1/runs", "/v1/feedback"))
+            assert anon.status_code == (401 if staff_only else 200), (path, anon.text)
+            assert ops["get"]["security"] == ([{"bearer": []}] if staff_only else [{}, {"bearer": []}]), path
             assert SECRET not in anon.text and "13912345678" not in anon.text, path
             checked += 1
-        assert checked >= 11  # every GET route of the document, new ones included
+        assert checked >= 18  # every GET route of the document, new ones included
         for extra in ("/docs", "/openapi.json", "/healthz"):
             assert SECRET not in c.get(extra).text
         # with the token, staff see everything
@@ -140,12 +146,12 @@ def test_runs_are_listed_newest_first_and_keep_the_recommendations_asked_for(mar
     with s.client() as c:
         first = c.post("/v1/match", json={"method": "auto", "top_k": 2}, headers=AUTH).json()
         second = c.post("/v1/match", json={"method": "one_to_one", "top_k": 0}, headers=AUTH).json()
-        page = c.get("/v1/runs", params={"limit": 1}).json()
+        page = c.get("/v1/runs", params={"limit": 1}, headers=AUTH).json()
         assert [r["id"] for r in page["items"]] == [second["id"]]
-        older = c.get("/v1/runs", params={"limit": 1, "cursor": page["next_cursor"]}).json()
+        older = c.get("/v1/runs", params={"limit": 1, "cursor": page["next_cursor"]}, headers=AUTH).json()
         assert [r["id"] for r in older["items"]] == [first["id"]]
-        run = c.get(f"/v1/runs/{first['id']}").json()
-        assert c.get(f"/v1/runs/{second['id']}").json()["recommendations"] == []
+        run = c.get(f"/v1/runs/{first['id']}", headers=AUTH).json()
+        assert c.get(f"/v1/runs/{second['id']}", headers=AUTH).json()["recommendations"] == []
     want = match(D, L, method="auto", top_k=2)
     assert run["method"] == want.method and run["request"]["top_k"] == 2
     got = {(r["demand_id"], r["rank"]): r["listing_id"] for r in run["recommendations"]}
@@ -264,6 +270,10 @@ def test_authentication_comes_before_the_body(market):
     conn.close()
 
 
+OTHER_MEDIA = {"/v1/demands/{record_id}/map": {"image/svg+xml"}, "/v1/listings/{record_id}/map": {"image/svg+xml"},
+               "/v1/runs/{run_id}/files/{name}": {"application/zip"}, "/v1/feedback": {"text/csv"}}
+
+
 def test_the_document_declares_every_status_and_types_every_response(market):
     s, _, _ = market
     with s.client() as c:
@@ -277,11 +287,17 @@ def test_the_document_declares_every_status_and_types_every_response(market):
                 assert {"404", "422"} <= codes, (path, method)
             if method != "get":
                 assert {"422", "503"} <= codes and op["security"] == [{"bearer": []}], (path, method)
+            elif path.startswith(("/v1/runs", "/v1/feedback")):  # staff only (issue 15)
+                assert op["security"] == [{"bearer": []}], (path, method)
             else:
                 assert {} in op["security"], (path, method)  # the token is optional on reads
             for code, resp in op["responses"].items():
                 if code == "204":
                     continue
+                if code == "200" and path in OTHER_MEDIA:  # a map, a file to download, a CSV
+                    assert OTHER_MEDIA[path] <= set(resp["content"]), (path, resp["content"])
+                    if "application/json" not in resp["content"]:
+                        continue
                 ref = resp["content"]["application/json"]["schema"].get("$ref", "")
                 assert ref.startswith("#/components/schemas/"), (path, method, code)
                 assert schemas[ref.rsplit("/", 1)[1]].get("properties"), (path, method, code)

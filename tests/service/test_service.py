@@ -110,7 +110,7 @@ def test_match_run_is_the_library_allocation(loaded):
     with s.client() as c:
         r = c.post("/v1/match", json={"method": "one_to_one", "locks": [lock]}, headers=AUTH)
         assert r.status_code == 201, r.text
-        run = c.get(f"/v1/runs/{r.json()['id']}").json()
+        run = c.get(f"/v1/runs/{r.json()['id']}", headers=AUTH).json()
     want = match(lib_d, lib_l, method="one_to_one", locks=[lock])
     pairs = {(p["demand_id"], p["listing_id"]) for p in run["pairs"]}
     assert pairs == {(str(lib_d.demand_id[i]), str(lib_l.listing_id[j])) for i, j in zip(want.demand, want.listing)}
@@ -206,8 +206,9 @@ def test_unknown_ids_are_404(server):
         assert c.get("/v1/demands/NOPE/recommendations").status_code == 404
         assert c.get("/v1/listings/NOPE/recommendations").status_code == 404
         assert c.get("/v1/explain", params={"demand_id": "a", "listing_id": "b"}).status_code == 404
-        assert c.get("/v1/runs/" + "0" * 32).status_code == 404
-        assert c.get("/v1/runs/0123").status_code == 422  # not a run id
+        assert c.get("/v1/runs/" + "0" * 32, headers=AUTH).status_code == 404
+        assert c.get("/v1/runs/0123", headers=AUTH).status_code == 422  # not a run id
+        assert c.get("/v1/runs/" + "0" * 32).status_code == 401  # runs are for staff
         assert c.get("/v1/demands/NOPE").status_code == 404
 
 
