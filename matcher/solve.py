@@ -28,6 +28,13 @@ stored) and, where pairs outside could change it, adds them and solves again:
   (with the smallest area a listing can give); pairs above it are added and the parts
   solved again, and what is left raises the bound. The gap is reported against that
   bound.
+
+A check does not score what is already proven (:func:`_violations`): pairs outside both
+records' best ``keep`` that cannot beat the prices, pairs an earlier check cleared whose
+prices have not fallen since, and on a province pairs whose records lie too far apart
+to beat them (:mod:`scoring.bounds`). A one-to-one check also adds the pairs within
+:data:`CHECK_MARGIN` of violating, so the next solve's small price moves leave them
+proven. ``MatchResult.seconds`` splits the time between these passes and the solves.
 """
 
 from __future__ import annotations
