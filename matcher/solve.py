@@ -162,6 +162,7 @@ class Market:
     proven_v: np.ndarray | None = None
     pass_seconds: float = 0.0
     _bounds: Any = None
+    _shared: Any = None
 
     def location_bounds(self) -> Any:
         """:func:`scoring.bounds.location_bounds` of the market (computed once), or None
@@ -462,7 +463,17 @@ def _violations(m: Market, u: np.ndarray, v: np.ndarray, tol: float = 1e-7, marg
     n_d, n_l = m.sc.shape
     floor = min(tol, -margin)
     found = []
-    for rows, cols in _check_plan(m, u, v, floor):
+    plan = _check_plan(m, u, v, floor)
+    if m.client is not None and plan:  # every block as tasks at once, the listings scattered once
+        from scoring.distributed import dual_violations_blocks, share
+
+        if m._shared is None:
+            m._shared = share(m.client, m.sc)
+        t0 = time.perf_counter()
+        found = dual_violations_blocks(m.client, m.sc, plan, u, v, m.reservation, floor, m._shared)
+        m.pass_seconds += time.perf_counter() - t0
+        plan = []
+    for rows, cols in plan:
         if rows.size == n_d and cols.size == n_l:
             dv = m.dual_violations(m.sc, u, v, floor)
             found.append((dv.demand, dv.listing, dv.score, dv.reduced))

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from scoring.engine import Scorer
     from scoring.results import TopK
 
-__all__ = ["BLOCK_PAIRS", "candidates", "demand_rows", "dual_violations", "top_k"]
+__all__ = ["BLOCK_PAIRS", "candidates", "demand_rows", "dual_violations", "dual_violations_blocks", "share", "top_k"]
 
 BLOCK_PAIRS = 2_000_000_000
 """Pairs (demands × listings) per task, at most; at least two tasks per worker."""
@@ -88,6 +88,17 @@ def _candidates_task(shared: dict[str, Any], d_block: Any, reservation: float, p
 def _violations_task(shared: dict[str, Any], d_block: Any, u: np.ndarray, v: np.ndarray, reservation: float,
                      tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     dv = _block_scorer(shared, d_block).dual_violations(u, v, reservation, tol)
+    return dv.demand, dv.listing, dv.score
+
+
+def _violations_cols_task(shared: dict[str, Any], d_block: Any, cols: np.ndarray, u: np.ndarray, v: np.ndarray,
+                          reservation: float, tol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from scoring.engine import Scorer
+
+    l_side = shared["listing_side"].take(cols)
+    sc = Scorer.from_sides(types.SimpleNamespace(demand_id=d_block.ids), types.SimpleNamespace(listing_id=l_side.ids),
+                           d_block, l_side, shared["profile"], 1, shared["engine"])
+    dv = sc.dual_violations(u, v, reservation, tol)
     return dv.demand, dv.listing, dv.score
 
 
@@ -181,6 +192,53 @@ def dual_violations(client: Any, sc: Scorer, u: np.ndarray, v: np.ndarray, reser
     return DualViolations(dem, lis, sco, sco.astype(np.float64) - u[dem] - v[lis])
 
 
+def share(client: Any, sc: Scorer) -> dict[str, Any]:
+    """The listing side, profile and engine of ``sc`` scattered to every worker once
+    (futures, for :func:`dual_violations_blocks`)."""
+    # a list, not a dict: a scattered dict's keys would be the data's keys, the same in
+    # every call, and one call releasing them would take them from the next
+    names = ("listing_side", "profile", "engine")
+    return dict(zip(names, client.scatter([sc.listing_side, sc.profile, _engine(sc)], broadcast=True, hash=False)))
+
+
+def dual_violations_blocks(client: Any, sc: Scorer, blocks: list[tuple[np.ndarray, np.ndarray]], u: np.ndarray,
+                           v: np.ndarray, reservation: float, tol: float, shared: dict[str, Any] | None = None
+                           ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """:func:`scoring.sparse.dual_violations` over blocks of pairs of ``sc`` (demand rows
+    × listing columns), all as tasks on the cluster at once.
+
+    Parameters
+    ----------
+    client : dask.distributed.Client
+    sc : Scorer
+    blocks : list of (rows, cols), int64 arrays
+        Rows (sorted) and columns of ``sc`` to check against each other.
+    u, v : ndarray of float64, shape (n_demands,), (n_listings,)
+    reservation, tol : float
+    shared : dict, optional
+        :func:`share` of ``sc`` (scattered here when not given).
+
+    Returns
+    -------
+    list of (demand, listing, score, reduced) per block, rows and columns of ``sc``
+    """
+    shared = share(client, sc) if shared is None else shared
+    per_task = _per_task(client, sc)
+    jobs, futures = [], []
+    for rows, cols in blocks:
+        for a in range(0, rows.size, per_task):
+            r = rows[a:a + per_task]
+            jobs.append((r, cols))
+            futures.append(client.submit(_violations_cols_task, shared, sc.demand_side.take(r), cols, u[r], v[cols],
+                                         float(reservation), float(tol), pure=False))
+    out = []
+    for (r, cols), (dem, lis, sco) in zip(jobs, client.gather(futures)):
+        dem, lis = r[np.asarray(dem, dtype=np.int64)], cols[np.asarray(lis, dtype=np.int64)]
+        sco = np.asarray(sco, dtype=np.float32)
+        out.append((dem, lis, sco, sco.astype(np.float64) - u[dem] - v[lis]))
+    return out
+
+
 def _per_task(client: Any, sc: Scorer) -> int:
     n_d, n_l = sc.shape
     workers = max(1, len(client.scheduler_info().get("workers", {})))
@@ -191,11 +249,7 @@ def _map_with(client: Any, sc: Scorer, fn: Any, per_task: int, args: list[tuple[
     """Run ``fn(shared, block, *args[b])`` on every block ``b`` of ``per_task`` demand
     rows; (start row, result) per block, in row order."""
     n_d = sc.shape[0]
-    # a list, not a dict: a scattered dict's keys would be the data's keys, the same in
-    # every call, and one call releasing them would take them from the next
-    names = ("listing_side", "profile", "engine")
-    shared = dict(zip(names, client.scatter([sc.listing_side, sc.profile, _engine(sc)], broadcast=True,
-                                            hash=False)))
+    shared = share(client, sc)
     starts = list(range(0, n_d, per_task))
     futures = [client.submit(fn, shared, sc.demand_side.slice(a, min(a + per_task, n_d)), *x, pure=False)
                for a, x in zip(starts, args)]

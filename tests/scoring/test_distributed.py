@@ -76,6 +76,21 @@ def test_match_on_the_cluster_is_the_local_match(client, market, method):
     np.testing.assert_array_equal(b.for_listing.index, a.for_listing.index)
 
 
+def test_a_province_checked_by_location_groups_on_the_cluster(client, monkeypatch):
+    """The checks' blocks (location groups, price buckets) as tasks at once give the
+    local result."""
+    from matcher import solve
+
+    monkeypatch.setattr(solve, "SPATIAL_PAIRS", 0)
+    m = generate_market(900, 900, seed=12, counties=4)
+    kw = {"method": "one_to_one", "top_k": 0, "per_record": 4, "towns": m.towns}
+    a, b = match(m.demands, m.listings, **kw), match(m.demands, m.listings, client=client, **kw)
+    assert a.limits["checks"] >= 2
+    for f in ("demand", "listing", "score"):
+        np.testing.assert_array_equal(getattr(b, f), getattr(a, f), err_msg=f)
+    assert (a.objective, a.gap, a.limits) == (b.objective, b.gap, b.limits)
+
+
 def test_the_command_writes_the_same_files(tmp_path, market):
     from matcher.cli import main
 
