@@ -68,14 +68,15 @@ def new_buffers(n_rows, n_classes):
     row (when the driver does not pass its outputs), ``nfs`` feasible pairs per row,
     ``sd`` float64 per-pair scratch (squared chords, offered areas, divisible listings'
     units and held units, units wanted per unit size), ``si`` integer per-pair scratch
-    (feasible positions, divisible positions, their unit sizes' slots, deal types
-    left), ``xs`` float32 criteria and gaps of the feasible pairs, ``stamp`` the unit
+    (divisible positions, their unit sizes' slots, deal types left, unit sizes, then
+    from ``si[4]`` on the feasible positions of each row: ``max(n_rows, 1)`` of them,
+    a call with more rows reuses the last), ``xs`` float32 criteria and gaps of the feasible pairs, ``stamp`` the unit
     sizes already seen by a call (``stamp[-1]`` counts the calls)."""
     ff = np.empty((n_rows, TILE), dtype=np.uint16)
     tt = np.empty((n_rows, TILE), dtype=np.float32)
     nfs = np.empty(n_rows, dtype=np.int64)
     sd = np.empty((9, TILE))
-    si = np.empty((5, TILE), dtype=np.uint32)
+    si = np.empty((4 + max(n_rows, 1), TILE), dtype=np.uint32)
     si64 = np.empty((3, TILE), dtype=np.int64)
     xs = np.empty((8, TILE), dtype=np.float32)
     stamp = np.full((2, n_classes + 1), -1, dtype=np.int64)
@@ -192,10 +193,12 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
     ``j0:j1`` when ``bounds`` is empty): with ``t = j - j0``, failed bits into
     ``ff[r_off + r, c_off + t]``, totals into ``tt[r_off + r, c_off + t]`` (NaN where
     a rule fails; a pair outside the row's bounds is not written: callers read only
-    the pairs inside), the number of feasible pairs
-    into ``nfs[r]``, and when ``keep`` every criterion into ``crit[:, r_off + r, c_off +
-    t]`` (then computed on every pair). A driver passes its outputs as ``ff``/``tt``
-    (nothing is copied) or scratch of (n_rows, TILE) with zero offsets.
+    the pairs inside), the number of feasible pairs into ``nfs[r]`` and (unless
+    ``keep``) their positions t, ascending, into ``si[4 + r, :nfs[r]]`` when the
+    scratch holds a row per row (:func:`new_buffers`), and when ``keep`` every
+    criterion into ``crit[:, r_off + r, c_off + t]`` (then computed on every pair). A driver
+    passes its outputs as ``ff``/``tt`` (nothing is copied) or scratch of (n_rows, TILE)
+    with zero offsets.
 
     Each step is a short loop over the tile touching few arrays, which the compiler
     vectorises (one loop doing everything is not vectorised, and is 8x slower). Every
@@ -233,7 +236,8 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
     uj0 = np.uint64(j0)
     c2, aa, dv_unit, dv_held, kw = sd[0], sd[1], sd[2], sd[3], sd[4]
     gd, gx, gy, gz = sd[5], sd[6], sd[7], sd[8]
-    fi, dv_t, dv_slot, mo, sizes = si[0], si[1], si[2], si[3], si[4]
+    dv_t, dv_slot, mo, sizes = si[0], si[1], si[2], si[3]
+    n_fi = si.shape[0] - 4
     tw, h1 = si64[0], si64[1]
     words = si64[2]
     x_area, x_loc, x_price, x_ind, x_fac, x_time, g1, g2 = xs[0], xs[1], xs[2], xs[3], xs[4], xs[5], xs[6], xs[7]
@@ -263,6 +267,7 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
         i = rows[r]
         ffr = ff[r_off + r][c_off:c_off + w]
         ttr = tt[r_off + r][c_off:c_off + w]
+        fi = si[4 + min(r, n_fi - 1)]
         ta, tb = 0, w
         if not full_tile:  # (the pairs outside the row's bounds are left as they were)
             ta, tb = max(bounds[r, 0] - j0, 0), min(bounds[r, 1] - j0, w)
@@ -732,6 +737,10 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
         ra, rb = item * rr, min(item * rr + rr, n_rows)
         ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(rr, T.units.shape[0])
         cb = np.empty((0, 0, 0), dtype=np.float32)
+        # the worker's slots as views once per item (a view made per pair costs a
+        # reference count each time)
+        lc_w, lb_w, lbi_w = l_count[wk], l_best[wk], l_best_i[wk]
+        hli_w, hls_w, hlc_w = hl_index[wk], hl_scores[wk], hl_count[wk]
         for p in range(ra, rb if stats else ra):
             d_count[p] = 0
             d_best[p] = -math.inf
@@ -773,17 +782,19 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
                         continue
                     i = rows[p]
                     rank_i = tie_d[i]
-                    for t in range(ta, tb):
-                        v = tt[r, t]
+                    fr, ttr = si[4 + r], tt[r]
+                    for q in range(nfs[r]):  # the row's feasible pairs, ascending
+                        t = fr[q]
+                        v = ttr[t]
                         if v != v:
                             continue
                         j = a + t
                         if stats:
-                            l_count[wk, j] += 1
-                            bx = l_best_i[wk, j]
-                            if bx < 0 or v > l_best[wk, j] or (v == l_best[wk, j] and rank_i < tie_d[bx]):
-                                l_best[wk, j] = v
-                                l_best_i[wk, j] = i
+                            lc_w[j] += 1
+                            bx = lbi_w[j]
+                            if bx < 0 or v > lb_w[j] or (v == lb_w[j] and rank_i < tie_d[bx]):
+                                lb_w[j] = v
+                                lbi_w[j] = i
                             if v > d_best[p] or (v == d_best[p] and tie_l[j] < tie_l[d_best_j[p]]):
                                 d_best[p] = v
                                 d_best_j[p] = j
@@ -792,8 +803,8 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
                                 push_pair(wk, p, j, v, buf_r, buf_j, buf_s, fill)
                             if per_d > 0 and v >= kth(per_d, hd_scores, hd_count, p):
                                 heap_push(v, j, tie_l[j], per_d, hd_index, hd_scores, hd_count, p, tie_l)
-                            if per_l > 0 and v >= kth(per_l, hl_scores[wk], hl_count[wk], j):
-                                heap_push(v, i, rank_i, per_l, hl_index[wk], hl_scores[wk], hl_count[wk], j, tie_d)
+                            if per_l > 0 and v >= kth(per_l, hls_w, hlc_w, j):
+                                heap_push(v, i, rank_i, per_l, hli_w, hls_w, hlc_w, j, tie_d)
         for p in range(ra, rb if stats else ra):
             if d_best_j[p] < 0:
                 d_best[p] = nan
@@ -825,9 +836,10 @@ def dual(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, u, v, tol, buf
                         continue
                     p = ra + r
                     ui = u[rows[p]]
-                    ta, tb = max(spans[p, g, 0] - a, 0), min(spans[p, g, 1] - a, b - a)
-                    for t in range(ta, tb):
-                        x = tt[r, t]
+                    fr, ttr = si[4 + r], tt[r]
+                    for q in range(nfs[r]):  # the row's feasible pairs, ascending
+                        t = fr[q]
+                        x = ttr[t]
                         if x >= reservation and x - ui - v[a + t] > tol:
                             push_pair(wk, p, a + t, x, buf_r, buf_j, buf_s, fill)
 
