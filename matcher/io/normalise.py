@@ -264,8 +264,8 @@ def parse_id(raw: Any, *, numbers_as_written: bool = True) -> str:
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _RANGE = re.compile(r"(?<=[\w㎡%)\]])\s*(?:-|‐|‑|‒|–|—|―|~|〜|至|到)\s*(?=\d)")
 # "1000+平", "2000平+": a "+" after a number (and its unit), not before another number, is "or more"
-_OR_MORE = re.compile(r"(?<=\d)(\s*(?:㎡|平方米|平米|平方|平|方|亩|公顷|吨|t|kg|公斤|米|m|kva|元|块|万元|万|个月|月|年)?)"
-                      r"\s*\+(?!\s*\d)")
+_OR_MORE = re.compile(r"(?<=\d)(\s*(?:㎡|平方米|平米|平方|平|方|亩|公顷|吨|t|kg|公斤|米|m|kva|元|块|万元|万"
+                      r"|个月|月|年)?)\s*\+(?!\s*\d)")
 _AREA_SPELLINGS = (("m²", "㎡"), ("m^2", "㎡"), ("sq.m", "㎡"), ("sq m", "㎡"), ("sqm", "㎡"), ("m2", "㎡"))
 
 
@@ -518,7 +518,7 @@ def _quantity_chars(q: Quantity) -> frozenset[str]:
     chars = _QUANTITY_CHARS.get(id(q))
     if chars is None:
         chars = _QUANTITY_CHARS[id(q)] = _COMMON_CHARS | _chars(q.units, q.words, q.counts, q.zero_words,
-                                                                (a for a, _ in q.replace))
+                                                                (a for a, _ in q.replace), (p for p, _ in q.pre))
     return chars
 
 
@@ -703,6 +703,9 @@ def _check_area(v: float, raw: Any) -> None:
 # divisibility written beside a listing's area
 _INDIVISIBLE = re.compile(r"不可分割|不能分割|不可拆分|不分割|不拆分|不分租|整体(出租|出售|租售|转让)?|整租|整售|整栋")
 _DIVISIBLE = re.compile(r"(可以?|能)?(分割|拆分|分租|分隔|分开)(出租|出售|租售)?|可分")
+# divisible into parts, no size given: "可分割成2块", "可分两层", "可分层出租", "分割成3间"
+_PARTS = re.compile(r"(?:可以?|能)?(?:分割|拆分|分隔|隔|分)(?:成|为)?\s*(?:\d+\s*)?"
+                    r"(?:个|块|间|份|部分|单元|套|栋|幢|层|区)(?:出租|出售|租售)?")
 _MIN_UNIT = re.compile(
     r"(?:最小(?:可?分割|单元|分割单元)?(?:面积)?(?:为|是)?|(?:可?分割|拆分)(?:至|到|成)(?:最小)?)\s*(?::)?\s*"
     r"(\d+(?:\.\d+)?)\s*(㎡|平方米|平米|平方|平|方|亩)?(?:起)?"
@@ -713,8 +716,9 @@ def parse_listing_area(raw: Any) -> float | Reading:
     """A listing's area: one value, in ㎡ ("约2千平" is the 2000 written).
 
     Divisibility written beside it is kept: "2000平（可分割，最小500平）" also fills
-    ``min_unit_m2``; "2000平（可分割）" sets ``divisible_any`` with a note (no unit
-    known); "整体出租" adds nothing (blank means indivisible).
+    ``min_unit_m2``; "2000平（可分割）", "2000平（可分割成2块）", "2000平/可分层" set
+    ``divisible_any`` with a note (no unit known); "整体出租" adds nothing (blank means
+    indivisible).
 
     >>> parse_listing_area("约2千平")
     2000.0
@@ -727,13 +731,15 @@ def parse_listing_area(raw: Any) -> float | Reading:
     s = prep(raw, ranges=False)
     whole = _INDIVISIBLE.search(s) is not None
     s = _INDIVISIBLE.sub(" ", s)
+    parts = _PARTS.search(s) is not None
+    s = _PARTS.sub(" ", s)
     unit: float | None = None
     m = _MIN_UNIT.search(s)
     if m and not whole:
         value, word = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         unit = float(value) * _AREA_UNITS.get(word or "", 1.0)
         s = s[: m.start()] + " " + s[m.end():]
-    divisible = _DIVISIBLE.search(s) is not None or unit is not None
+    divisible = _DIVISIBLE.search(s) is not None or unit is not None or parts
     s = _DIVISIBLE.sub(" ", s)
     if whole and divisible:
         raise CellError("面积同时写了可分割与整体出租",
@@ -751,7 +757,7 @@ def parse_listing_area(raw: Any) -> float | Reading:
     return area
 
 
-_LISTING_AREA_CHARS = _AREA_CHARS | _chars(_INDIVISIBLE, _DIVISIBLE, _MIN_UNIT)
+_LISTING_AREA_CHARS = _AREA_CHARS | _chars(_INDIVISIBLE, _DIVISIBLE, _MIN_UNIT, _PARTS)
 
 
 def _one_area(s: Any, raw: Any) -> float:
@@ -1052,7 +1058,8 @@ def parse_rating(raw: Any) -> int:
 _NOW_CORE = ("越快越好", "越早越好", "现房", "现成", "现在", "即日", "即可", "即时", "即刻", "立即", "立刻",
              "立马", "马上", "随时", "尽快", "尽早", "空置", "空闲", "闲置", "已空", "空着", "腾空", "已交付",
              "可交付", "已竣工", "已完工", "已建成", "当前", "目前", "急需", "急用", "急", "now", "asap",
-             "immediately", "available", "拎包入住", "拎包入驻", "现可", "已可", "现已", "空关", "空房", "现空", "即租即用", "随租随用",
+             "immediately", "available", "拎包入住", "拎包入驻", "现可", "已可", "现已", "空关", "空房", "现空",
+             "即租即用", "随租随用",
              "即来即用", "随到随用", "随时入驻", "直接入驻", "直接入住", "直接使用", "today", "at once",
              "any time", "anytime")
 _NOW_FILL = ("可以", "可", "能", "即", "就", "已经", "已", "的", "都", "均", "行", "好", "了", "中", "状态",

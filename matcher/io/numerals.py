@@ -41,9 +41,9 @@ _TIME_U = r"季度|季|月|年|天|日|周|星期"
 _ONE = r"\s*(?:一|1|壹)\s*个?\s*"
 _PER_ONE = (
     (re.compile(rf"(每|/){_ONE}(?={_AREA_U}|{_TIME_U}|吨|公斤|kg|t)"), r"\1"),
-    (re.compile(rf"(元|块钱|块|钱)(?:/|每)?{_ONE}(?=(?:{_AREA_U}|{_TIME_U})(?![\d.]))"), r"\1/"),
+    (re.compile(rf"(元|块钱|块|钱)(?:/|每)?{_ONE}(?={_AREA_U}|{_TIME_U})"), r"\1/"),
     (re.compile(rf"(万元?){_ONE}(?=亩)"), r"\1/"),
-    (re.compile(rf"(平方米|平方|平米|平|㎡|亩)(?:/|每)?{_ONE}(?=(?:{_TIME_U})(?![\d.]))"), r"\1/"),
+    (re.compile(rf"(平方米|平方|平米|平|㎡|亩)(?:/|每)?{_ONE}(?={_TIME_U})"), r"\1/"),
 )
 
 
