@@ -25,8 +25,8 @@ from scoring.rules import RULES, dense
 if TYPE_CHECKING:
     from scoring.engine import Scorer
 
-__all__ = ["CriterionPart", "Explanation", "PairSummary", "RuleCheck", "explain_many", "explain_pairs",
-           "rule_sentences", "rule_values", "summarize_many"]
+__all__ = ["CRANE_UNWRITTEN", "CriterionPart", "Explanation", "PairSummary", "RuleCheck", "explain_many",
+           "explain_pairs", "rule_sentences", "rule_values", "summarize_many"]
 
 _DEMAND_DEAL = {DEAL_LEASE: ("求租", "lease"), DEAL_SALE: ("求购", "buy"), DEAL_BOTH: ("租购均可", "either")}
 _LISTING_DEAL = {DEAL_LEASE: ("出租", "lease"), DEAL_SALE: ("出售", "sale"), DEAL_BOTH: ("租售均可", "lease or sale")}
@@ -144,7 +144,8 @@ def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0, i: i
         "eia": (_tri(int(d.eia[i])), _tri(int(l.eia[p]))),
         "industry_allowed": (code, list(l.allowed_lists[int(l.allowed[p])])),
         "industry_banned": (code, list(l.banned_lists[int(l.banned[p])])),
-        "crane": (_f(d.crane[i]), _f(l.crane[p])),
+        "crane": (CRANE_UNWRITTEN if d.crane_any[i] else _f(d.crane[i]),
+                  CRANE_UNWRITTEN if l.crane_any[p] else _f(l.crane[p])),
         "ground_floor": (_tri(int(d.ground[i])), _f(l.floor[p])),
         "floor_load": (_f(d.load[i]), _f(l.load[p])),
         "title_certificate": (_tri(int(d.certificate[i])), _tri(int(l.title[p]))),
@@ -162,10 +163,17 @@ def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0, i: i
 _WORDS = {"zh": ("未知", "是", "否", "∞", "、", "不限"), "en": ("unknown", "yes", "no", "inf", ", ", "any")}
 
 
+CRANE_UNWRITTEN = "crane_unwritten"
+"""A rule value standing for a crane written without its tonnage (需要行车, 带行车)."""
+_MARKERS = {CRANE_UNWRITTEN: {"zh": "有行车，吨位未注明", "en": "a crane, tonnage not given"}}
+
+
 def _show(v: Any, lang: str) -> str:
     unknown, yes, no, inf, sep, anything = _WORDS[lang]
     if v is None:
         return unknown
+    if isinstance(v, str) and v in _MARKERS:
+        return _MARKERS[v][lang]
     if isinstance(v, bool):
         return yes if v else no
     if isinstance(v, float):
