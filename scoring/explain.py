@@ -21,6 +21,7 @@ from scoring.criteria import CRITERIA
 from scoring.criteria.base import fmt
 from scoring.criteria.location import nearest_place
 from scoring.rules import RULES, dense
+from scoring.written import amend
 
 if TYPE_CHECKING:
     from scoring.engine import Scorer
@@ -257,6 +258,7 @@ def explain_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Sequenc
     list of Explanation, one per pair, in the order given
     """
     d, l = scorer.demand_side, scorer.listing_side
+    records = getattr(scorer, "demands", None)
     rr = np.asarray(rows, dtype=np.int64).reshape(-1)
     cc = np.asarray(cols, dtype=np.int64).reshape(-1)
     if rr.shape != cc.shape:
@@ -295,10 +297,11 @@ def explain_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Sequenc
                 det = mod.describe(b, p, i)
                 parts.append(CriterionPart(name, mod.zh, mod.en, sc, w, w * sc, det.inputs, det.zh, det.en))
             f = int(bits[k])
-            out[int(pos[k])] = Explanation(
+            # "not given" sentences the file contradicts say what it said (scoring.written)
+            out[int(pos[k])] = amend(Explanation(
                 demand_id=str(d.ids[dem[i]]), listing_id=str(l.ids[lis[p]]), feasible=f == 0, failed=f,
                 total=math.fsum(q.contribution for q in parts) if f == 0 else None, rules=checks, criteria=parts,
-            )
+            ), records, int(dem[i]))
     return [e for e in out if e is not None]
 
 
