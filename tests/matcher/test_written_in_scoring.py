@@ -16,7 +16,8 @@ def market():
          "层高": "高一点", "意向镇街": "周巷"},
         {"编号": "D2", "需求类型": "求租", "需求面积": "900-1100平", "意向镇街": "周巷"},
     ])
-    listing = read_listings([{"编号": "L1", "租售类型": "出租", "镇街": "周巷", "面积": "1000平", "租金": "15元/平/月"}])
+    listing = read_listings([{"编号": "L1", "租售类型": "出租", "镇街": "周巷", "面积": "1000平",
+                              "租金": "15元/平/月"}])
     assert d.report.n_accepted == 2 and listing.report.n_accepted == 1
     return d.records, listing.records
 
