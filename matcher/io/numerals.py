@@ -39,10 +39,16 @@ _HALF_BEFORE = re.compile(r"(?<![\d.上下])半(个)?(亩|年|吨|月)")
 _AREA_U = r"平方米|平方|平米|平|㎡|m2|方|亩"
 _TIME_U = r"季度|季|月|年|天|日|周|星期"
 _ONE = r"\s*(?:一|1|壹)\s*个?\s*"
+_CN_NONZERO = "".join(d for d in _DIGITS if _DIGITS[d])
 _PER_ONE = (
     (re.compile(rf"(每|/){_ONE}(?={_AREA_U}|{_TIME_U}|吨|公斤|kg|t)"), r"\1"),
     (re.compile(rf"(元|块钱|块|钱)(?:/|每)?{_ONE}(?={_AREA_U}|{_TIME_U})"), r"\1/"),
     (re.compile(rf"(万元?){_ONE}(?=亩)"), r"\1/"),
+    # "一个" right after a digit or 万 is "each", not part of the numeral: 四千五一个平方, 0.45万一个平方,
+    # 1.5万一个月 (after 十 百 千 零 it is: 十一个月 is 11 months, 一千零一个 1001)
+    # (an Arabic 1 only after a character: 11个月 and 21个月 are numbers)
+    (re.compile(rf"(?:(?<=[\d万萬{_CN_NONZERO}])\s*一|(?<=[万萬{_CN_NONZERO}])\s*1)\s*个\s*"
+                rf"(?={_AREA_U}|{_TIME_U})"), "/"),
     (re.compile(rf"(平方米|平方|平米|平|㎡|亩)(?:/|每)?{_ONE}(?={_TIME_U})"), r"\1/"),
 )
 
