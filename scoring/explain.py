@@ -21,7 +21,7 @@ from scoring.criteria import CRITERIA
 from scoring.criteria.base import fmt
 from scoring.criteria.location import nearest_place
 from scoring.rules import RULES, dense
-from scoring.written import amend
+from scoring.written import amend, amend_summary
 
 if TYPE_CHECKING:
     from scoring.engine import Scorer
@@ -339,6 +339,7 @@ def summarize_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Seque
     list of PairSummary, one per pair, in the order given
     """
     d, l = scorer.demand_side, scorer.listing_side
+    records = getattr(scorer, "demands", None)
     rr = np.asarray(rows, dtype=np.int64).reshape(-1)
     cc = np.asarray(cols, dtype=np.int64).reshape(-1)
     if rr.shape != cc.shape:
@@ -363,7 +364,7 @@ def summarize_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Seque
                 if name == "location":
                     distance = det.inputs.get("distance_km")
             parts.sort(key=lambda t: t[0])  # stable: the weights' order breaks ties, as in summary()
-            out[int(pos[k])] = PairSummary(
-                {name: sc[k] for (name, _), sc in zip(weights, scores)}, distance,
-                "；".join(z for _, z, _ in parts if z), "; ".join(e for _, _, e in parts if e))
+            zh, en = amend_summary("；".join(z for _, z, _ in parts if z), "; ".join(e for _, _, e in parts if e),
+                                   records, int(dem[i]))
+            out[int(pos[k])] = PairSummary({name: sc[k] for (name, _), sc in zip(weights, scores)}, distance, zh, en)
     return [s for s in out if s is not None]
