@@ -26,8 +26,8 @@ from scoring.written import amend, amend_summary
 if TYPE_CHECKING:
     from scoring.engine import Scorer
 
-__all__ = ["CRANE_UNWRITTEN", "CriterionPart", "Explanation", "PairSummary", "RuleCheck", "explain_many",
-           "explain_pairs", "rule_sentences", "rule_values", "summarize_many"]
+__all__ = ["CRANE_NEED_UNWRITTEN", "CRANE_UNWRITTEN", "CriterionPart", "Explanation", "PairSummary", "RuleCheck",
+           "explain_many", "explain_pairs", "rule_sentences", "rule_values", "summarize_many"]
 
 _DEMAND_DEAL = {DEAL_LEASE: ("求租", "lease"), DEAL_SALE: ("求购", "buy"), DEAL_BOTH: ("租购均可", "either")}
 _LISTING_DEAL = {DEAL_LEASE: ("出租", "lease"), DEAL_SALE: ("出售", "sale"), DEAL_BOTH: ("租售均可", "lease or sale")}
@@ -145,7 +145,7 @@ def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0, i: i
         "eia": (_tri(int(d.eia[i])), _tri(int(l.eia[p]))),
         "industry_allowed": (code, list(l.allowed_lists[int(l.allowed[p])])),
         "industry_banned": (code, list(l.banned_lists[int(l.banned[p])])),
-        "crane": (CRANE_UNWRITTEN if d.crane_any[i] else _f(d.crane[i]),
+        "crane": (CRANE_NEED_UNWRITTEN if d.crane_any[i] else _f(d.crane[i]),
                   CRANE_UNWRITTEN if l.crane_any[p] else _f(l.crane[p])),
         "ground_floor": (_tri(int(d.ground[i])), _f(l.floor[p])),
         "floor_load": (_f(d.load[i]), _f(l.load[p])),
@@ -165,8 +165,11 @@ _WORDS = {"zh": ("未知", "是", "否", "∞", "、", "不限"), "en": ("unknow
 
 
 CRANE_UNWRITTEN = "crane_unwritten"
-"""A rule value standing for a crane written without its tonnage (需要行车, 带行车)."""
-_MARKERS = {CRANE_UNWRITTEN: {"zh": "有行车，吨位未注明", "en": "a crane, tonnage not given"}}
+"""A listing's rule value standing for a crane written without its tonnage (带行车)."""
+CRANE_NEED_UNWRITTEN = "crane_needed_unwritten"
+"""A demand's rule value standing for a crane needed without a tonnage (需要行车)."""
+_MARKERS = {CRANE_UNWRITTEN: {"zh": "有行车，吨位未注明", "en": "a crane, tonnage not given"},
+            CRANE_NEED_UNWRITTEN: {"zh": "需要行车，吨位未注明", "en": "a crane, tonnage not given"}}
 
 
 def _show(v: Any, lang: str) -> str:
