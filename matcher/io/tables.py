@@ -354,7 +354,7 @@ def _records(label: str, text: str, delimiter: str, notes: list[TableNote]) -> l
     width = 0
     at = 0  # index of the first line not yet read
     while at < len(lines):
-        reader = csv.reader(iter(lines[at:]), delimiter=delimiter)
+        reader = csv.reader(_From(lines, at), delimiter=delimiter)  # no copy: many stray quotes stay linear
         start = 0  # lines of this reader consumed before the current record
         restart = False
         try:
@@ -376,6 +376,22 @@ def _records(label: str, text: str, delimiter: str, notes: list[TableNote]) -> l
         if not restart:
             break
     return out
+
+
+class _From:
+    """The lines of a list from position ``at`` on, without copying the list."""
+
+    def __init__(self, lines: list[str], at: int) -> None:
+        self.lines, self.at = lines, at
+
+    def __iter__(self) -> _From:
+        return self
+
+    def __next__(self) -> str:
+        if self.at >= len(self.lines):
+            raise StopIteration
+        self.at += 1
+        return self.lines[self.at - 1]
 
 
 def _usual_width(records: list[tuple[int, list[str]]]) -> int:
