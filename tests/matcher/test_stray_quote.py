@@ -66,3 +66,11 @@ def test_multi_line_cells_from_excel_still_read_as_one_cell(tmp_path):
     # the line breaks inside a cell become spaces (text cleaning), the text is whole
     assert r.records.record(0)["备注"].split() == ["第一行，说明", "第二行,", "含逗号,", "两个", "第三行"]
     assert r.records.record(2)["备注"].split() == ["最后一格", "也有两行"]
+
+
+def test_many_stray_quotes_each_row_accounted_for(tmp_path):
+    rows = [_row(k, note='"坏' if k % 3 == 0 else "好") for k in range(1, 301)]
+    r = _read(tmp_path, HEADER + "".join(rows))
+    assert r.report.n_rows == 300 and r.report.n_accepted == 300
+    assert sorted(p.row for p in r.report if "引号未闭合" in p.reason_zh) == [k + 1 for k in range(3, 301, 3)]
+    assert _ids(r) == [f"L{k}" for k in range(1, 301)]
