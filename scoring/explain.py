@@ -21,12 +21,13 @@ from scoring.criteria import CRITERIA
 from scoring.criteria.base import fmt
 from scoring.criteria.location import nearest_place
 from scoring.rules import RULES, dense
+from scoring.written import amend, amend_summary
 
 if TYPE_CHECKING:
     from scoring.engine import Scorer
 
-__all__ = ["CriterionPart", "Explanation", "PairSummary", "RuleCheck", "explain_many", "explain_pairs",
-           "rule_sentences", "rule_values", "summarize_many"]
+__all__ = ["CRANE_NEED_UNWRITTEN", "CRANE_UNWRITTEN", "CriterionPart", "Explanation", "PairSummary", "RuleCheck",
+           "explain_many", "explain_pairs", "rule_sentences", "rule_values", "summarize_many"]
 
 _DEMAND_DEAL = {DEAL_LEASE: ("求租", "lease"), DEAL_SALE: ("求购", "buy"), DEAL_BOTH: ("租购均可", "either")}
 _LISTING_DEAL = {DEAL_LEASE: ("出租", "lease"), DEAL_SALE: ("出售", "sale"), DEAL_BOTH: ("租售均可", "lease or sale")}
@@ -144,7 +145,8 @@ def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0, i: i
         "eia": (_tri(int(d.eia[i])), _tri(int(l.eia[p]))),
         "industry_allowed": (code, list(l.allowed_lists[int(l.allowed[p])])),
         "industry_banned": (code, list(l.banned_lists[int(l.banned[p])])),
-        "crane": (_f(d.crane[i]), _f(l.crane[p])),
+        "crane": (CRANE_NEED_UNWRITTEN if d.crane_any[i] else _f(d.crane[i]),
+                  CRANE_UNWRITTEN if l.crane_any[p] else _f(l.crane[p])),
         "ground_floor": (_tri(int(d.ground[i])), _f(l.floor[p])),
         "floor_load": (_f(d.load[i]), _f(l.load[p])),
         "title_certificate": (_tri(int(d.certificate[i])), _tri(int(l.title[p]))),
@@ -162,10 +164,20 @@ def rule_values(b: Block, name: str, distance_km: float | None, p: int = 0, i: i
 _WORDS = {"zh": ("未知", "是", "否", "∞", "、", "不限"), "en": ("unknown", "yes", "no", "inf", ", ", "any")}
 
 
+CRANE_UNWRITTEN = "crane_unwritten"
+"""A listing's rule value standing for a crane written without its tonnage (带行车)."""
+CRANE_NEED_UNWRITTEN = "crane_needed_unwritten"
+"""A demand's rule value standing for a crane needed without a tonnage (需要行车)."""
+_MARKERS = {CRANE_UNWRITTEN: {"zh": "有行车，吨位未注明", "en": "a crane, tonnage not given"},
+            CRANE_NEED_UNWRITTEN: {"zh": "需要行车，吨位未注明", "en": "a crane, tonnage not given"}}
+
+
 def _show(v: Any, lang: str) -> str:
     unknown, yes, no, inf, sep, anything = _WORDS[lang]
     if v is None:
         return unknown
+    if isinstance(v, str) and v in _MARKERS:
+        return _MARKERS[v][lang]
     if isinstance(v, bool):
         return yes if v else no
     if isinstance(v, float):
@@ -249,6 +261,7 @@ def explain_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Sequenc
     list of Explanation, one per pair, in the order given
     """
     d, l = scorer.demand_side, scorer.listing_side
+    records = getattr(scorer, "demands", None)
     rr = np.asarray(rows, dtype=np.int64).reshape(-1)
     cc = np.asarray(cols, dtype=np.int64).reshape(-1)
     if rr.shape != cc.shape:
@@ -287,10 +300,11 @@ def explain_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Sequenc
                 det = mod.describe(b, p, i)
                 parts.append(CriterionPart(name, mod.zh, mod.en, sc, w, w * sc, det.inputs, det.zh, det.en))
             f = int(bits[k])
-            out[int(pos[k])] = Explanation(
+            # "not given" sentences the file contradicts say what it said (scoring.written)
+            out[int(pos[k])] = amend(Explanation(
                 demand_id=str(d.ids[dem[i]]), listing_id=str(l.ids[lis[p]]), feasible=f == 0, failed=f,
                 total=math.fsum(q.contribution for q in parts) if f == 0 else None, rules=checks, criteria=parts,
-            )
+            ), records, int(dem[i]))
     return [e for e in out if e is not None]
 
 
@@ -328,6 +342,7 @@ def summarize_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Seque
     list of PairSummary, one per pair, in the order given
     """
     d, l = scorer.demand_side, scorer.listing_side
+    records = getattr(scorer, "demands", None)
     rr = np.asarray(rows, dtype=np.int64).reshape(-1)
     cc = np.asarray(cols, dtype=np.int64).reshape(-1)
     if rr.shape != cc.shape:
@@ -352,7 +367,7 @@ def summarize_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Seque
                 if name == "location":
                     distance = det.inputs.get("distance_km")
             parts.sort(key=lambda t: t[0])  # stable: the weights' order breaks ties, as in summary()
-            out[int(pos[k])] = PairSummary(
-                {name: sc[k] for (name, _), sc in zip(weights, scores)}, distance,
-                "；".join(z for _, z, _ in parts if z), "; ".join(e for _, _, e in parts if e))
+            zh, en = amend_summary("；".join(z for _, z, _ in parts if z), "; ".join(e for _, _, e in parts if e),
+                                   records, int(dem[i]))
+            out[int(pos[k])] = PairSummary({name: sc[k] for (name, _), sc in zip(weights, scores)}, distance, zh, en)
     return [s for s in out if s is not None]

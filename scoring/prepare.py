@@ -19,6 +19,11 @@ missing values mean once, so the hot loop has no special cases:
   of wanted towns and of listings known by their town only;
 * a listing without a fire rating gets the profile's ``unknown_fire_class``; a
   listing without crane data has no crane;
+* a crane written without a tonnage (``crane_any`` with ``crane_t`` unknown: 需要行车,
+  带行车) is a need for *some* crane on a demand (``crane`` = :data:`CRANE_ANY_NEED`, a
+  tonnage above 0 that any crane meets and no crane does not) and a crane that meets any
+  tonnage on a listing (``crane`` = inf): staff would rather see such a pair and ask
+  than miss it. ``crane_any`` keeps the flag so explanations say 吨位未注明;
 * dates become day numbers (float64, NaN unknown); "now" becomes the profile's
   ``timing.as_of`` when set, else -inf for a listing (always on time) and NaN for a
   demand (no date);
@@ -40,9 +45,11 @@ from scoring.geo import unit_vectors
 from scoring.profile import Profile
 from scoring.reference import Towns, gazetteer
 
-__all__ = ["DemandSide", "ListingSide", "prepare_demands", "prepare_listings"]
+__all__ = ["CRANE_ANY_NEED", "DemandSide", "ListingSide", "prepare_demands", "prepare_listings"]
 
 POINT_TOWN, POINT_ORIGIN, POINT_ANCHOR = 0, 1, 2
+CRANE_ANY_NEED = 1e-9
+"""Tonnage (t) standing for a demand's need for a crane of unwritten tonnage: above 0, below any crane."""
 _POINT_FIELDS = ("points", "point_kind", "point_town", "point_lat", "point_lon", "point_offsets")
 
 
@@ -149,6 +156,7 @@ class DemandSide:
     load: np.ndarray
     power: np.ndarray
     crane: np.ndarray
+    crane_any: np.ndarray
     ground: np.ndarray
     fire: np.ndarray
     eia: np.ndarray
@@ -244,6 +252,7 @@ class ListingSide:
     load: np.ndarray
     power: np.ndarray
     crane: np.ndarray
+    crane_any: np.ndarray
     fire: np.ndarray
     eia: np.ndarray
     title: np.ndarray
@@ -349,7 +358,7 @@ def prepare_demands(d: Any, profile: Profile, towns: Towns | None = None) -> Dem
 
     code_idx, code_lists = _index_lists([(c,) if c else () for c in np.asarray(d.industry_code)])
     codes = [c[0] for c in code_lists[1:]]
-    crane = _f(d.crane_t)
+    crane, crane_any = _crane(d, CRANE_ANY_NEED)
     return DemandSide(
         n=n, ids=np.asarray(d.demand_id), deal=_deal(d.deal), has_area=has_area,
         area_min=amin, area_max=amax,
@@ -359,7 +368,7 @@ def prepare_demands(d: Any, profile: Profile, towns: Towns | None = None) -> Dem
         max_rent=_f(d.max_rent), max_sale=_f(d.max_sale_price),
         code=(code_idx - 1).astype(np.int32), codes=codes,
         height=_f(d.min_clear_height_m), load=_f(d.min_floor_load_kg_m2), power=_f(d.min_power_kva),
-        crane=np.where(np.isnan(crane), 0.0, crane),
+        crane=crane, crane_any=crane_any,
         ground=np.asarray(d.ground_floor, dtype=np.int8), fire=np.asarray(d.fire_class, dtype=np.int8),
         eia=np.asarray(d.needs_eia, dtype=np.int8), certificate=np.asarray(d.needs_certificate, dtype=np.int8),
         move_in=_days(d.move_in_by, _now(profile, np.nan)), lease_months=_f(d.lease_months),
@@ -393,7 +402,7 @@ def prepare_listings(l: Any, profile: Profile, towns: Towns | None = None) -> Li
     vectors[has_loc] = unit_vectors(lat[has_loc], lon[has_loc])
     unit = _f(l.min_unit_m2)
     fire = np.asarray(l.fire_class, dtype=np.int8)
-    crane = _f(l.crane_t)
+    crane, crane_any = _crane(l, np.inf)
     allowed, allowed_lists = _index_lists(l.industries_allowed)
     banned, banned_lists = _index_lists(l.industries_banned)
     related, related_lists = _index_lists(
@@ -405,7 +414,7 @@ def prepare_listings(l: Any, profile: Profile, towns: Towns | None = None) -> Li
         approx=np.where(np.isnan(approx), 0.0, approx),
         rent=_f(l.rent), sale=_f(l.sale_price), negotiable=np.asarray(l.negotiable, dtype=bool),
         floor=_f(l.floor), height=_f(l.clear_height_m), load=_f(l.floor_load_kg_m2), power=_f(l.power_kva),
-        crane=np.where(np.isnan(crane), 0.0, crane),
+        crane=crane, crane_any=crane_any,
         fire=np.where(fire == 0, np.int8(profile.unknown_fire_class), fire).astype(np.int8),
         eia=np.asarray(l.eia_ok, dtype=np.int8), title=np.asarray(l.title_certificate, dtype=np.int8),
         available=_days(l.available_from, _now(profile, -np.inf)), min_lease=_f(l.min_lease_months),
@@ -413,3 +422,12 @@ def prepare_listings(l: Any, profile: Profile, towns: Towns | None = None) -> Li
         allowed=allowed, banned=banned, related=related,
         allowed_lists=allowed_lists, banned_lists=banned_lists, related_lists=related_lists, towns=g,
     )
+
+
+def _crane(r: Any, unwritten: float) -> tuple[np.ndarray, np.ndarray]:
+    """Crane tonnage (t; unknown → 0) with a crane of unwritten tonnage as ``unwritten``,
+    and the bool (n,) mask of those (records without ``crane_any`` have none)."""
+    t = _f(r.crane_t)
+    flag = getattr(r, "crane_any", None)
+    any_ = np.zeros(t.shape, dtype=bool) if flag is None else np.asarray(flag, dtype=bool) & np.isnan(t)
+    return np.where(any_, unwritten, np.where(np.isnan(t), 0.0, t)), any_

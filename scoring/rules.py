@@ -17,7 +17,9 @@ eia                 3    the demand needs 环评 and the listing says it cannot 
 industry_allowed    4    the listing admits listed industries and the demand's code lies
                          under none of them (demand code unknown: fails)
 industry_banned     5    the demand's code lies under a banned prefix (unknown: passes)
-crane               6    the listing's crane is lighter than needed (listing unknown: no crane)
+crane               6    the listing's crane is lighter than needed (listing unknown: no crane;
+                         a crane of unwritten tonnage meets any need; a need of unwritten
+                         tonnage is met by any crane > 0)
 ground_floor        7    the demand needs the ground floor and the listing is on another
                          floor (floor unknown: passes)
 floor_load          8    the floor load is below the demand's minimum (unknown: passes)

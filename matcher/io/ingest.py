@@ -607,8 +607,6 @@ class _Reader:
         source = self.source
         for row_no, cells in self.table.rows:
             row = _Row(self, row_no)
-            for header, note in notes.pop(row_no, ()):
-                row.add(header, note.value, "warning", note.zh, note.en)
             values = row.values
             for j, f, col, parse, keep_raw, is_id, scr, severity, a_field in plain:
                 raw = cells[j]
@@ -645,6 +643,9 @@ class _Reader:
                     row.raw[f] = raw
                 if is_id:
                     row.record_id = hit
+            # what the table layer did to this row (merged cells filled, a stray quote), once its id is known
+            for header, note in notes.pop(row_no, ()):
+                row.add(header, note.value, note.severity, note.zh, note.en)
             self._required(row, required)
             finish(row)
             if not row.has_error:

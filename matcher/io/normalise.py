@@ -263,6 +263,9 @@ def parse_id(raw: Any, *, numbers_as_written: bool = True) -> str:
 
 _THOUSANDS = re.compile(r"(?<=\d),(?=\d{3}(?!\d))")
 _RANGE = re.compile(r"(?<=[\w㎡%)\]])\s*(?:-|‐|‑|‒|–|—|―|~|〜|至|到)\s*(?=\d)")
+# "1000+平", "2000平+": a "+" after a number (and its unit), not before another number, is "or more"
+_OR_MORE = re.compile(r"(?<=\d)(\s*(?:㎡|平方米|平米|平方|平|方|亩|公顷|吨|t|kg|公斤|米|m|kva|元|块|万元|万"
+                      r"|个月|月|年)?)\s*\+(?!\s*\d)")
 _AREA_SPELLINGS = (("m²", "㎡"), ("m^2", "㎡"), ("sq.m", "㎡"), ("sq m", "㎡"), ("sqm", "㎡"), ("m2", "㎡"))
 
 
@@ -279,6 +282,8 @@ def prep(raw: Any, pre: tuple[tuple[re.Pattern[str], str], ...] = (), ranges: bo
     '2.5亩'
     >>> prep("3000～4000平")
     '3000~4000平'
+    >>> prep("1000+平"), prep("2000平+")
+    ('1000以上平', '2000平以上')
     """
     s = unicodedata.normalize("NFKC", str(raw)).strip().lower()
     for a, b in _AREA_SPELLINGS:
@@ -287,6 +292,7 @@ def prep(raw: Any, pre: tuple[tuple[re.Pattern[str], str], ...] = (), ranges: bo
         s = pattern.sub(repl, s)
     s = _THOUSANDS.sub("", s)
     s = numerals(s)
+    s = _OR_MORE.sub(r"\1以上", s)
     return _RANGE.sub("~", s) if ranges else s
 
 
@@ -332,6 +338,7 @@ class Quantity:
     bounds: tuple[float, float] = (0.0, math.inf)
     replace: tuple[tuple[str, str], ...] = ()
     zero_words: tuple[str, ...] = ()
+    pre: tuple[tuple[re.Pattern[str], str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -495,7 +502,7 @@ def parse_quantity(raw: Any, q: Quantity) -> float:
     if isinstance(raw, (int, float)):  # NaN, inf
         raise _not_understood(raw, q.what_zh, q.what_en)
     _only(unicodedata.normalize("NFKC", str(raw)).lower(), _quantity_chars(q), raw, q.what_zh, q.what_en)
-    s = prep(raw)
+    s = prep(raw, q.pre)
     if s in q.zero_words:
         return 0.0
     for a, b in q.replace:
@@ -511,7 +518,7 @@ def _quantity_chars(q: Quantity) -> frozenset[str]:
     chars = _QUANTITY_CHARS.get(id(q))
     if chars is None:
         chars = _QUANTITY_CHARS[id(q)] = _COMMON_CHARS | _chars(q.units, q.words, q.counts, q.zero_words,
-                                                                (a for a, _ in q.replace))
+                                                                (a for a, _ in q.replace), (p for p, _ in q.pre))
     return chars
 
 
@@ -551,7 +558,10 @@ QUANTITIES: dict[str, Quantity] = {
     "load": Quantity("承重", "floor load",
                      {"": 1.0, "吨": 1000.0, "t": 1000.0, "公斤": 1.0, "千克": 1.0, "kg": 1.0, "kn": _KN},
                      words=("承重", "荷载", "地面", "楼面", "地坪", *_PER_AREA_WORDS), pick="lo",
-                     bounds=(50.0, 50000.0)),
+                     bounds=(50.0, 50000.0),
+                     # "一平方1吨", "1吨一平方": one ㎡ is "per ㎡"
+                     pre=((re.compile(r"^(?:一|1)\s*个?\s*(?=平方米|平方|平米|平|㎡)"), "每"),
+                          (re.compile(r"(吨|公斤|千克|kg|t)\s*(?:一|1)\s*个?\s*(?=平方米|平方|平米|平|㎡)"), r"\1/"))),
     "power": Quantity("配电", "power", {"": 1.0, "kva": 1.0, "kv·a": 1.0, "kv.a": 1.0},
                       words=("配电", "变压器", "用电", "容量", "专变", "电力"), pick="lo", bounds=(1.0, 1e6)),
     "crane": Quantity("行车", "crane", {"": 1.0, "吨": 1.0, "t": 1.0},
@@ -562,8 +572,10 @@ QUANTITIES: dict[str, Quantity] = {
     "months": Quantity("期限", "term", {"": 1.0, "个月": 1.0, "月": 1.0, "年": 12.0},
                        words=("租期", "最短", "起租", "期限", "签"), pick="lo", bounds=(0.0, 1200.0),
                        replace=(("半年", "6月"),)),
-    "tax": Quantity("亩均税收", "tax per mu", {"": 1.0, "万元/亩": 1.0, "万/亩": 1.0, "元/亩": 1e-4},
-                    words=("亩均税收", "亩均", "税收", "万元", "每亩", "/亩"), pick="lo", bounds=(0.0, 10000.0)),
+    "tax": Quantity("亩均税收", "tax per mu", {"": 1.0, "万元/亩": 1.0, "万/亩": 1.0, "元/亩": 1e-4, "元": 1e-4},
+                    words=("亩均税收", "亩均", "税收", "万元", "每亩", "/亩"), pick="lo", bounds=(0.0, 10000.0),
+                    # 万 is 万元 here ("3万/亩", "每亩3万"); "一亩3万" is per mu
+                    pre=((re.compile(r"万(?!元)"), "万元"), (re.compile(r"^(?:一|1)\s*个?\s*亩"), "每亩"))),
     "floor": Quantity("楼层", "floor", {"": 1.0, "楼": 1.0, "层": 1.0, "f": 1.0, "l": 1.0},
                       words=("第", "楼层"), pick="lo", bounds=(-5.0, 200.0),
                       replace=(("底楼", "1楼"), ("底层", "1层"), ("首层", "1层"), ("单层", "1层"), ("地面", "1层"),
@@ -691,6 +703,9 @@ def _check_area(v: float, raw: Any) -> None:
 # divisibility written beside a listing's area
 _INDIVISIBLE = re.compile(r"不可分割|不能分割|不可拆分|不分割|不拆分|不分租|整体(出租|出售|租售|转让)?|整租|整售|整栋")
 _DIVISIBLE = re.compile(r"(可以?|能)?(分割|拆分|分租|分隔|分开)(出租|出售|租售)?|可分")
+# divisible into parts, no size given: "可分割成2块", "可分两层", "可分层出租", "分割成3间"
+_PARTS = re.compile(r"(?:可以?|能)?(?:分割|拆分|分隔|隔|分)(?:成|为)?\s*(?:\d+\s*)?"
+                    r"(?:个|块|间|份|部分|单元|套|栋|幢|层|区)(?:出租|出售|租售)?")
 _MIN_UNIT = re.compile(
     r"(?:最小(?:可?分割|单元|分割单元)?(?:面积)?(?:为|是)?|(?:可?分割|拆分)(?:至|到|成)(?:最小)?)\s*(?::)?\s*"
     r"(\d+(?:\.\d+)?)\s*(㎡|平方米|平米|平方|平|方|亩)?(?:起)?"
@@ -701,8 +716,9 @@ def parse_listing_area(raw: Any) -> float | Reading:
     """A listing's area: one value, in ㎡ ("约2千平" is the 2000 written).
 
     Divisibility written beside it is kept: "2000平（可分割，最小500平）" also fills
-    ``min_unit_m2``; "2000平（可分割）" sets ``divisible_any`` with a note (no unit
-    known); "整体出租" adds nothing (blank means indivisible).
+    ``min_unit_m2``; "2000平（可分割）", "2000平（可分割成2块）", "2000平/可分层" set
+    ``divisible_any`` with a note (no unit known); "整体出租" adds nothing (blank means
+    indivisible).
 
     >>> parse_listing_area("约2千平")
     2000.0
@@ -715,13 +731,15 @@ def parse_listing_area(raw: Any) -> float | Reading:
     s = prep(raw, ranges=False)
     whole = _INDIVISIBLE.search(s) is not None
     s = _INDIVISIBLE.sub(" ", s)
+    parts = _PARTS.search(s) is not None
+    s = _PARTS.sub(" ", s)
     unit: float | None = None
     m = _MIN_UNIT.search(s)
     if m and not whole:
         value, word = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
         unit = float(value) * _AREA_UNITS.get(word or "", 1.0)
         s = s[: m.start()] + " " + s[m.end():]
-    divisible = _DIVISIBLE.search(s) is not None or unit is not None
+    divisible = _DIVISIBLE.search(s) is not None or unit is not None or parts
     s = _DIVISIBLE.sub(" ", s)
     if whole and divisible:
         raise CellError("面积同时写了可分割与整体出租",
@@ -739,7 +757,7 @@ def parse_listing_area(raw: Any) -> float | Reading:
     return area
 
 
-_LISTING_AREA_CHARS = _AREA_CHARS | _chars(_INDIVISIBLE, _DIVISIBLE, _MIN_UNIT)
+_LISTING_AREA_CHARS = _AREA_CHARS | _chars(_INDIVISIBLE, _DIVISIBLE, _MIN_UNIT, _PARTS)
 
 
 def _one_area(s: Any, raw: Any) -> float:
@@ -772,8 +790,10 @@ _PER_AREA = re.compile(r"(/|每|单价)\s*(㎡|平方米|平米|平方|平|方)|
 _TOTAL_WORDS = ("总价", "总租金", "总额", "月租", "年租", "一口价", "整租", "整体", "整栋", "全部", "合计", "共计")
 _PRICE_PRE = (
     (re.compile(r"一口价"), "总价"),
-    (re.compile(r"[一每]\s*(平方米|平米|平方|平|方|㎡)"), r"/\1"),
-    (re.compile(r"[一每]\s*个?\s*(年|月|天|日|季度|季)"), r"/\1"),
+    # 一 is "per" unless it ends a Chinese numeral ("二十一平方" is 21): 一个平方15元, 一年180一平
+    (re.compile(rf"每\s*个?\s*(平方米|平米|平方|平|方|㎡)|(?<![{_CN_CHARS}])一\s*个?\s*(平方米|平米|平方|平|方|㎡)"),
+     r"/\1\2"),
+    (re.compile(rf"每\s*个?\s*(年|月|天|日|季度|季)|(?<![{_CN_CHARS}])一\s*个?\s*(年|月|天|日|季度|季)"), r"/\1\2"),
 )
 _MONEY_SMALL = (
     (re.compile(r"(?<![\d.])(\d+)\s*(?:元|块)\s*(\d)\s*(?:角|毛)?(?![\d.])"), r"\1.\2元"),
@@ -1038,11 +1058,17 @@ def parse_rating(raw: Any) -> int:
 _NOW_CORE = ("越快越好", "越早越好", "现房", "现成", "现在", "即日", "即可", "即时", "即刻", "立即", "立刻",
              "立马", "马上", "随时", "尽快", "尽早", "空置", "空闲", "闲置", "已空", "空着", "腾空", "已交付",
              "可交付", "已竣工", "已完工", "已建成", "当前", "目前", "急需", "急用", "急", "now", "asap",
-             "immediately", "available")
+             "immediately", "available", "拎包入住", "拎包入驻", "现可", "已可", "现已", "空关", "空房", "现空",
+             "即租即用", "随租随用",
+             "即来即用", "随到随用", "随时入驻", "直接入驻", "直接入住", "直接使用", "today", "at once",
+             "any time", "anytime")
 _NOW_FILL = ("可以", "可", "能", "即", "就", "已经", "已", "的", "都", "均", "行", "好", "了", "中", "状态",
              "入驻", "入住", "进驻", "进场", "搬入", "搬迁", "使用", "交付", "交房", "开始", "需要", "希望",
              "最好", "要", "租用", "租", "用", "厂房", "房子", "房", "场地", "拎包", "生产", "投产", "看房",
-             "签约", "起租", "可租", "越", "快", "早", "好", "是", "为", "起")
+             "签约", "起租", "可租", "越", "快", "早", "好", "是", "为", "起", "现", "已可", "都可", "直接",
+             "就要", "就能", "就可", "要求", "最快", "越快", "越早", "please", "可以用")
+# punctuation that adds nothing to "now" ("越快越好！", "马上!!")
+_NOW_MARKS = frozenset("!?！？~～…·、,，.。;；:：\"'“”‘’()（）[]【】 ")
 _UNDECIDED = frozenset({"不限", "均可", "都可以", "都行", "无要求", "没有要求", "无", "待定", "未定",
                         "不确定", "暂定", "看情况", "视情况", "协商", "商定", "面议", "不急", "不着急"})
 _RELATIVE = ("明年", "今年", "后年", "去年", "下个月", "下月", "本月", "这个月", "下半月", "年后", "年前",
@@ -1062,18 +1088,22 @@ _TIME = re.compile(r"[ t]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$")
 
 
 def _now_words_only(s: str) -> bool:
-    if "不" in s or "未" in s or "非" in s or "暂" in s:
+    """True when ``s`` says only "now / as soon as possible" (空置中, 随时可入驻, 越快越好！).
+
+    A negation or a "not yet" word (不 未 非 暂 准 将 待 预计) keeps it from meaning now.
+    """
+    if any(c in s for c in "不未非暂准将待") or "预计" in s:
         return False
     if not any(w in s for w in _NOW_CORE):
         return False
     rest = s
     for w in sorted((*_NOW_CORE, *_NOW_FILL), key=len, reverse=True):
         rest = rest.replace(w, " ")
-    return all(c in _SEPARATORS or c.isspace() for c in rest)
+    return all(c in _SEPARATORS or c in _NOW_MARKS or c.isspace() for c in rest)
 
 
 _DATE_CHARS = _chars("0123456789-/.: t年月日号第季度上下半旬初中底末内之以前后左右份开始起q", _SEPARATORS, _CN_CHARS,
-                     _NOW_CORE, _NOW_FILL, _UNDECIDED, _RELATIVE, _DATE_WORDS_AROUND)
+                     _NOW_CORE, _NOW_FILL, _UNDECIDED, _RELATIVE, _DATE_WORDS_AROUND, _NOW_MARKS)
 
 
 def _last_day(year: int, month: int) -> int:
@@ -1140,7 +1170,7 @@ def parse_date(raw: Any) -> np.datetime64 | Reading:
         raise _date_error(raw)
     s = unicodedata.normalize("NFKC", raw).strip().lower()
     _only(s, _DATE_CHARS, raw, "日期", "a date")
-    s = _TIME.sub("", s).strip().rstrip("。.")
+    s = _TIME.sub("", s).strip().rstrip("。.!?~…").strip()
     compact = re.sub(r"\s+", "", s)
     if compact in _UNDECIDED:
         return Reading(None)

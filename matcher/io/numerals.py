@@ -3,7 +3,8 @@
 :func:`numerals` rewrites every run of numeral characters in a cell: Chinese 一二三 两
 〇 零, financial 壹贰叁肆伍陆柒捌玖拾佰仟萬, the units 十百千万亿 after Arabic or Chinese
 digits (``1.2万``, ``3千5`` = 3500, ``1万2`` = 12000, ``一千二`` = 1200), ``2k`` and ``1w5``,
-``二点五``, years written digit by digit (``二〇二六``), 半 after a unit (``一亩半``), and a
+``二点五``, years written digit by digit (``二〇二六``), "one" meaning "per" (``15元一个平方``,
+``每一平米``, ``3万一亩``: no digit), 半 after a unit (``一亩半``), and a
 multiplier shared by both ends of a range (``1-2万``). A run with two readings
 (``三四百`` "three or four hundred", ``1万25``) is left as it is, so the cell it is in is
 rejected: a reading is exact or there is none.
@@ -33,6 +34,23 @@ _UNIT_WORDS = (("千伏安", "kva"), ("千瓦", "kw"), ("千克", "kg"), ("千�
 _K_W = re.compile(r"(?<=\d)\s*([kw])(?![a-z])")
 _HALF_AFTER = re.compile(r"(\d+)(个)?(亩|年|吨|月|米)半|(\d+)个半(月)")
 _HALF_BEFORE = re.compile(r"(?<![\d.上下])半(个)?(亩|年|吨|月)")
+# "one" meaning "per": 15元一个平方, 每一平米, 元/一平方/月, 3万元1亩, 15元/平一个月. The 一/1 is
+# "each", not a digit, after 每 or /, after an amount of money, or between an area unit and a period.
+_AREA_U = r"平方米|平方|平米|平|㎡|m2|方|亩"
+_TIME_U = r"季度|季|月|年|天|日|周|星期"
+_ONE = r"\s*(?:一|1|壹)\s*个?\s*"
+_CN_NONZERO = "".join(d for d in _DIGITS if _DIGITS[d])
+_PER_ONE = (
+    (re.compile(rf"(每|/){_ONE}(?={_AREA_U}|{_TIME_U}|吨|公斤|kg|t)"), r"\1"),
+    (re.compile(rf"(元|块钱|块|钱)(?:/|每)?{_ONE}(?={_AREA_U}|{_TIME_U})"), r"\1/"),
+    (re.compile(rf"(万元?){_ONE}(?=亩)"), r"\1/"),
+    # "一个" right after a digit or 万 is "each", not part of the numeral: 四千五一个平方, 0.45万一个平方,
+    # 1.5万一个月 (after 十 百 千 零 it is: 十一个月 is 11 months, 一千零一个 1001)
+    # (an Arabic 1 only after a character: 11个月 and 21个月 are numbers)
+    (re.compile(rf"(?:(?<=[\d万萬{_CN_NONZERO}])\s*一|(?<=[万萬{_CN_NONZERO}])\s*1)\s*个\s*"
+                rf"(?={_AREA_U}|{_TIME_U})"), "/"),
+    (re.compile(rf"(平方米|平方|平米|平|㎡|亩)(?:/|每)?{_ONE}(?={_TIME_U})"), r"\1/"),
+)
 
 
 class _Tok(NamedTuple):
@@ -185,9 +203,16 @@ def numerals(s: str) -> str:
     ('每月12000', '1200平', '1200元', '3500')
     >>> numerals("1-2万平"), numerals("三四百平")
     ('10000-20000平', '三四百平')
+
+    "One" meaning "per" is not a digit:
+
+    >>> numerals("15元一个平方"), numerals("每一平米12元"), numerals("十五元/一平方/一个月")
+    ('15元/平方', '每平米12元', '15元/平方/月')
     """
     for word, unit in _UNIT_WORDS:
         s = s.replace(word, unit)
+    for pattern, repl in _PER_ONE:
+        s = pattern.sub(repl, s)
     s = _K_W.sub(lambda m: "千" if m.group(1) == "k" else "万", s)
     s = _SHARED_MULT.sub(_share_multiplier, s)
     s = _NUM_RUN.sub(_convert_run, s)

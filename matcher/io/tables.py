@@ -76,6 +76,7 @@ class TableNote:
     value: str
     zh: str
     en: str
+    severity: str = "warning"  # "error" rejects the row
 
 
 @dataclass(frozen=True)
@@ -239,7 +240,9 @@ def _load_path(path: Path, sheet: str | None, header_score: Callable[[str], bool
         return _from_records(label, _json_array(label, text), None)
     if suffix in (".jsonl", ".ndjson") or (suffix != ".csv" and text.lstrip().startswith("{")):
         return _from_records(label, _json_lines(label, text), None)
-    return _from_grid(label, _csv_grid(label, text, header_score), header_score)
+    notes: list[TableNote] = []
+    grid = _csv_grid(label, text, header_score, notes)
+    return _from_grid(label, grid, header_score, notes)
 
 
 def _decode(label: str, data: bytes) -> str:
@@ -289,22 +292,145 @@ def _pick_delimiter(text: str, header_score: Callable[[str], bool] | None) -> st
     return best
 
 
-def _csv_grid(label: str, text: str, header_score: Callable[[str], bool] | None) -> list[tuple[int, list[Any]]]:
+def _csv_grid(label: str, text: str, header_score: Callable[[str], bool] | None,
+              notes: list[TableNote] | None = None) -> list[tuple[int, list[Any]]]:
+    """The records of a CSV text, numbered from 1; a stray quote is noted in ``notes``
+    (see :func:`_records`)."""
     delimiter = _pick_delimiter(text, header_score)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    grid: list[tuple[int, list[Any]]] = []
     # a cell may be as long as the file (the reader cuts long text later, with a warning);
     # the csv module's limit is process-wide, so it is put back at once
     limit = csv.field_size_limit()
     csv.field_size_limit(max(limit, len(text) + 1))
     try:
-        grid.extend((k, [_unescape(c) for c in row]) for k, row in enumerate(reader, start=1))
-    except csv.Error as exc:
-        raise InputFileError(label, f"CSV 格式错误（第 {reader.line_num} 行）；"
-                                    f"malformed CSV at line {reader.line_num}: {exc}") from None
+        # the common case at full speed: every record on one line, no quote open at the end
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+        try:
+            grid = [(k, [_unescape(c) for c in row]) for k, row in enumerate(reader, start=1)]
+        except csv.Error as exc:
+            raise InputFileError(label, f"CSV 格式错误（第 {reader.line_num} 行）；"
+                                        f"malformed CSV at line {reader.line_num}: {exc}") from None
+        if reader.line_num == len(grid) and not _open_at_end(text, delimiter):
+            return grid
+        del grid
+        return [(k, [_unescape(c) for c in row]) for k, row in _records(label, text, delimiter,
+                                                                        [] if notes is None else notes)]
     finally:
         csv.field_size_limit(limit)
-    return grid
+
+
+def _open_at_end(text: str, delimiter: str) -> bool:
+    """Whether the last line of ``text`` leaves a quote open."""
+    end = len(text)
+    while end and text[end - 1] in "\r\n":
+        end -= 1
+    last = text[max(text.rfind("\n", 0, end), text.rfind("\r", 0, end)) + 1 : end]  # no copy of the rest
+    if '"' not in last:
+        return False
+    try:
+        list(csv.reader([last], delimiter=delimiter, strict=True))
+    except csv.Error:
+        return True
+    return False
+
+
+_WIDTH_SCAN = 20  # records read to learn a file's usual column count
+
+
+def _records(label: str, text: str, delimiter: str, notes: list[TableNote]) -> list[tuple[int, list[str]]]:
+    """Every record of ``text``, guarding against a stray quote.
+
+    A quoted cell may hold line breaks (Excel writes a cell of several lines that way).
+    A quote that is never closed instead swallows every following line into one cell,
+    and the rows there vanish without a word. So a record spread over several lines is
+    kept only when no line after its first looks like a whole row (read alone, it has
+    the file's usual column count) and, at the end of the file, its quote is closed.
+    Otherwise its first line is read alone (the stray quote runs to the end of that
+    line), noted (a warning when that gives the usual column count, else an error that
+    rejects the row), and reading starts again on the next line, so every line ends up
+    a record, accepted or rejected with a reason.
+    """
+    lines = list(io.StringIO(text, newline=""))
+    out: list[tuple[int, list[str]]] = []
+    width = 0
+    at = 0  # index of the first line not yet read
+    while at < len(lines):
+        reader = csv.reader(_From(lines, at), delimiter=delimiter)  # no copy: many stray quotes stay linear
+        start = 0  # lines of this reader consumed before the current record
+        restart = False
+        try:
+            for row in reader:
+                first, end = at + start, at + reader.line_num  # the record's lines: [first, end)
+                start = reader.line_num
+                if not width and len(out) >= _WIDTH_SCAN:
+                    width = _usual_width(out)
+                w = width or _usual_width(out)
+                if (end - first > 1 or end == len(lines)) and _stray(lines, first, end, delimiter, w):
+                    out.append(_stray_row(label, lines[first], delimiter, len(out) + 1, w, notes))
+                    at, restart = first + 1, True
+                    break
+                out.append((len(out) + 1, row))
+        except csv.Error as exc:
+            line = at + reader.line_num
+            raise InputFileError(label, f"CSV 格式错误（第 {line} 行）；"
+                                        f"malformed CSV at line {line}: {exc}") from None
+        if not restart:
+            break
+    return out
+
+
+class _From:
+    """The lines of a list from position ``at`` on, without copying the list."""
+
+    def __init__(self, lines: list[str], at: int) -> None:
+        self.lines, self.at = lines, at
+
+    def __iter__(self) -> _From:
+        return self
+
+    def __next__(self) -> str:
+        if self.at >= len(self.lines):
+            raise StopIteration
+        self.at += 1
+        return self.lines[self.at - 1]
+
+
+def _usual_width(records: list[tuple[int, list[str]]]) -> int:
+    """The most common column count of the first records with more than one cell."""
+    counts: dict[int, int] = {}
+    for _, r in records[:_WIDTH_SCAN]:
+        if len(r) > 1:
+            counts[len(r)] = counts.get(len(r), 0) + 1
+    return max(counts, key=lambda w: (counts[w], w)) if counts else 0
+
+
+def _alone(line: str, delimiter: str) -> list[str]:
+    return next(csv.reader([line.rstrip("\r\n")], delimiter=delimiter), [])
+
+
+def _stray(lines: list[str], first: int, end: int, delimiter: str, width: int) -> bool:
+    """Whether the record on ``lines[first:end]`` is a quote left open (see :func:`_records`)."""
+    if width > 1 and any(len(_alone(lines[k], delimiter)) == width for k in range(first + 1, end)):
+        return True
+    if end == len(lines):  # reaches the end of the file: is its quote closed?
+        try:
+            list(csv.reader(iter(lines[first:end]), delimiter=delimiter, strict=True))
+        except csv.Error:
+            return True
+    return False
+
+
+def _stray_row(label: str, line: str, delimiter: str, k: int, width: int,
+               notes: list[TableNote]) -> tuple[int, list[str]]:
+    row = _alone(line, delimiter)
+    column = max(len(row) - 1, 0)
+    ok = width <= 1 or len(row) == width
+    zh = ("引号未闭合：此格从引号起读到行尾，以下各行分别读取" + ("" if ok else "；本行列数不对，不予读取")
+          + "（请检查这一格的引号）")
+    en = ("a quote is never closed: this cell is read from the quote to the end of the line, and the lines "
+          "below are read one by one" + ("" if ok else "; the row has the wrong number of columns and is "
+                                          "rejected") + " (check the quote in this cell)")
+    notes.append(TableNote(k, column, row[column] if row else "", zh, en, "warning" if ok else "error"))
+    return k, row
 
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

@@ -10,11 +10,16 @@ listing's ``have``::
 state scores ``facilities.neutral``. The criterion is the mean over the facilities
 the demand asks for; a demand asking for none scores ``facilities.neutral``. (The
 floor load minimum is also a hard rule; height and power are preferences only.)
+
+A crane is a hard rule only (:mod:`scoring.rules`), not scored here, but a demand that
+needs one has its crane described with the other facilities, so that its explanation
+never says 需求未提设施要求; a crane written without a tonnage reads 吨位未注明.
 """
 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -89,6 +94,30 @@ def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
             pct = (have - need) / need * 100
             zh_parts.append(f"{zh_w} {fmt(have)}{unit}，高于要求 {fmt(pct)}%")
             en_parts.append(f"{en_w} {fmt(have)} {unit_en}, {fmt(pct)}% above the {fmt(need)} {unit_en} needed")
+    crane = _crane(dp, lp, p, i)
+    if crane is not None:
+        inputs["crane"], zh_c, en_c = crane
+        zh_parts.append(zh_c)
+        en_parts.append(en_c)
     if not zh_parts:
         return Detail(inputs, "需求未提设施要求", "no facility needs given")
     return Detail(inputs, "；".join(zh_parts), "; ".join(en_parts))
+
+
+def _crane(dp: Any, lp: Any, p: int, i: int) -> tuple[dict[str, Any], str, str] | None:
+    """The crane a demand needs against the listing's: inputs and sentences (None when
+    no crane is needed). ``None`` in inputs is a tonnage not written."""
+    need, have = dp.crane[i], lp.crane[p]
+    if not need > 0:
+        return None
+    need_any, have_any = bool(dp.crane_any[i]), bool(lp.crane_any[p])
+    inputs = {"need": None if need_any else need, "have": None if have_any else have}
+    need_zh = "需要行车（吨位未注明）" if need_any else f"需要 {fmt(need)} 吨行车"
+    need_en = "needs a crane (tonnage not given)" if need_any else f"needs a {fmt(need)} t crane"
+    if have_any:
+        return inputs, f"有行车，吨位未注明（{need_zh}）", f"has a crane, tonnage not given ({need_en})"
+    if have <= 0:
+        return inputs, f"无行车（{need_zh}）", f"no crane ({need_en})"
+    if have < need:
+        return inputs, f"行车 {fmt(have)} 吨，低于要求（{need_zh}）", f"crane {fmt(have)} t, below the need ({need_en})"
+    return inputs, f"行车 {fmt(have)} 吨（{need_zh}）", f"crane {fmt(have)} t ({need_en})"

@@ -57,6 +57,7 @@ def listing_rows(draw):
         "floor_load_kg_m2": draw(maybe(rounded(300, 3000, 0))),
         "power_kva": draw(maybe(rounded(50, 2000, 0))),
         "crane_t": draw(maybe(st.sampled_from([0.0, 3.0, 5.0, 10.0, 20.0]))),
+        "crane_any": draw(st.booleans()),  # a crane of unwritten tonnage where crane_t is NaN
         "fire_class": draw(st.sampled_from([0, 1, 2, 3, 3, 4, 5])),
         "eia_ok": draw(tri),
         "industries_allowed": draw(rare_lists),
@@ -94,6 +95,7 @@ def demand_rows(draw):
         "min_floor_load_kg_m2": draw(maybe(rounded(300, 3000, 0), 0.5)),
         "min_power_kva": draw(maybe(rounded(50, 2000, 0), 0.5)),
         "crane_t": draw(maybe(st.sampled_from([0.0, 3.0, 5.0, 10.0]), 0.7)),
+        "crane_any": draw(st.booleans()),
         "ground_floor": draw(st.sampled_from([-1, 0, 0, 1])),
         "fire_class": draw(st.sampled_from([0, 1, 3, 3, 4, 4, 5, 5])),
         "needs_eia": draw(st.sampled_from([-1, 0, 0, 1])),
@@ -109,7 +111,7 @@ def demand_rows(draw):
 # feasible and the totals are compared (the criteria read the rest).
 LENIENT_LISTING = {"industries_allowed": [], "industries_banned": [], "min_tax_per_mu": math.nan,
                    "min_rating": 0, "eia_ok": -1, "min_lease_months": math.nan, "title_certificate": 1}
-LENIENT_DEMAND = {"fire_class": 0, "crane_t": math.nan, "ground_floor": -1, "needs_eia": -1,
+LENIENT_DEMAND = {"fire_class": 0, "crane_t": math.nan, "crane_any": False, "ground_floor": -1, "needs_eia": -1,
                   "max_distance_km": math.nan, "needs_certificate": -1, "min_floor_load_kg_m2": math.nan}
 
 

@@ -174,10 +174,18 @@ def reference_pair(d, l, i: int, j: int, profile, towns=None) -> tuple[int, dict
         fail("industry_allowed")
     if code and any(under(code, x) for x in banned):
         fail("industry_banned")
+    # a crane written without its tonnage: needed, any crane will do; had, it meets any need
     crane_need = F(d.crane_t, i)
     crane_have = F(l.crane_t, j)
+    need_any = bool(getattr(d, "crane_any", [False] * (i + 1))[i]) and isnan(crane_need)
+    have_any = bool(getattr(l, "crane_any", [False] * (j + 1))[j]) and isnan(crane_have)
     crane_have = 0.0 if isnan(crane_have) else crane_have
-    if crane_need > 0 and crane_have < crane_need:
+    if have_any:
+        pass
+    elif need_any:
+        if not crane_have > 0:
+            fail("crane")
+    elif crane_need > 0 and crane_have < crane_need:
         fail("crane")
     floor = F(l.floor, j)
     if int(d.ground_floor[i]) == 1 and not isnan(floor) and floor != 1:
