@@ -368,10 +368,13 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     both = set(zip(xr.tolist(), xc.tolist())) & set(zip(lr.tolist(), lc.tolist()))
     if both:
         raise PairConflictError("a pair is both locked and excluded",
-                                sorted((str(ids_d[i]), str(ids_l[j])) for i, j in both))
+                                sorted((str(ids_d[i]), str(ids_l[j])) for i, j in both),
+                                reason_zh="同一配对既被锁定又被排除")
     shared = used in _SHARED
     if len(set(lr.tolist())) != len(lr) or (not shared and len(set(lc.tolist())) != len(lc)):
-        raise PairConflictError("a demand (or, under one_to_one, a listing) is locked twice")
+        raise PairConflictError("a demand (or, under one_to_one, a listing) is locked twice",
+                                reason_zh="同一需求（或一对一分配下同一房源）被锁定两次")
+    locked_score = _locked_scores(sc, lr, lc)  # refuses a locked pair that a hard rule excludes
     locked_area = _offered(sc, lr, lc)
     # listings no one else may take, and the area left in each once the locked pairs have
     # theirs: an indivisible listing, or one without room for another unit, is taken
@@ -388,7 +391,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     listing = np.concatenate([c, lc])
     areas = np.concatenate([_offered(sc, r, c), locked_area])
     locked = np.concatenate([np.zeros(len(r), bool), np.ones(len(lr), bool)])
-    score = np.concatenate([market.score_of(r, c), _locked_scores(sc, lr, lc)])
+    score = np.concatenate([market.score_of(r, c), locked_score])
     order = np.argsort(market.rank_d[demand], kind="stable")
     demand, listing, areas, locked, score = demand[order], listing[order], areas[order], locked[order], score[order]
     unmatched = why.reasons(market, demand, listing)
@@ -416,8 +419,29 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
 
 
 def _locked_scores(sc: scoring.Scorer, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The totals of the locked pairs (NaN where a hard rule fails), float64."""
+    """The totals of the locked pairs, float64.
+
+    Raises
+    ------
+    PairConflictError
+        A locked pair fails a hard rule (the rules and the pairs are named): its score
+        would mean nothing, and a lock cannot make a pair feasible.
+    """
+    from scoring.rules import RULES
+
     out = np.empty(rows.size)
+    bad: dict[tuple[str, str], int] = {}
     for k, (i, j) in enumerate(zip(rows.tolist(), cols.tolist())):
-        out[k] = sc.evaluate(sc.block(i, i + 1, j, j + 1))[1][0, 0]
+        failed, total = sc.evaluate(sc.block(i, i + 1, j, j + 1))
+        out[k] = total[0, 0]
+        if int(failed[0, 0]):
+            bad[str(sc.demand_side.ids[i]), str(sc.listing_side.ids[j])] = int(failed[0, 0])
+    if bad:
+        flags = 0
+        for f in bad.values():
+            flags |= f
+        rules = [r for r in RULES if flags & r.flag]
+        raise PairConflictError(f"a locked pair fails hard rules ({', '.join(r.en for r in rules)})",
+                                sorted(bad), where="locks",
+                                reason_zh=f"锁定的配对不满足硬性条件（{'、'.join(r.zh for r in rules)}）")
     return out
