@@ -53,15 +53,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 from matcher.errors import ChangfangError, InputFileError, ProfileError
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 
@@ -587,6 +590,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"changfang: {say('interrupted')}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if args.debug:
+            raise
+        # standard output closed by its reader (changfang match … | head -1): what was
+        # asked for is done (the outputs are written before anything is printed)
+        _discard_stdout()
+        return EXIT_OK
     except Exception as exc:
         if args.debug:
             raise
@@ -594,5 +604,67 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def _in_import(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside Python's import machinery."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _on_interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGINT (and the retry timer): raise :class:`KeyboardInterrupt`, but never inside
+    an import, where Python may swallow it (a module lock's callback: the run would go
+    on) or remember it and end the process by SIGINT after ``main`` returned 130: there
+    the interrupt is retried every 50 ms until the import is over. A second Ctrl-C,
+    while the first one is being handled, ends the process at once (exit 130; nothing
+    was swapped in, and the next run removes the staged folder)."""
+    if _in_import(frame):
+        signal.signal(signal.SIGALRM, _on_interrupt)
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        return
+    signal.signal(signal.SIGINT, _on_second_interrupt)
+    raise KeyboardInterrupt
+
+
+def _on_second_interrupt(signum: int, frame: FrameType | None) -> None:
+    os._exit(130)
+
+
+def run() -> NoReturn:
+    """The ``changfang`` command as a process (the console script and ``python -m
+    matcher``): :func:`main` with Ctrl-C and a closed standard output handled as a
+    process must handle them.
+
+    Ctrl-C ends the run with one line and exit code 130, without waiting for anything
+    (no child process, thread or exit handler can hold the exit). A standard output
+    closed by its reader (``changfang match … | head -1``) ends the command quietly with
+    its own exit code: the outputs are written before anything is printed.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, _on_interrupt)
+    code = main()
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+    sys.stderr.flush()
+    if code == 130:
+        os._exit(130)
+    sys.exit(code)
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null (its reader is gone): the interpreter's last
+    flush then has nowhere to fail."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):
+        pass
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
