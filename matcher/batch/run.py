@@ -225,7 +225,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         "method": result.method,
         "method_requested": method,
         "limits": result.limits,
-        "top_k": top_k,
+        "top_k": min(top_k, n_l),  # what recommendations.csv holds at most per demand
+        "top_k_requested": top_k,
         "counts": {
             "listings_read": lres.report.n_rows, "listings_rejected": lres.report.n_rejected,
             "listings_merged": lres.report.n_merged,
