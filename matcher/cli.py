@@ -84,6 +84,9 @@ _T: dict[str, tuple[str, str]] = {
               "the {sheet} table is longer than an Excel sheet: result.xlsx continues it on {parts} sheets "
               "(the CSV file is whole)"),
     "counties_range": ("{option} 须在 1 到 {most} 之间", "{option} must be from 1 to {most}"),
+    "locked_infeasible": ("警告：锁定的配对 ({d}, {l}) 不满足硬性条件（{zh}），仍保留；得分按各项标准计算",
+                          "warning: the locked pair ({d}, {l}) fails hard rules ({en}); it is kept, scored "
+                          "by its criteria"),
     "interrupted": ("已中断，原有输出未改动", "interrupted; the earlier outputs are untouched"),
     "reading": ("读取", "reading"),
     "scoring and allocating": ("评分与分配", "scoring and allocating"),
@@ -285,8 +288,21 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
             print(f"  {b['score']:.3f}  {b['demand_id']} {b['company']} → {b['listing_id']}: {reasons}")
     for sheet, parts in run.summary.get("workbook_split", {}).items():
         print(say("split", sheet=sheet, parts=parts))
+    _warn_locked_infeasible(run.summary.get("locked_infeasible", []), say)
     print(say("wrote", files=", ".join(p.name for p in run.files.values()), out=out))
     return EXIT_OK
+
+
+def _warn_locked_infeasible(pairs: list[dict[str, Any]], say: _Say) -> None:
+    """One line on stderr per locked pair that a hard rule fails (it is kept)."""
+    from scoring.rules import RULES
+
+    labels = {r.name: (r.zh, r.en) for r in RULES}
+    for p in pairs:
+        zh = "、".join(labels.get(r, (r, r))[0] for r in p["rules"])
+        en = ", ".join(labels.get(r, (r, r))[1] for r in p["rules"])
+        print("changfang: " + say("locked_infeasible", d=p["demand_id"], l=p["listing_id"], zh=zh, en=en),
+              file=sys.stderr)
 
 
 def _cmd_match(args: argparse.Namespace, say: _Say) -> int:

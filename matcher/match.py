@@ -40,6 +40,7 @@ from typing import Any, Literal
 import numpy as np
 
 import scoring
+from scoring.rules import rule_names
 from matcher.errors import PairConflictError, UnknownIdError
 
 __all__ = ["FULL_PAIRS", "LANDLORD_WEIGHTS", "PER_RECORD", "MatchResult", "Unmatched", "landlord_scores", "match",
@@ -131,7 +132,8 @@ class MatchResult:
     demand, listing : ndarray of int64, shape (n_pairs,)
         Row indices of each pair in the inputs, sorted by demand id.
     score : ndarray of float64, shape (n_pairs,)
-        Each pair's total (NaN for a locked pair the hard rules exclude).
+        Each pair's total (a locked pair the hard rules exclude: its criteria's weighted
+        sum, see ``locked_infeasible``).
     area : ndarray of float64, shape (n_pairs,)
         Area allocated, ㎡: the whole units of a divisible listing its reasons state
         (:func:`scoring.offered_area`), or the whole of an indivisible listing.
@@ -168,6 +170,9 @@ class MatchResult:
         ``allocation`` (the solves, here), ``recommendations`` (the top k lists, a pass
         too) and ``reasons``. Measured, so the only part of a result that varies from
         run to run.
+    locked_infeasible : list of (demand_id, listing_id, list of rule names)
+        Locked pairs that a hard rule fails: kept (a signed pair is a fact), scored by
+        their criteria as if they passed, and named here so that callers warn.
     """
 
     method: str
@@ -187,6 +192,7 @@ class MatchResult:
     rounds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict, compare=False)
+    locked_infeasible: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
     @functools.cached_property
     def scores(self) -> scoring.ScoreResult:
@@ -374,7 +380,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     if len(set(lr.tolist())) != len(lr) or (not shared and len(set(lc.tolist())) != len(lc)):
         raise PairConflictError("a demand (or, under one_to_one, a listing) is locked twice",
                                 reason_zh="同一需求（或一对一分配下同一房源）被锁定两次")
-    locked_score = _locked_scores(sc, lr, lc)  # refuses a locked pair that a hard rule excludes
+    locked_score, locked_infeasible = _locked_scores(sc, lr, lc)
     locked_area = _offered(sc, lr, lc)
     # listings no one else may take, and the area left in each once the locked pairs have
     # theirs: an indivisible listing, or one without room for another unit, is taken
@@ -414,34 +420,31 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
         unmatched=unmatched, for_demand=for_demand, for_listing=for_listing,
         objective=float(np.nansum(score)), gap=gap, scorer=sc, limits=limits,
         feasible_pairs=market.feasible_pairs, histogram=market.histogram(HIST_BINS),
-        seconds={k: round(v, 3) for k, v in seconds.items()},
+        seconds={k: round(v, 3) for k, v in seconds.items()}, locked_infeasible=locked_infeasible,
     )
 
 
-def _locked_scores(sc: scoring.Scorer, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The totals of the locked pairs, float64.
+def _locked_scores(sc: scoring.Scorer, rows: np.ndarray,
+                   cols: np.ndarray) -> tuple[np.ndarray, list[tuple[str, str, list[str]]]]:
+    """The totals of the locked pairs (float64), and those of them a hard rule excludes.
 
-    Raises
-    ------
-    PairConflictError
-        A locked pair fails a hard rule (the rules and the pairs are named): its score
-        would mean nothing, and a lock cannot make a pair feasible.
+    A signed pair stays locked even when a rule now fails it (the data changed, or it
+    was signed against the rules): its total is then the criteria's weighted sum as if
+    it passed (never NaN), and it is listed as ``(demand_id, listing_id, rule names)``
+    for the caller to warn about.
     """
-    from scoring.rules import RULES
-
     out = np.empty(rows.size)
-    bad: dict[tuple[str, str], int] = {}
+    infeasible: list[tuple[str, str, list[str]]] = []
     for k, (i, j) in enumerate(zip(rows.tolist(), cols.tolist())):
-        failed, total = sc.evaluate(sc.block(i, i + 1, j, j + 1))
-        out[k] = total[0, 0]
+        b = sc.block(i, i + 1, j, j + 1)
+        crit = {name: np.empty((1, 1), dtype=np.float32) for name in sc.weights}
+        failed, total = sc.evaluate(b, criteria=crit)
         if int(failed[0, 0]):
-            bad[str(sc.demand_side.ids[i]), str(sc.listing_side.ids[j])] = int(failed[0, 0])
-    if bad:
-        flags = 0
-        for f in bad.values():
-            flags |= f
-        rules = [r for r in RULES if flags & r.flag]
-        raise PairConflictError(f"a locked pair fails hard rules ({', '.join(r.en for r in rules)})",
-                                sorted(bad), where="locks",
-                                reason_zh=f"锁定的配对不满足硬性条件（{'、'.join(r.zh for r in rules)}）")
-    return out
+            t = np.zeros((1, 1), dtype=np.float32)
+            for name, w in sc.weights.items():  # the sum evaluate() takes before masking
+                t += np.float32(w) * crit[name]
+            total = t
+            infeasible.append((str(sc.demand_side.ids[i]), str(sc.listing_side.ids[j]),
+                               rule_names(int(failed[0, 0]))))
+        out[k] = total[0, 0]
+    return out, infeasible

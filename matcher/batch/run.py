@@ -239,6 +239,9 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         "objective": round(float(result.objective), 6),
         "gap": round(float(result.gap), 6),
     }
+    if result.locked_infeasible:
+        summary["locked_infeasible"] = [{"demand_id": d, "listing_id": l_, "rules": rules}
+                                        for d, l_, rules in result.locked_infeasible]
     if dask:
         summary["dask"] = dask
     output = RunOutput(out_dir, summary, result, lres, dres)

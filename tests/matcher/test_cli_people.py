@@ -88,24 +88,40 @@ def test_pair_file_errors_speak_the_language_asked_for(tmp_path, content, flag, 
             assert "unknown" not in p.stderr and "needs" not in p.stderr
 
 
-def test_a_locked_pair_the_hard_rules_exclude_is_refused_naming_the_rules(tmp_path, library):
-    """Before: accepted, and the summary said "total score nan". A lock cannot make a pair
-    feasible: exit 2 naming the rules that fail (in Chinese under --lang zh)."""
+def test_a_locked_pair_the_hard_rules_exclude_is_kept_with_a_warning_and_a_real_score(tmp_path, library):
+    """Before: accepted silently, and the summary said "total score nan". A signed pair
+    is a fact, so it stays (a weekly run is not blocked by one pair whose data changed),
+    but stderr names the rules it fails, its score is the criteria's weighted sum (the
+    same sum a plain-Python loop over the explanation's criteria gives), and no output
+    says nan."""
+    import csv
+
     from scoring.rules import RULES
 
     L, D, r = library
     i, j = map(int, np.argwhere(~r.scores.feasible)[0])
     failed = int(r.scores.failed[i, j])
-    names = [rule for rule in RULES if failed & rule.flag]
-    assert names
+    rules = [rule for rule in RULES if failed & rule.flag]
+    assert rules
     (tmp_path / "lock.csv").write_text(f"需求编号,房源编号\n{D.demand_id[i]},{L.listing_id[j]}\n", encoding="utf-8")
     for lang in ("zh", "en"):
-        p = run("match", LISTINGS, DEMANDS, "--out", tmp_path / "out", "--lock", tmp_path / "lock.csv", "--quiet",
-                "--lang", lang)
-        assert p.returncode == 2 and "nan" not in p.stderr + p.stdout, p.stderr
-        for rule in names:
-            assert (rule.zh if lang == "zh" else rule.en) in p.stderr, p.stderr
-        assert D.demand_id[i] in p.stderr and len(p.stderr.strip().splitlines()) == 1
+        out = tmp_path / f"out-{lang}"
+        p = run("match", LISTINGS, DEMANDS, "--out", out, "--lock", tmp_path / "lock.csv", "--quiet", "--lang", lang)
+        assert p.returncode == 0, p.stderr
+        assert "nan" not in p.stdout.lower() and "nan" not in p.stderr.lower()
+        warning = [ln for ln in p.stderr.splitlines() if D.demand_id[i] in ln]
+        assert len(warning) == 1, p.stderr
+        for rule in rules:
+            assert (rule.zh if lang == "zh" else rule.en) in warning[0]
+        s = json.loads((out / "run.json").read_text(encoding="utf-8"))
+        assert s["locked_infeasible"] == [{"demand_id": D.demand_id[i], "listing_id": L.listing_id[j],
+                                           "rules": [rule.name for rule in rules]}]
+        with open(out / "pairs.csv", encoding="utf-8-sig", newline="") as fh:
+            row = next(x for x in csv.DictReader(fh) if x["demand_id"] == D.demand_id[i])
+        assert row["listing_id"] == L.listing_id[j] and "nan" not in ",".join(row.values()).lower()
+    weights = r.scores.scorer.weights
+    crit = {c: float(row[f"{c}_score"]) for c in weights}
+    assert float(row["score"]) == pytest.approx(sum(w * crit[c] for c, w in weights.items()), abs=2e-4)
 
 
 def test_run_json_records_the_top_k_it_used(tmp_path, library):
