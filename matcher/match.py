@@ -40,8 +40,8 @@ from typing import Any, Literal
 import numpy as np
 
 import scoring
-from scoring.rules import rule_names
 from matcher.errors import PairConflictError, UnknownIdError
+from scoring.rules import rule_names
 
 __all__ = ["FULL_PAIRS", "LANDLORD_WEIGHTS", "PER_RECORD", "MatchResult", "Unmatched", "landlord_scores", "match",
            "memory_needed"]
