@@ -267,6 +267,10 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
         raise OutputError(f"cannot write to {out}: {why}", say("cannot_write", path=out, why=why)) from None
     finally:
         progress.close()
+    if signal.getsignal(signal.SIGINT) is _on_interrupt:
+        # the outputs are swapped in: from here a Ctrl-C would only cut the summary short
+        # (and "the earlier outputs are untouched" would no longer be true)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     best = run.best
     if args.json:
         print(json.dumps({**run.summary, "out": str(out), "best_pairs": best}, ensure_ascii=False, indent=2))
@@ -658,9 +662,12 @@ def run() -> NoReturn:
     closed by its reader (``changfang match … | head -1``) ends the command quietly with
     its own exit code: the outputs are written before anything is printed.
     """
-    if threading.current_thread() is threading.main_thread():
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
         signal.signal(signal.SIGINT, _on_interrupt)
     code = main()
+    if main_thread and code != 130:  # the work is done (or failed on its own): a late Ctrl-C changes nothing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
