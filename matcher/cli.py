@@ -53,15 +53,18 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from types import FrameType
+from typing import Any, NoReturn
 
 from matcher.errors import ChangfangError, InputFileError, ProfileError
 
-__all__ = ["main"]
+__all__ = ["main", "run"]
 
 EXIT_OK, EXIT_INTERNAL, EXIT_INPUT, EXIT_OUTPUT = 0, 1, 2, 3
 
@@ -81,6 +84,9 @@ _T: dict[str, tuple[str, str]] = {
               "the {sheet} table is longer than an Excel sheet: result.xlsx continues it on {parts} sheets "
               "(the CSV file is whole)"),
     "counties_range": ("{option} 须在 1 到 {most} 之间", "{option} must be from 1 to {most}"),
+    "locked_infeasible": ("警告：锁定的配对 ({d}, {l}) 不满足硬性条件（{zh}），仍保留；得分按各项标准计算",
+                          "warning: the locked pair ({d}, {l}) fails hard rules ({en}); it is kept, scored "
+                          "by its criteria"),
     "interrupted": ("已中断，原有输出未改动", "interrupted; the earlier outputs are untouched"),
     "reading": ("读取", "reading"),
     "scoring and allocating": ("评分与分配", "scoring and allocating"),
@@ -261,6 +267,10 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
         raise OutputError(f"cannot write to {out}: {why}", say("cannot_write", path=out, why=why)) from None
     finally:
         progress.close()
+    if signal.getsignal(signal.SIGINT) is _on_interrupt:
+        # the outputs are swapped in: from here a Ctrl-C would only cut the summary short
+        # (and "the earlier outputs are untouched" would no longer be true)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
     best = run.best
     if args.json:
         print(json.dumps({**run.summary, "out": str(out), "best_pairs": best}, ensure_ascii=False, indent=2))
@@ -282,8 +292,21 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
             print(f"  {b['score']:.3f}  {b['demand_id']} {b['company']} → {b['listing_id']}: {reasons}")
     for sheet, parts in run.summary.get("workbook_split", {}).items():
         print(say("split", sheet=sheet, parts=parts))
+    _warn_locked_infeasible(run.summary.get("locked_infeasible", []), say)
     print(say("wrote", files=", ".join(p.name for p in run.files.values()), out=out))
     return EXIT_OK
+
+
+def _warn_locked_infeasible(pairs: list[dict[str, Any]], say: _Say) -> None:
+    """One line on stderr per locked pair that a hard rule fails (it is kept)."""
+    from scoring.rules import RULES
+
+    labels = {r.name: (r.zh, r.en) for r in RULES}
+    for p in pairs:
+        zh = "、".join(labels.get(r, (r, r))[0] for r in p["rules"])
+        en = ", ".join(labels.get(r, (r, r))[1] for r in p["rules"])
+        print("changfang: " + say("locked_infeasible", d=p["demand_id"], l=p["listing_id"], zh=zh, en=en),
+              file=sys.stderr)
 
 
 def _cmd_match(args: argparse.Namespace, say: _Say) -> int:
@@ -587,6 +610,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"changfang: {say('interrupted')}", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if args.debug:
+            raise
+        # standard output closed by its reader (changfang match … | head -1): what was
+        # asked for is done (the outputs are written before anything is printed)
+        _discard_stdout()
+        return EXIT_OK
     except Exception as exc:
         if args.debug:
             raise
@@ -594,5 +624,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERNAL
 
 
+def _in_import(frame: FrameType | None) -> bool:
+    """Whether ``frame`` runs inside Python's import machinery."""
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _on_interrupt(signum: int, frame: FrameType | None) -> None:
+    """SIGINT (and the retry timer): raise :class:`KeyboardInterrupt`, but never inside
+    an import, where Python may swallow it (a module lock's callback: the run would go
+    on) or remember it and end the process by SIGINT after ``main`` returned 130: there
+    the interrupt is retried every 50 ms until the import is over. A second Ctrl-C,
+    while the first one is being handled, ends the process at once (exit 130; nothing
+    was swapped in, and the next run removes the staged folder)."""
+    if _in_import(frame):
+        signal.signal(signal.SIGALRM, _on_interrupt)
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        return
+    signal.signal(signal.SIGINT, _on_second_interrupt)
+    raise KeyboardInterrupt
+
+
+def _on_second_interrupt(signum: int, frame: FrameType | None) -> None:
+    os._exit(130)
+
+
+def run() -> NoReturn:
+    """The ``changfang`` command as a process (the console script and ``python -m
+    matcher``): :func:`main` with Ctrl-C and a closed standard output handled as a
+    process must handle them.
+
+    Ctrl-C ends the run with one line and exit code 130, without waiting for anything
+    (no child process, thread or exit handler can hold the exit). A standard output
+    closed by its reader (``changfang match … | head -1``) ends the command quietly with
+    its own exit code: the outputs are written before anything is printed.
+    """
+    main_thread = threading.current_thread() is threading.main_thread()
+    if main_thread:
+        signal.signal(signal.SIGINT, _on_interrupt)
+    code = main()
+    if main_thread and code != 130:  # the work is done (or failed on its own): a late Ctrl-C changes nothing
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+    sys.stderr.flush()
+    if code == 130:
+        os._exit(130)
+    sys.exit(code)
+
+
+def _discard_stdout() -> None:
+    """Point standard output at /dev/null (its reader is gone): the interpreter's last
+    flush then has nowhere to fail."""
+    try:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, sys.stdout.fileno())
+        os.close(fd)
+    except (OSError, ValueError):
+        pass
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

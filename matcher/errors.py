@@ -45,11 +45,15 @@ class InputFileError(ChangfangError, ValueError):
         The file path or a short description of the in-memory table.
     reason : str
         What is wrong, as a short domain fact ("no id column", "file is empty").
+    reason_zh : str, optional
+        The same in Chinese (what the command line shows under ``--lang zh``).
     """
 
-    def __init__(self, source: str, reason: str) -> None:
+    def __init__(self, source: str, reason: str, reason_zh: str = "") -> None:
         self.source = source
         self.reason = reason
+        if reason_zh:
+            self.reason_zh = reason_zh
         super().__init__(f"{source}: {reason}")
 
 
@@ -75,6 +79,13 @@ class UnknownIdError(ChangfangError, KeyError):
         at = f" in {self.where}" if self.where else ""
         return f"unknown {self.side} id {self.record_id!r}{at}"
 
+    @property
+    def reason_zh(self) -> str:
+        """The same in Chinese."""
+        side = {"demand": "需求", "listing": "房源", "run": "运行"}.get(self.side, self.side)
+        at = {"locks": "（锁定文件中）", "exclude": "（排除文件中）"}.get(self.where, "")
+        return f"未知的{side}编号 {self.record_id!r}{at}"
+
 
 class PairConflictError(ChangfangError, ValueError):
     """Locks and exclusions contradict each other (a demand locked twice, a listing
@@ -87,13 +98,17 @@ class PairConflictError(ChangfangError, ValueError):
         The pairs concerned.
     where : str
         ``"locks"`` or ``"exclude"``: the input to fix.
+    reason_zh : str, optional
+        ``reason`` in Chinese.
     """
 
-    def __init__(self, reason: str, pairs: Sequence[tuple[str, str]] = (), where: str = "locks") -> None:
+    def __init__(self, reason: str, pairs: Sequence[tuple[str, str]] = (), where: str = "locks",
+                 reason_zh: str = "") -> None:
         self.reason = reason
         self.pairs = tuple(pairs)
         self.where = where
         shown = ", ".join(f"({d}, {l})" for d, l in self.pairs[:3])
+        self.reason_zh = f"{reason_zh or reason}：{shown}" if shown else (reason_zh or reason)
         super().__init__(f"{reason}: {shown}" if shown else reason)
 
 

@@ -41,6 +41,7 @@ import numpy as np
 
 import scoring
 from matcher.errors import PairConflictError, UnknownIdError
+from scoring.rules import rule_names
 
 __all__ = ["FULL_PAIRS", "LANDLORD_WEIGHTS", "PER_RECORD", "MatchResult", "Unmatched", "landlord_scores", "match",
            "memory_needed"]
@@ -131,7 +132,8 @@ class MatchResult:
     demand, listing : ndarray of int64, shape (n_pairs,)
         Row indices of each pair in the inputs, sorted by demand id.
     score : ndarray of float64, shape (n_pairs,)
-        Each pair's total (NaN for a locked pair the hard rules exclude).
+        Each pair's total (a locked pair the hard rules exclude: its criteria's weighted
+        sum, see ``locked_infeasible``).
     area : ndarray of float64, shape (n_pairs,)
         Area allocated, ㎡: the whole units of a divisible listing its reasons state
         (:func:`scoring.offered_area`), or the whole of an indivisible listing.
@@ -168,6 +170,9 @@ class MatchResult:
         ``allocation`` (the solves, here), ``recommendations`` (the top k lists, a pass
         too) and ``reasons``. Measured, so the only part of a result that varies from
         run to run.
+    locked_infeasible : list of (demand_id, listing_id, list of rule names)
+        Locked pairs that a hard rule fails: kept (a signed pair is a fact), scored by
+        their criteria as if they passed, and named here so that callers warn.
     """
 
     method: str
@@ -187,6 +192,7 @@ class MatchResult:
     rounds: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
     limits: dict[str, Any] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict, compare=False)
+    locked_infeasible: list[tuple[str, str, list[str]]] = field(default_factory=list)
 
     @functools.cached_property
     def scores(self) -> scoring.ScoreResult:
@@ -368,10 +374,13 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     both = set(zip(xr.tolist(), xc.tolist())) & set(zip(lr.tolist(), lc.tolist()))
     if both:
         raise PairConflictError("a pair is both locked and excluded",
-                                sorted((str(ids_d[i]), str(ids_l[j])) for i, j in both))
+                                sorted((str(ids_d[i]), str(ids_l[j])) for i, j in both),
+                                reason_zh="同一配对既被锁定又被排除")
     shared = used in _SHARED
     if len(set(lr.tolist())) != len(lr) or (not shared and len(set(lc.tolist())) != len(lc)):
-        raise PairConflictError("a demand (or, under one_to_one, a listing) is locked twice")
+        raise PairConflictError("a demand (or, under one_to_one, a listing) is locked twice",
+                                reason_zh="同一需求（或一对一分配下同一房源）被锁定两次")
+    locked_score, locked_infeasible = _locked_scores(sc, lr, lc)
     locked_area = _offered(sc, lr, lc)
     # listings no one else may take, and the area left in each once the locked pairs have
     # theirs: an indivisible listing, or one without room for another unit, is taken
@@ -388,7 +397,7 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     listing = np.concatenate([c, lc])
     areas = np.concatenate([_offered(sc, r, c), locked_area])
     locked = np.concatenate([np.zeros(len(r), bool), np.ones(len(lr), bool)])
-    score = np.concatenate([market.score_of(r, c), _locked_scores(sc, lr, lc)])
+    score = np.concatenate([market.score_of(r, c), locked_score])
     order = np.argsort(market.rank_d[demand], kind="stable")
     demand, listing, areas, locked, score = demand[order], listing[order], areas[order], locked[order], score[order]
     unmatched = why.reasons(market, demand, listing)
@@ -411,13 +420,31 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
         unmatched=unmatched, for_demand=for_demand, for_listing=for_listing,
         objective=float(np.nansum(score)), gap=gap, scorer=sc, limits=limits,
         feasible_pairs=market.feasible_pairs, histogram=market.histogram(HIST_BINS),
-        seconds={k: round(v, 3) for k, v in seconds.items()},
+        seconds={k: round(v, 3) for k, v in seconds.items()}, locked_infeasible=locked_infeasible,
     )
 
 
-def _locked_scores(sc: scoring.Scorer, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """The totals of the locked pairs (NaN where a hard rule fails), float64."""
+def _locked_scores(sc: scoring.Scorer, rows: np.ndarray,
+                   cols: np.ndarray) -> tuple[np.ndarray, list[tuple[str, str, list[str]]]]:
+    """The totals of the locked pairs (float64), and those of them a hard rule excludes.
+
+    A signed pair stays locked even when a rule now fails it (the data changed, or it
+    was signed against the rules): its total is then the criteria's weighted sum as if
+    it passed (never NaN), and it is listed as ``(demand_id, listing_id, rule names)``
+    for the caller to warn about.
+    """
     out = np.empty(rows.size)
+    infeasible: list[tuple[str, str, list[str]]] = []
     for k, (i, j) in enumerate(zip(rows.tolist(), cols.tolist())):
-        out[k] = sc.evaluate(sc.block(i, i + 1, j, j + 1))[1][0, 0]
-    return out
+        b = sc.block(i, i + 1, j, j + 1)
+        crit = {name: np.empty((1, 1), dtype=np.float32) for name in sc.weights}
+        failed, total = sc.evaluate(b, criteria=crit)
+        if int(failed[0, 0]):
+            t = np.zeros((1, 1), dtype=np.float32)
+            for name, w in sc.weights.items():  # the sum evaluate() takes before masking
+                t += np.float32(w) * crit[name]
+            total = t
+            infeasible.append((str(sc.demand_side.ids[i]), str(sc.listing_side.ids[j]),
+                               rule_names(int(failed[0, 0]))))
+        out[k] = total[0, 0]
+    return out, infeasible

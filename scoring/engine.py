@@ -325,8 +325,13 @@ class Scorer:
     def _map(self, fn: Callable[[Any], _T], items: list[Any]) -> list[_T]:
         if self.workers == 1 or len(items) < 2:
             return [fn(x) for x in items]
-        with ThreadPoolExecutor(self.workers) as pool:
+        pool = ThreadPoolExecutor(self.workers)
+        try:
             return list(pool.map(fn, items))
+        finally:
+            # on Ctrl-C (or an error) drop the blocks not yet started rather than
+            # score them all before the interrupt goes on
+            pool.shutdown(wait=True, cancel_futures=True)
 
     # ---- rankings ---------------------------------------------------------------
     def id_ranks(self, side: Literal["demand", "listing"]) -> np.ndarray:

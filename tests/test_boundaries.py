@@ -95,7 +95,9 @@ def test_packages_never_read_private_attributes_of_other_objects(top):
             private = (node.attr.startswith("_") and not node.attr.startswith("__")
                        and node.attr not in NAMEDTUPLE_API)
             own = isinstance(node.value, ast.Name) and node.value.id in ("self", "cls")
-            if private and not own:
+            # os._exit: documented public API despite its name (a process that must end now)
+            stdlib = isinstance(node.value, ast.Name) and (node.value.id, node.attr) == ("os", "_exit")
+            if private and not own and not stdlib:
                 bad.append(f"{path.relative_to(ROOT)}:{node.lineno} {ast.unparse(node)}")
     assert bad == []
 

@@ -53,7 +53,9 @@ MAX_POINTS = 2000
 
 # labels: Chinese first, English for the title attribute or small type
 _KPIS = (("listings_read", "读入房源", "listings read"), ("listings_rejected", "剔除房源", "listings rejected"),
+         ("listings_merged", "合并重复房源", "listings merged (an id repeated with the same content)"),
          ("demands_read", "读入需求", "demands read"), ("demands_rejected", "剔除需求", "demands rejected"),
+         ("demands_merged", "合并重复需求", "demands merged (an id repeated with the same content)"),
          ("feasible_pairs", "可行配对", "feasible pairs"), ("matched", "配对", "pairs made"),
          ("locked", "其中锁定", "of them locked"), ("unmatched_demands", "未匹配需求", "demands unmatched"),
          ("unmatched_listings", "未匹配房源", "listings unmatched"))

@@ -356,6 +356,17 @@ def _demand_sites(d: Any, l: Any, demand: np.ndarray, listing: np.ndarray) -> tu
 _MATCHED = {True: "matched", False: "unmatched"}
 
 
+def _by_rank(index: np.ndarray, rank: np.ndarray) -> np.ndarray:
+    """``index`` (int64, (n,)) reordered by the records' id ranks (``rank``, (n_side,))."""
+    return index[np.argsort(rank[index], kind="stable")]
+
+
+def _most_common(counts: Any, n: int) -> list[tuple[Any, int]]:
+    """The ``n`` largest counts, ties by key: unlike ``Counter.most_common``, not by the
+    order the keys were first seen in."""
+    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:n]
+
+
 def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str = "") -> ReportData:
     """What ``report.html`` shows of a run (see :class:`ReportData`).
 
@@ -374,8 +385,10 @@ def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str
     res, s = run.result, run.summary
     sc = res.scorer
     d, l = sc.demand_side, sc.listing_side
+    # every list below is in an order the rows' order cannot change: records by id rank,
+    # counts by count then key (a Counter's ties would keep the order rows came in)
     problems = [p for p in reject_problems(run.listings, run.demands) if p.severity == "error"]
-    common = Counter((p.field, p.reason_zh, p.reason_en) for p in problems).most_common(10)
+    common = _most_common(Counter((p.field, p.reason_zh, p.reason_en) for p in problems), 10)
     kinds = Counter((u.side, u.kind) for u in res.unmatched)
     rules: Counter[tuple[str, str]] = Counter()
     for u in res.unmatched:
@@ -383,8 +396,9 @@ def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str
             rules[(u.side, rule)] += 1
     g = sc.towns
     dlat, dlon = _demand_sites(d, l, res.demand, res.listing)
-    located_l = np.flatnonzero(np.isfinite(l.lat))
-    located_d = np.flatnonzero(np.isfinite(dlat))
+    located_l = _by_rank(np.flatnonzero(np.isfinite(l.lat)), sc.id_ranks("listing"))
+    located_d = _by_rank(np.flatnonzero(np.isfinite(dlat)), sc.id_ranks("demand"))
+    town_order = sorted(range(len(g.names)), key=lambda t: (str(g.kinds[t]), str(g.names[t])))
     in_l, in_d = np.zeros(l.n, dtype=bool), np.zeros(d.n, dtype=bool)
     in_l[np.asarray(res.listing, dtype=np.int64)] = True
     in_d[np.asarray(res.demand, dtype=np.int64)] = True
@@ -397,10 +411,10 @@ def report_data(run: RunOutput, pairs: list[list[Any]], n_pairs: int, title: str
         gap=float(s["gap"]), reservation=float(sc.profile.reservation), counts=dict(s["counts"]),
         pairs=[dict(zip(names, row)) for row in pairs], n_pairs=n_pairs,
         unmatched_kinds=[(sd, k, n) for (sd, k), n in sorted(kinds.items())],
-        unmatched_rules=[(sd, r, n) for (sd, r), n in rules.most_common(10)],
+        unmatched_rules=[(sd, r, n) for (sd, r), n in _most_common(rules, 10)],
         rejects=[(f, z, e, n) for (f, z, e), n in common],
-        towns=[MapPoint(str(n), float(a), float(b), str(n), str(k))
-               for n, a, b, k in zip(g.names, g.lat, g.lon, g.kinds)],
+        towns=[MapPoint(str(g.names[t]), float(g.lat[t]), float(g.lon[t]), str(g.names[t]), str(g.kinds[t]))
+               for t in town_order],
         listings=[MapPoint(str(l.ids[j]), float(l.lat[j]), float(l.lon[j]), kind=_MATCHED[bool(in_l[j])])
                   for j in located_l.tolist()],
         demands=[MapPoint(str(d.ids[i]), float(dlat[i]), float(dlon[i]), kind=_MATCHED[bool(in_d[i])])

@@ -40,7 +40,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from matcher.batch.outdir import OutputFolderError, outputs_only, staged_folder
+from matcher.batch.outdir import outputs_only, staged_folder
 from matcher.batch.results import (
     PAIRS,
     PAIRS_COLUMNS,
@@ -175,6 +175,9 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     from matcher.io.pairs import read_feedback_file, read_pairs_file
     from matcher.match import match
 
+    out_dir = Path(out)
+    party_dir = Path(per_party) if per_party is not None else None
+    inside = _party_folder(out_dir, party_dir)  # refused before any work is done
     say = progress or (lambda stage: None)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -203,7 +206,6 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         raise OutOfMemory("scoring and allocating", memory_needed(n_d, n_l)) from None
     seconds["score_and_allocate"] = time.perf_counter() - t0
 
-    out_dir = Path(out)
     t0 = time.perf_counter()
     say("writing")
     inputs = {"listings": _input(listings), "demands": _input(demands)}
@@ -223,7 +225,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         "method": result.method,
         "method_requested": method,
         "limits": result.limits,
-        "top_k": top_k,
+        "top_k": min(top_k, n_l),  # what recommendations.csv holds at most per demand
+        "top_k_requested": top_k,
         "counts": {
             "listings_read": lres.report.n_rows, "listings_rejected": lres.report.n_rejected,
             "listings_merged": lres.report.n_merged,
@@ -236,15 +239,13 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         "objective": round(float(result.objective), 6),
         "gap": round(float(result.gap), 6),
     }
+    if result.locked_infeasible:
+        summary["locked_infeasible"] = [{"demand_id": d, "listing_id": l_, "rules": rules}
+                                        for d, l_, rules in result.locked_infeasible]
     if dask:
         summary["dask"] = dask
     output = RunOutput(out_dir, summary, result, lres, dres)
     files: dict[str, Path] = {}
-    party_dir = Path(per_party) if per_party is not None else None
-    inside = _inside(party_dir, out_dir)
-    if inside is not None and len(inside.parts) > 1:
-        raise OutputFolderError(str(party_dir), "a per-party folder inside the output folder must be directly in it",
-                                "放在输出文件夹内的分方文件夹必须是它的直接子文件夹")
     folders = (inside.parts[0],) if inside is not None else ()
     with staged_folder(out_dir, outputs_only(OUTPUT_FILES, folders)) as stage:
         first_pairs, rows = _write_tables(stage, result, lres, dres, top_k)
@@ -308,7 +309,7 @@ def _match(match: Callable[..., Any], demands: Any, listings: Any, prof: Any, me
     except (UnknownIdError, PairConflictError) as exc:
         named = lock if exc.where == "locks" else exclude
         source = " / ".join(str(x) for x in (named, feedback) if x)  # where the pair may have come from
-        raise InputFileError(source, str(exc)) from None
+        raise InputFileError(source, str(exc), exc.reason_zh) from None
 
 
 def _sheet(path: str | os.PathLike[str], sheet: str | None) -> str | None:
@@ -329,6 +330,39 @@ def _inside(child: Path | None, parent: Path) -> Path | None:
     except ValueError:
         return None
     return rel if rel.parts else None
+
+
+def _party_folder(out_dir: Path, party_dir: Path | None) -> Path | None:
+    """Where the per-party folder lies in the output folder (its name there), or None
+    when it lies elsewhere; refuses the places where one would replace the other.
+
+    Raises
+    ------
+    InputFileError
+        ``party_dir`` is the output folder itself (however spelt: relative, with ``..``,
+        through a link), contains it, lies deeper than directly inside it, or takes the
+        name of one of :data:`OUTPUT_FILES`.
+    """
+    if party_dir is None:
+        return None
+    out_r, party_r = out_dir.resolve(), party_dir.resolve()
+    problem: tuple[str, str] | None = None
+    if out_r == party_r:
+        problem = ("is the output folder itself; give it a folder of its own (for example OUT/parties)",
+                   "与输出文件夹相同；请另给一个文件夹（如 输出文件夹/parties）")
+    elif party_r in out_r.parents:
+        problem = ("contains the output folder; give it a folder of its own (for example OUT/parties)",
+                   "包含了输出文件夹；请另给一个文件夹（如 输出文件夹/parties）")
+    inside = _inside(party_dir, out_dir)
+    if inside is not None and len(inside.parts) > 1:
+        problem = ("lies inside the output folder but not directly in it",
+                   "在输出文件夹内，但不是它的直接子文件夹")
+    elif inside is not None and inside.parts[0] in OUTPUT_FILES:
+        problem = (f"takes the name of an output file ({inside.parts[0]})",
+                   f"与输出文件同名（{inside.parts[0]}）")
+    if problem is not None:
+        raise InputFileError(f"--per-party {party_dir}", problem[0], "分方文件夹" + problem[1])
+    return inside
 
 
 def _parties(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -> dict[str, int]:

@@ -594,19 +594,32 @@ class BackgroundWorkbook:
             raise RuntimeError(f"the workbook writer failed ({what})")
 
     def close(self) -> None:
-        """Finish every sheet and the file; raises what went wrong in the writing process."""
+        """Finish every sheet and the file; raises what went wrong in the writing process.
+
+        Interrupted while it waits (Ctrl-C while the child finishes the file), it stops
+        the child as :meth:`abort` does before the interrupt goes on: otherwise the
+        queue's feeder thread, blocked on a pipe nobody reads, would hold the exit.
+        """
         if not self._done:
-            self.send(("stop", 0, None))
-            self._finish()
+            try:
+                self.send(("stop", 0, None))
+                self._finish()
+            except BaseException:
+                self.abort()
+                raise
 
     def abort(self) -> None:
-        """Stop the writing process at once (the file it leaves is incomplete)."""
-        if not self._done:
+        """Stop the writing process at once (the file it leaves is incomplete).
+
+        Safe to call at any point, more than once, and after :meth:`close`.
+        """
+        # rows still queued have no reader now: drop them rather than wait at exit
+        # (first, so that an interrupt inside this method cannot leave the join armed)
+        self._inbox.cancel_join_thread()
+        if self._proc.is_alive() or not self._done:
             self._done = True
             self._proc.kill()
             self._proc.join()
-        # rows still queued have no reader now: drop them rather than wait at exit
-        self._inbox.cancel_join_thread()
         self._inbox.close()
 
     def __enter__(self) -> BackgroundWorkbook:

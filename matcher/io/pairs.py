@@ -8,6 +8,7 @@ from typing import Any
 
 from matcher.errors import InputFileError
 from matcher.feedback import settle
+from matcher.io.schema import DEMAND_COLUMNS, LISTING_COLUMNS, Column, fold_header, resolve_header
 from matcher.io.tables import load_table
 
 __all__ = ["FEEDBACK_ACTIONS", "read_feedback_file", "read_pairs_file"]
@@ -16,8 +17,45 @@ FEEDBACK_ACTIONS = {"contacted": "contacted", "signed": "signed", "refused": "re
                     "已联系": "contacted", "已签约": "signed", "不合适": "refused"}
 """What a feedback row's ``action`` may say (the service's words, or the page's buttons)."""
 
-_FEEDBACK_HEADS = {"demand_id": ("demand_id", "需求编号"), "listing_id": ("listing_id", "房源编号"),
-                   "action": ("action", "反馈", "动作")}
+_ACTION = Column("action", ("反馈", "动作", "反馈结果", "结果", "状态"), str)
+
+
+def _id_lookup() -> dict[str, Column]:
+    """Folded header → column, for the headers a pairs file may give its columns: every
+    alias the record readers accept for ``demand_id`` and ``listing_id`` except those
+    both sides share (``编号``, ``id``: in a file of pairs they name neither), and the
+    feedback file's ``action``."""
+    d = next(c for c in DEMAND_COLUMNS if c.field == "demand_id")
+    l_ = next(c for c in LISTING_COLUMNS if c.field == "listing_id")
+    shared = {fold_header(a) for a in d.aliases} & {fold_header(a) for a in l_.aliases}
+    out: dict[str, Column] = {}
+    for col in (d, l_, _ACTION):
+        for name in (col.field, *col.aliases):
+            key = fold_header(name)
+            if key not in shared:
+                out.setdefault(key, col)
+    return out
+
+
+_LOOKUP = _id_lookup()
+_NEEDS = {"demand_id": ("需求编号（demand_id）", "demand_id"), "listing_id": ("房源编号（listing_id）", "listing_id"),
+          "action": ("反馈（action）", "action")}
+
+
+def _columns(path: str | os.PathLike[str], headers: list[str], fields: tuple[str, ...]) -> dict[str, int]:
+    """Column index of each of ``fields`` among ``headers`` (the first that names it);
+    :class:`InputFileError` in both languages naming the columns missing."""
+    found: dict[str, int] = {}
+    for k, h in enumerate(headers):
+        col = resolve_header(str(h), _LOOKUP)
+        if col is not None and col.field in fields:
+            found.setdefault(col.field, k)
+    missing = [f for f in fields if f not in found]
+    if missing:
+        raise InputFileError(str(path), "needs the columns " + " and ".join(_NEEDS[f][1] for f in fields)
+                             + " (missing: " + ", ".join(missing) + ")",
+                             "缺少必填列：" + "、".join(_NEEDS[f][0] for f in missing))
+    return found
 
 
 def _text(x: Any) -> str:
@@ -26,6 +64,9 @@ def _text(x: Any) -> str:
 
 def read_pairs_file(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
     """Read a lock or exclusion file: a table with ``demand_id`` and ``listing_id`` columns.
+
+    The columns may have any header the record readers accept for the two ids (需求编号,
+    房源编号, 需求编码, 房源id, ...), except the bare 编号 and id, which name neither.
 
     Any format the record readers take (CSV in UTF-8 or GB18030, XLSX, JSON). Blank rows
     are skipped.
@@ -40,16 +81,15 @@ def read_pairs_file(path: str | os.PathLike[str]) -> list[tuple[str, str]]:
         Unreadable, or without the two columns.
     """
     table = load_table(path)
-    heads = [h.strip().lower() for h in table.headers]
-    if "demand_id" not in heads or "listing_id" not in heads:
-        raise InputFileError(str(path), "needs the columns demand_id and listing_id")
-    di, li = heads.index("demand_id"), heads.index("listing_id")
+    col = _columns(path, table.headers, ("demand_id", "listing_id"))
+    di, li = col["demand_id"], col["listing_id"]
     out = []
-    for _, cells in table.rows:
+    for row, cells in table.rows:
         d, l = _text(cells[di]).strip(), _text(cells[li]).strip()
         if d or l:
             if not (d and l):
-                raise InputFileError(str(path), "a row has only one of demand_id and listing_id")
+                raise InputFileError(str(path), f"row {row}: needs both demand_id and listing_id",
+                                     f"第 {row} 行须同时填写需求编号和房源编号")
             out.append((d, l))
     return out
 
@@ -75,14 +115,7 @@ def read_feedback_file(path: str | os.PathLike[str]) -> tuple[list[tuple[str, st
         row number is named, never its contents).
     """
     table = load_table(path)
-    heads = [h.strip().lower() for h in table.headers]
-    col = {}
-    for key, names in _FEEDBACK_HEADS.items():
-        found = [heads.index(n) for n in names if n in heads]
-        if not found:
-            raise InputFileError(str(path), "缺少 demand_id、listing_id、action 列；"
-                                            "needs the columns demand_id, listing_id and action")
-        col[key] = found[0]
+    col = _columns(path, table.headers, ("demand_id", "listing_id", "action"))
     rows: list[tuple[str, str, str]] = []
     for row, cells in table.rows:
         d, l = _text(cells[col["demand_id"]]).strip(), _text(cells[col["listing_id"]]).strip()
@@ -90,12 +123,11 @@ def read_feedback_file(path: str | os.PathLike[str]) -> tuple[list[tuple[str, st
         if not (d or l or a):
             continue
         if not (d and l):
-            raise InputFileError(str(path), f"第 {row} 行须同时填写 demand_id 和 listing_id；"
-                                            f"row {row}: needs both demand_id and listing_id")
+            raise InputFileError(str(path), f"row {row}: needs both demand_id and listing_id",
+                                 f"第 {row} 行须同时填写需求编号和房源编号")
         action = FEEDBACK_ACTIONS.get(a.lower(), FEEDBACK_ACTIONS.get(a))
         if action is None:
-            raise InputFileError(str(path), f"第 {row} 行的 action 须为 contacted、signed 或 refused"
-                                            f"（已联系、已签约、不合适）；row {row}: action must be contacted, "
-                                            "signed or refused")
+            raise InputFileError(str(path), f"row {row}: action must be contacted, signed or refused",
+                                 f"第 {row} 行的反馈须为 已联系、已签约 或 不合适（contacted、signed、refused）")
         rows.append((d, l, action))
     return settle(rows)

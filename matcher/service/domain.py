@@ -622,7 +622,7 @@ class Service:
                 r = match(m.demands, m.listings, profile, method=req.method, top_k=min(req.top_k, n_l),
                           locks=[*req.locks, *fb_locks], exclude=[*req.exclude, *fb_exclude])
             except PairConflictError as exc:  # e.g. a demand locked twice
-                raise RequestError(("body", exc.where), str(exc)) from None
+                raise RequestError(("body", exc.where), str(exc), exc.reason_zh) from None
             pairs: list[dict[str, Any]] = []
             recs: list[dict[str, Any]] = []
             all_pairs: list[list[Any]] = []

@@ -161,6 +161,43 @@ def test_page_is_chinese_first_and_fits_phones(sample_data):
     assert "一对一" in page and f"{sample_data.objective:.4f}" in page
 
 
+class _VisibleText(HTMLParser):
+    """The text a reader sees (not inside code, script or style, nor attributes)."""
+
+    def __init__(self):
+        super().__init__()
+        self.hidden, self.parts = 0, []
+
+    def handle_starttag(self, tag, attrs):
+        self.hidden += tag in ("code", "script", "style")
+
+    def handle_endtag(self, tag):
+        self.hidden -= tag in ("code", "script", "style")
+
+    def handle_data(self, data):
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def test_every_count_has_a_chinese_label(sample_data):
+    """Each count of ``run.json`` (merged duplicates too) has a Chinese label in the
+    overview: no raw key such as ``demands_merged`` is what a reader sees."""
+    import dataclasses
+
+    counts = {**sample_data.counts, "listings_merged": 2, "demands_merged": 3}
+    page = render_report(dataclasses.replace(sample_data, counts=counts))
+    overview = page[page.index('<section id="overview">'):page.index("</section>", page.index('id="overview"'))]
+    seen = _VisibleText()
+    seen.feed(overview)
+    assert not re.findall(r"[a-z]+_[a-z_]+", " ".join(seen.parts))
+    cards = overview[overview.index('<div class="kpi">'):overview.index('<dl class="facts">')]
+    seen = _VisibleText()
+    seen.feed(cards)
+    text = " ".join(seen.parts)
+    assert not re.findall(r"[A-Za-z]", text), text  # the cards' labels are Chinese
+    assert "合并重复房源" in text and "合并重复需求" in text
+
+
 def test_page_is_self_contained(sample_data, hostile_data):
     for data in (sample_data, hostile_data):
         page = render_report(data)

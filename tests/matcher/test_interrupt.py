@@ -1,0 +1,131 @@
+"""Ctrl-C during ``changfang match``: exit 130 promptly, one line, earlier outputs intact.
+
+(An interrupt while Python itself starts, importing numpy and the rest before the
+command's code runs, still gets Python's own traceback.)
+
+The run's write stage hands the workbook to a second process through a queue
+(:class:`matcher.io.export.BackgroundWorkbook`); an interrupt that came while that
+process finished the file used to leave the queue's feeder thread blocked on a full
+pipe, and the command hung at exit. These tests interrupt real processes.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.matcher.test_cli import CMD, run
+
+pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+
+PROMPT_S = 10.0
+"""How long an interrupted run may take to exit (generous: the machine is shared)."""
+
+
+def _tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_an_interrupt_while_the_workbook_process_finishes_ends_the_process(tmp_path):
+    """Interrupted inside ``close()`` (rows still queued for the child), the parent stops
+    the child and exits: before the fix it hung at exit in ``_finalize_join``."""
+    script = tmp_path / "interrupt_close.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal, sys
+        from matcher.io.export import BackgroundWorkbook
+
+        def interrupt(*_):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGALRM, interrupt)
+        try:
+            with BackgroundWorkbook(os.path.join({str(tmp_path)!r}, "x.xlsx")) as book:
+                sheet = book.sheet("t", ["a", "b", "c"])
+                for _ in range(60):  # far more than the child writes in 50 ms
+                    sheet.add_rows([["x" * 200, 1.5, "y" * 200]] * 2000)
+                signal.setitimer(signal.ITIMER_REAL, 0.05)  # fires inside close()
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            sys.exit(130)
+        print("finished", flush=True)
+    """), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for _ in range(3):
+        t0 = time.monotonic()
+        p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60, env=env)
+        assert time.monotonic() - t0 < 30, "the interrupted writer held the exit"
+        if p.stdout.strip() == "finished":  # the child was faster than the alarm: nothing to show
+            continue
+        assert p.returncode == 130 and p.stdout.strip() == "interrupted", (p.returncode, p.stdout, p.stderr)
+        assert "Traceback" not in p.stderr and "Exception ignored" not in p.stderr, p.stderr
+
+
+@pytest.fixture(scope="module")
+def market(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("market")
+    p = run("generate", "--listings", 700, "--demands", 700, "--seed", 13, "--out", folder)
+    assert p.returncode == 0, p.stderr
+    return folder / "listings.csv", folder / "demands.csv"
+
+
+def test_ctrl_c_at_any_point_of_a_run_exits_130_with_one_line(tmp_path, market):
+    """SIGINT at several points of a real run (reading, scoring, writing, near the end):
+    each run exits 130 within :data:`PROMPT_S`, says one line, and leaves the earlier
+    outputs byte for byte (or, when it finished first, exits 0)."""
+    lpath, dpath = market
+    out = tmp_path / "out"
+    args = [*CMD, "match", str(lpath), str(dpath), "--out", str(out), "--quiet", "--lang", "en",
+            "--method", "one_to_one", "--top-k", "10"]
+    t0 = time.monotonic()
+    assert subprocess.run([*CMD, "--help"], capture_output=True, timeout=600).returncode == 0
+    startup = time.monotonic() - t0  # Python importing numpy & co: not the command's to handle
+    t0 = time.monotonic()
+    first = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    whole = time.monotonic() - t0 - startup
+    assert first.returncode == 0, first.stderr
+    before = _tree(out)
+    interrupted = 0
+    for fraction in (0.0, 0.2, 0.4, 0.6, 0.75, 0.9):
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        time.sleep(startup * 1.5 + whole * fraction)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            sent = time.monotonic()
+            try:
+                proc.wait(timeout=PROMPT_S)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+                pytest.fail(f"no exit {PROMPT_S} s after SIGINT at {fraction:.0%} of the run")
+            assert time.monotonic() - sent < PROMPT_S
+        err = proc.stderr.read() if proc.stderr else ""
+        if proc.returncode == 0:  # finished before the signal
+            continue
+        interrupted += 1
+        assert proc.returncode == 130, (fraction, proc.returncode, err)
+        assert err.splitlines() == ["changfang: interrupted; the earlier outputs are untouched"], (fraction, err)
+        assert _tree(out) == before, f"outputs changed by a run interrupted at {fraction:.0%}"
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # nothing staged left beside it
+    assert interrupted >= 3, "too few runs were interrupted to say anything"
+
+
+def test_a_closed_standard_output_ends_quietly(tmp_path):
+    """``changfang match … | head -1``: the reader goes away after one line; the command
+    ends with exit 0 (its outputs are written) and says nothing on stderr."""
+    from tests.matcher.test_cli import SAMPLE
+
+    cmd = [*CMD, "match", str(SAMPLE / "listings.csv"), str(SAMPLE / "demands.xlsx"), "--out",
+           str(tmp_path / "out"), "--quiet", "--lang", "en"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # as head does once it has its line (here: before any)
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0, err
+    assert err == ""
+    assert (tmp_path / "out" / "run.json").exists()
