@@ -96,8 +96,8 @@ the filter names (``lease`` lists lease and lease_or_sale listings)."""
 
 @dataclass(frozen=True)
 class _Own:
-    """A write this process has just committed: its records, prepared, and the numbers
-    of its changes (``lo`` … ``hi``)."""
+    """A write this process has just committed: its records, prepared (None for a
+    delete), and the numbers of its changes (``lo`` … ``hi``)."""
 
     kind: str
     records: Any
@@ -258,7 +258,7 @@ class Service:
             for rid in touched:
                 if last[(kind, rid)][1] == "delete":
                     self._skipped.pop((kind, rid), None)
-            if own is not None and own.kind == kind:
+            if own is not None and own.kind == kind and own.records is not None:
                 mine = np.asarray([not theirs(kind, last[(kind, str(x))][0]) for x in own.records.ids.tolist()])
                 mine_recs, mine_side = (own.records, own.side) if mine.all() else \
                     (own.records.take(mine), own.side.take(np.flatnonzero(mine)))
@@ -318,7 +318,7 @@ class Service:
         with self._write:
             seq = self.store.delete(kind, rid)
             if seq is not None:
-                self._apply(None)
+                self._apply(_Own(kind, None, None, seq, seq))
         if seq is None:
             raise UnknownIdError(kind, rid)
         log.info("deleted %s %s", kind, escape(rid))
@@ -427,16 +427,20 @@ class Service:
             profile = scoring.load_profile(req.profile) if req.profile is not None else self.profile
         except scoring.ProfileError as exc:
             raise RequestError(("body", "profile"), str(exc)) from None
+        pairs_of: dict[str, list[tuple[str, str]]] = {}
         for name, given in (("locks", req.locks), ("exclude", req.exclude)):
-            for d, l in given:
+            pairs_of[name] = []
+            for k, (d_raw, l_raw) in enumerate(given):  # the file readers' id rule, as on paths
+                d, l = check_id(d_raw, ("body", name, k, 0)), check_id(l_raw, ("body", name, k, 1))
                 if d not in m.d_row:
                     raise UnknownIdError("demand", d, name)
                 if l not in m.l_row:
                     raise UnknownIdError("listing", l, name)
+                pairs_of[name].append((d, l))
         with self._matching:
             try:
                 r = match(m.demands, m.listings, profile, method=req.method, top_k=min(req.top_k, n_l),
-                          locks=req.locks, exclude=req.exclude)
+                          locks=pairs_of["locks"], exclude=pairs_of["exclude"])
             except PairConflictError as exc:  # e.g. a demand locked twice
                 raise RequestError(("body", exc.where), str(exc)) from None
             pairs: list[dict[str, Any]] = []
