@@ -7,7 +7,9 @@ reports latency percentiles:
 
 * baseline: ``GET /healthz`` (the HTTP stack alone, same clients, same run);
 * ``GET /v1/demands/{id}/recommendations?k=K`` for demand ids drawn at random (seeded),
-  every response with its explanations.
+  every response with its explanations;
+* as many such requests (other demands) from one client alone: no queue, the time one
+  request takes the server.
 
 The market reaches the server one of two ways (``--load``):
 
@@ -252,11 +254,14 @@ def run(size: int = 10_000, clients: int = 8, requests: int = 250, k: int = 10, 
                     for _ in range(clients)]
             warm = [[f"/v1/demands/{ids[i]}/recommendations?k={k}" for i in rng.integers(0, n_d, WARMUP)]
                     for _ in range(clients)]
+            solo = [[f"/v1/demands/{ids[i]}/recommendations?k={k}" for i in rng.integers(0, n_d, requests)]]
             server = _Cpu(server_pids)
             base_lat, base_wall, base_err, base_cpu, _ = _hammer(port, health, [p[:WARMUP] for p in health])
             base_srv = server.used()
             rec_lat, rec_wall, rec_err, rec_cpu, spread = _hammer(port, recs, warm)
             rec_srv = server.used()
+            one_lat, _, one_err, _, _ = _hammer(port, solo, [[]])  # no queue: the service time
+            one_srv = server.used()
             rss = _rss_mb(server_pids)
         finally:
             proc.send_signal(signal.SIGTERM)
@@ -276,6 +281,8 @@ def run(size: int = 10_000, clients: int = 8, requests: int = 250, k: int = 10, 
                             "server_cpu_ms_per_request": round(rec_srv / len(rec_lat) * 1000, 3),
                             "client_cpu_ms_per_request": round(rec_cpu / len(rec_lat) * 1000, 3),
                             "clients_per_process": sorted(spread.values(), reverse=True)},
+        "one_client": {**_percentiles(one_lat), "errors": one_err,
+                       "server_cpu_ms_per_request": round(one_srv / len(one_lat) * 1000, 3)},
     }
 
 

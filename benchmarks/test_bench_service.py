@@ -55,6 +55,7 @@ def test_recommendations_under_concurrent_clients(benchmark, scale, case):
     recs, base = out["recommendations"], out["baseline_healthz"]
     assert recs["errors"] == 0 and base["errors"] == 0
     assert recs["n"] == clients * requests and base["n"] == clients * requests
+    assert out["one_client"]["errors"] == 0 and out["one_client"]["n"] == requests
     out["p50_vs_healthz"] = round(recs["p50_ms"] / base["p50_ms"], 2)
     benchmark.extra_info.update(out)
     print("\n" + json.dumps(out, ensure_ascii=False))
