@@ -141,19 +141,25 @@ class _Cpu:
         self.pids = pids
         self.last = self._now()
 
-    def _now(self) -> float:
-        total = 0.0
+    def _each(self) -> dict[int, float]:
+        out = {}
         for pid in self.pids:
             try:
                 with open(f"/proc/{pid}/stat") as f:
                     fields = f.read().rsplit(")", 1)[1].split()
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+                out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
             except OSError:
                 continue
-        return total
+        return out
+
+    def _now(self) -> float:
+        self.last_each = self._each()
+        return sum(self.last_each.values())
 
     def used(self) -> float:
+        before = self.last_each
         now = self._now()
+        self.split = sorted((round(v - before.get(pid, 0.0), 2) for pid, v in self.last_each.items()), reverse=True)
         out, self.last = now - self.last, now
         return out
 
@@ -260,6 +266,7 @@ def run(size: int = 10_000, clients: int = 8, requests: int = 250, k: int = 10, 
             base_srv = server.used()
             rec_lat, rec_wall, rec_err, rec_cpu, spread = _hammer(port, recs, warm)
             rec_srv = server.used()
+            rec_split = server.split
             one_lat, _, one_err, _, _ = _hammer(port, solo, [[]])  # no queue: the service time
             one_srv = server.used()
             rss = _rss_mb(server_pids)
@@ -280,7 +287,8 @@ def run(size: int = 10_000, clients: int = 8, requests: int = 250, k: int = 10, 
         "recommendations": {**_percentiles(rec_lat), "per_s": round(len(rec_lat) / rec_wall, 1), "errors": rec_err,
                             "server_cpu_ms_per_request": round(rec_srv / len(rec_lat) * 1000, 3),
                             "client_cpu_ms_per_request": round(rec_cpu / len(rec_lat) * 1000, 3),
-                            "clients_per_process": sorted(spread.values(), reverse=True)},
+                            "clients_per_process": sorted(spread.values(), reverse=True),
+                            "cpu_seconds_per_process": rec_split},
         "one_client": {**_percentiles(one_lat), "errors": one_err,
                        "server_cpu_ms_per_request": round(one_srv / len(one_lat) * 1000, 3)},
     }

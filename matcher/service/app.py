@@ -54,9 +54,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher.errors import RequestError, StoreBusyError, UnknownIdError
 from matcher.records import ID_MAX_CHARS
-from matcher.service.config import DEFAULT_MAX_BODY, Settings, busy_timeout_s
+from matcher.service.config import DEFAULT_MAX_BODY, KEEPALIVE_REQUESTS, Settings, busy_timeout_s
 from matcher.service.domain import DEALS, Service
-from matcher.service.middleware import STAFF, BearerToken, BodyLimit, ServerErrors
+from matcher.service.middleware import STAFF, BearerToken, BodyLimit, ConnectionRequests, ServerErrors
 from matcher.service.schemas import (
     CURSOR_PATTERN,
     ID_PATTERN,
@@ -237,6 +237,7 @@ def create_app(db: str = "changfang.db", token: str | None = None, max_body_byte
     app.add_middleware(ServerErrors)  # added first: innermost
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(BearerToken, token=token)
+    app.add_middleware(ConnectionRequests, limit=KEEPALIVE_REQUESTS)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_credentials=False,
                            allow_methods=["GET", "PUT", "POST", "DELETE"],
