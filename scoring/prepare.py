@@ -181,10 +181,11 @@ class DemandSide:
         """Demands at positions ``idx`` (int array), in that order."""
         idx = np.asarray(idx, dtype=np.int64)
         kw = _take_fields(self, idx, self.n, skip=_POINT_FIELDS)
-        lengths = np.diff(self.point_offsets)[idx]
+        starts = self.point_offsets[:-1][idx]  # (not a diff over every demand: a few are taken)
+        lengths = self.point_offsets[1:][idx] - starts
         offsets = np.zeros(len(idx) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
-        pts = np.repeat(self.point_offsets[:-1][idx] - offsets[:-1], lengths) + np.arange(offsets[-1])
+        pts = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
         kw.update({f: getattr(self, f)[pts] for f in _POINT_FIELDS if f != "point_offsets"})
         return replace(self, n=len(idx), point_offsets=offsets, **kw)
 

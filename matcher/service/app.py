@@ -63,9 +63,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from matcher.errors import RequestError, StoreBusyError, UnknownIdError
 from matcher.records import ID_MAX_CHARS
-from matcher.service.config import DEFAULT_MAX_BODY, Settings, busy_timeout_s
+from matcher.service.config import DEFAULT_MAX_BODY, KEEPALIVE_REQUESTS, Settings, busy_timeout_s
 from matcher.service.domain import DEALS, Service
-from matcher.service.middleware import STAFF, BearerToken, BodyLimit, ServerErrors
+from matcher.service.middleware import STAFF, BearerToken, BodyLimit, ConnectionRequests, ServerErrors
 from matcher.service.schemas import (
     CURSOR_PATTERN,
     ID_PATTERN,
@@ -106,7 +106,8 @@ BEARER = "bearer"
 
 _READ: dict[str, Any] = {"security": [{}, {BEARER: []}]}  # the token is optional on reads
 _WRITE: dict[str, Any] = {"security": [{BEARER: []}]}
-_ID_PATH: dict[str, Any] = {"max_length": ID_MAX_CHARS, "json_schema_extra": {"pattern": ID_PATTERN},
+_ID_PATH: dict[str, Any] = {"min_length": 1, "max_length": ID_MAX_CHARS,
+                            "json_schema_extra": {"pattern": ID_PATTERN},
                             "description": "the record's id (any id by the file readers' rule: the pattern shows "
                                            "ids that always pass it)"}
 
@@ -154,7 +155,9 @@ def create_app(db: str = "changfang.db", token: str | None = None, max_body_byte
     """
     service = Service(Store(db, busy_timeout if busy_timeout is not None else busy_timeout_s(max_body_bytes)),
                       profile)
-    app = FastAPIOffline(title="changfang", version=_version(), redoc_url=None,
+    # no redirect from "/v1/listings/" to "/v1/listings": a path with an empty id is unknown
+    # (404), never the list under another route's name
+    app = FastAPIOffline(title="changfang", version=_version(), redoc_url=None, redirect_slashes=False,
                          swagger_ui_parameters={"validatorUrl": None},
                          description="Factory space (厂房) on offer matched with the firms that need it. Reads "
                                      "need no token; with `Authorization: Bearer <token>` records also show "
@@ -229,8 +232,10 @@ def create_app(db: str = "changfang.db", token: str | None = None, max_body_byte
         _routes(app, service, side, plural, model, page, writer, staff)
 
     @app.get("/v1/explain", response_model=Explanation, responses=_errors(404, 422), openapi_extra=_READ)
-    def explain(demand_id: Annotated[str, Query(max_length=ID_MAX_CHARS, json_schema_extra={"pattern": ID_PATTERN})],
-                listing_id: Annotated[str, Query(max_length=ID_MAX_CHARS, json_schema_extra={"pattern": ID_PATTERN})],
+    def explain(demand_id: Annotated[str, Query(min_length=1, max_length=ID_MAX_CHARS,
+                                                json_schema_extra={"pattern": ID_PATTERN})],
+                listing_id: Annotated[str, Query(min_length=1, max_length=ID_MAX_CHARS,
+                                                 json_schema_extra={"pattern": ID_PATTERN})],
                 ) -> dict[str, Any]:
         """One pair: every hard rule (passed or failed, with the values compared) and every
         criterion (inputs, score, weight, contribution), in Chinese and English."""
@@ -318,10 +323,12 @@ def create_app(db: str = "changfang.db", token: str | None = None, max_body_byte
 
     add_page_routes(app)
     app.add_middleware(BearerToken, token=token, staff=staff_tokens)
+    app.add_middleware(ConnectionRequests, limit=KEEPALIVE_REQUESTS)
     if cors_origins:
         app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_credentials=False,
                            allow_methods=["GET", "PUT", "POST", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type"], max_age=600)
+                           allow_headers=["Authorization", "Content-Type"], max_age=600,
+                           expose_headers=["Retry-After", "WWW-Authenticate"])
     app.openapi_schema = None
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -12,6 +12,7 @@ request is refused and sent again). :func:`check_id` is the file readers' id rul
 from __future__ import annotations
 
 import base64
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -110,8 +111,6 @@ def check_records(body: Any, side: str) -> list[dict[str, Any]]:
     """
     if not isinstance(body, list):
         raise RequestError(("body",), "the body must be a JSON array of records", "请求体必须是记录的 JSON 数组")
-    lookup = _LOOKUP[side]
-    id_field = _ID_FIELD[side]
     seen: dict[str, bool] = {}  # field name -> whether it names the id column
     for k, rec in enumerate(body):
         if type(rec) is not dict:
@@ -119,7 +118,7 @@ def check_records(body: Any, side: str) -> list[dict[str, Any]]:
         for name, v in rec.items():
             is_id = seen.get(name)
             if is_id is None:
-                is_id = seen[name] = _new_field(name, k, seen, lookup, id_field)
+                is_id = seen[name] = _new_field(name, k, seen, side)
             t = type(v)
             # the common cases inline (a 100k-record body has millions of values)
             if is_id:
@@ -138,7 +137,7 @@ def check_records(body: Any, side: str) -> list[dict[str, Any]]:
     return body
 
 
-def _new_field(name: str, k: int, seen: dict[str, bool], lookup: dict[str, Any], id_field: str) -> bool:
+def _new_field(name: str, k: int, seen: dict[str, bool], side: str) -> bool:
     """Check a field name seen for the first time in a request; whether it names the id."""
     if not name or len(name) > FIELD_NAME_MAX_CHARS or _CONTROL_KEY.search(name) or _surrogate(name):
         raise RequestError(("body", k, name),
@@ -147,8 +146,16 @@ def _new_field(name: str, k: int, seen: dict[str, bool], lookup: dict[str, Any],
     if len(seen) >= MAX_FIELDS:
         raise RequestError(("body", k, name), f"more than {MAX_FIELDS} distinct field names in one request",
                            f"一次请求的字段名超过 {MAX_FIELDS} 个")
-    col = resolve_header(name, lookup)
-    return col is not None and col.field == id_field
+    return _names_id(side, name)
+
+
+@functools.lru_cache(maxsize=4096)
+def _names_id(side: str, name: str) -> bool:
+    """Whether a header names the id column (resolving a header folds it through several
+    patterns: kept for the names seen before, which a server reading its stored records
+    back, one record at a time, meets 200,000 times each)."""
+    col = resolve_header(name, _LOOKUP[side])
+    return col is not None and col.field == _ID_FIELD[side]
 
 
 def complete_columns(records: list[dict[str, Any]], side: str) -> list[dict[str, Any]]:

@@ -20,6 +20,7 @@ __all__ = [
     "BUSY_TIMEOUT_FLOOR_S",
     "DEFAULT_DB",
     "DEFAULT_MAX_BODY",
+    "KEEPALIVE_REQUESTS",
     "Settings",
     "busy_timeout_s",
     "parse_staff",
@@ -29,6 +30,10 @@ DEFAULT_MAX_BODY = 10 * 2**20
 """Largest request body accepted by default, bytes (10 MiB)."""
 
 DEFAULT_DB = "changfang.db"
+
+KEEPALIVE_REQUESTS = 100
+"""Requests one keep-alive connection serves before the server closes it (so that
+connections spread over the server processes: :class:`~matcher.service.middleware.ConnectionRequests`)."""
 
 BUSY_TIMEOUT_FLOOR_S = 30.0
 """Shortest time a writer waits for another process's write transaction, seconds."""

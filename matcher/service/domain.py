@@ -107,8 +107,8 @@ the filter names (``lease`` lists lease and lease_or_sale listings)."""
 
 @dataclass(frozen=True)
 class _Own:
-    """A write this process has just committed: its records, prepared, and the numbers
-    of its changes (``lo`` … ``hi``)."""
+    """A write this process has just committed: its records, prepared (None for a
+    delete), and the numbers of its changes (``lo`` … ``hi``)."""
 
     kind: str
     records: Any
@@ -270,7 +270,7 @@ class Service:
             for rid in touched:
                 if last[(kind, rid)][1] == "delete":
                     self._skipped.pop((kind, rid), None)
-            if own is not None and own.kind == kind:
+            if own is not None and own.kind == kind and own.records is not None:
                 mine = np.asarray([not theirs(kind, last[(kind, str(x))][0]) for x in own.records.ids.tolist()])
                 mine_recs, mine_side = (own.records, own.side) if mine.all() else \
                     (own.records.take(mine), own.side.take(np.flatnonzero(mine)))
@@ -374,7 +374,7 @@ class Service:
         with self._write:
             seq = self.store.delete(kind, rid)
             if seq is not None:
-                self._apply(None)
+                self._apply(_Own(kind, None, None, seq, seq))
         if seq is None:
             raise UnknownIdError(kind, rid)
         log.info("deleted %s %s", kind, escape(rid))
@@ -606,21 +606,27 @@ class Service:
             profile = scoring.load_profile(req.profile) if req.profile is not None else self.profile
         except scoring.ProfileError as exc:
             raise RequestError(("body", "profile"), str(exc)) from None
+        pairs_of: dict[str, list[tuple[str, str]]] = {}
         for name, given in (("locks", req.locks), ("exclude", req.exclude)):
-            for d, l in given:
+            pairs_of[name] = []
+            for k, (d_raw, l_raw) in enumerate(given):  # the file readers' id rule, as on paths
+                d, l = check_id(d_raw, ("body", name, k, 0)), check_id(l_raw, ("body", name, k, 1))
                 if d not in m.d_row:
                     raise UnknownIdError("demand", d, name)
                 if l not in m.l_row:
                     raise UnknownIdError("listing", l, name)
+                pairs_of[name].append((d, l))
         # what staff recorded: signed pairs locked, refused ones excluded (records since
         # deleted are left out); the request's own come on top
         settled = self.feedback.settled()
-        fb_locks = [p for p in settled.locks if p[0] in m.d_row and p[1] in m.l_row and p not in req.locks]
-        fb_exclude = [p for p in settled.exclude if p[0] in m.d_row and p[1] in m.l_row and p not in req.exclude]
+        own_locks, own_exclude = set(pairs_of["locks"]), set(pairs_of["exclude"])
+        fb_locks = [p for p in settled.locks if p[0] in m.d_row and p[1] in m.l_row and tuple(p) not in own_locks]
+        fb_exclude = [p for p in settled.exclude
+                      if p[0] in m.d_row and p[1] in m.l_row and tuple(p) not in own_exclude]
         with self._matching:
             try:
                 r = match(m.demands, m.listings, profile, method=req.method, top_k=min(req.top_k, n_l),
-                          locks=[*req.locks, *fb_locks], exclude=[*req.exclude, *fb_exclude])
+                          locks=[*pairs_of["locks"], *fb_locks], exclude=[*pairs_of["exclude"], *fb_exclude])
             except PairConflictError as exc:  # e.g. a demand locked twice
                 raise RequestError(("body", exc.where), str(exc), exc.reason_zh) from None
             pairs: list[dict[str, Any]] = []

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import hmac
 import logging
+from collections import OrderedDict
 from typing import Any
 
 from fastapi.responses import JSONResponse
 
-__all__ = ["DEFAULT_STAFF_NAME", "STAFF", "BearerToken", "BodyLimit", "ServerErrors"]
+__all__ = ["DEFAULT_STAFF_NAME", "STAFF", "BearerToken", "BodyLimit", "ConnectionRequests", "ServerErrors"]
 
 log = logging.getLogger("changfang.service")
 
@@ -149,3 +150,44 @@ class ServerErrors:
             if not started:
                 await JSONResponse({"detail": "internal server error"}, status_code=500)(scope, receive, send)
 
+
+
+class ConnectionRequests:
+    """ASGI middleware: a keep-alive connection serves at most ``limit`` requests; the
+    response to the last says ``Connection: close`` (what nginx's ``keepalive_requests``
+    does), and the client opens a new connection.
+
+    With several server processes on one listening socket, a burst of connections (a
+    page opening, a proxy filling its pool) lands mostly on whichever process woke
+    first, and keep-alive keeps it there: 7 of 8 clients on one of two processes was
+    common under load (``benchmarks/README.md``). A new connection is accepted by the
+    process that is free first, so connections drift to the one with less to do.
+
+    Connections are told apart by the client's address and port (``scope["client"]``);
+    the counts of the last ``memory`` connections are kept.
+    """
+
+    def __init__(self, app: Any, limit: int, memory: int = 4096) -> None:
+        self.app, self.limit, self.memory = app, limit, memory
+        self._served: OrderedDict[tuple[Any, ...], int] = OrderedDict()
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        client = scope.get("client") if scope["type"] == "http" else None
+        if not client:
+            await self.app(scope, receive, send)
+            return
+        key = tuple(client)
+        n = self._served.pop(key, 0) + 1
+        if n < self.limit:
+            self._served[key] = n
+            if len(self._served) > self.memory:
+                self._served.popitem(last=False)
+            await self.app(scope, receive, send)
+            return
+
+        async def closing(msg: Any) -> None:
+            if msg["type"] == "http.response.start":
+                msg = {**msg, "headers": [*msg.get("headers", ()), (b"connection", b"close")]}
+            await send(msg)
+
+        await self.app(scope, receive, closing)

@@ -295,7 +295,8 @@ class Explanation(BaseModel):
 PROFILE_NUMBER_MAX = 1e6
 """Largest number a profile change may hold (the TOML loader takes any finite number)."""
 
-_LockId = Annotated[str, Field(min_length=1, max_length=ID_MAX_CHARS)]
+# the pattern shows ids that always pass the file readers' rule, which the service applies
+_LockId = Annotated[str, Field(min_length=1, max_length=ID_MAX_CHARS, json_schema_extra={"pattern": ID_PATTERN})]
 
 
 def _json_integer(v: Any) -> Any:

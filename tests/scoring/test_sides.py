@@ -61,3 +61,13 @@ def test_records_concat(market, cls_name):
     assert len(cls.concat([])) == 0
     with pytest.raises(ValueError, match="unique"):
         cls.concat([recs.take(np.arange(3)), recs.take(np.arange(2, 4))])
+
+
+def test_take_counts_negative_positions_from_the_end(market):
+    side = prepare_demands(market.demands, scoring.default_profile())
+    pos = np.array([3, len(market.demands) - 1, 0, 7])
+    a, b = side.take(pos), side.take(pos - len(market.demands))
+    np.testing.assert_array_equal(a.point_offsets, b.point_offsets)
+    np.testing.assert_array_equal(a.points, b.points)
+    np.testing.assert_array_equal(a.point_town, b.point_town)
+    np.testing.assert_array_equal(np.diff(a.point_offsets), np.diff(side.point_offsets)[pos])

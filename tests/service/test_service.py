@@ -332,7 +332,7 @@ def test_schemathesis_finds_no_failure_of_any_check(loaded, tmp_path):
     p = subprocess.run([sys.executable, "-m", "schemathesis.cli", "run", f"{s.url}/openapi.json",
                         "--checks", "all",
                         "-H", f"Authorization: Bearer {TOKEN}", "--max-examples", "10", "--seed", "7",
-                        "--phases", "coverage,fuzzing"],
+                        "--phases", "coverage,fuzzing,stateful"],
                        capture_output=True, text=True, timeout=600, cwd=tmp_path)  # its state: not in the checkout
     assert p.returncode == 0, p.stdout[-4000:]
     assert "No issues found" in p.stdout and " 500 " not in s.log_text()
