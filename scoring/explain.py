@@ -189,9 +189,27 @@ def _show(v: Any, lang: str) -> str:
     return str(v)
 
 
+_ZH_VALUES = {"demand": {en: zh for zh, en in _DEMAND_DEAL.values()},
+              "listing": {en: zh for zh, en in _LISTING_DEAL.values()}}
+"""The English rule values (:func:`rule_values`) a Chinese sentence says in Chinese, per side."""
+
+
+def _show_zh(v: Any, side: str) -> str:
+    if isinstance(v, str) and v in _ZH_VALUES[side]:
+        return _ZH_VALUES[side][v]
+    if isinstance(v, str) and len(v) == 1 and "A" <= v <= "E":  # a 亩均评价 class
+        return f"{v}类"
+    return _show(v, "zh")
+
+
 def rule_sentences(label_zh: str, label_en: str, passed: bool, dv: Any, lv: Any) -> tuple[str, str]:
-    """Sentences for one rule: the verdict and both values."""
-    zh = f"{label_zh}{'符合' if passed else '不符'}（需求 {_show(dv, 'zh')}，房源 {_show(lv, 'zh')}）"
+    """Sentences for one rule: the verdict and both values (in Chinese, the deal types in
+    Chinese too).
+
+    >>> rule_sentences("交易方式", "deal type", False, "buy", "lease")[0]
+    '交易方式不符（需求 求购，房源 出租）'
+    """
+    zh = f"{label_zh}{'符合' if passed else '不符'}（需求 {_show_zh(dv, 'demand')}，房源 {_show_zh(lv, 'listing')}）"
     en = f"{label_en} {'ok' if passed else 'fails'} (demand {_show(dv, 'en')}, listing {_show(lv, 'en')})"
     return zh, en
 
