@@ -83,14 +83,39 @@ def prefix_table(codes: Sequence[str], prefixes: Sequence[str]) -> np.ndarray:
     return out
 
 
+@functools.cache
+def _edges() -> tuple[tuple[str, str], ...]:
+    """The supply-chain graph's edges (supplier, customer), in a fixed order."""
+    return tuple((str(u), str(v)) for u, v in chain_graph().edges)
+
+
+def _is_under(code: str, prefix: str) -> bool:
+    return code.startswith(prefix) if prefix.isdigit() else section_of(code) == prefix
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _chain_bits(code: str) -> tuple[int, int]:
+    """Bit k of the first: ``code`` lies under the supplier of edge k (:func:`_edges`);
+    of the second: under its customer. Worked out once per code."""
+    supplier = customer = 0
+    for k, (u, v) in enumerate(_edges()):
+        supplier |= _is_under(code, u) << k
+        customer |= _is_under(code, v) << k
+    return supplier, customer
+
+
 def chain_links(a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-    """Bool (len(a), len(b)): the supply-chain graph links a[i] and b[j], either way."""
-    out = np.zeros((len(a), len(b)), dtype=bool)
-    for u, v in chain_graph().edges:
-        au, av = _under(a, u), _under(a, v)
-        bu, bv = _under(b, u), _under(b, v)
-        out |= np.outer(au, bv) | np.outer(av, bu)
-    return out
+    """Bool (len(a), len(b)): the supply-chain graph links a[i] and b[j], either way.
+
+    Each code's edges are two bit sets (:func:`_chain_bits`, kept per code), so a pair
+    is linked when a supplier bit of one meets a customer bit of the other: one
+    explanation's handful of codes costs a few integer operations, not a pass over
+    every edge."""
+    dtype = np.uint64 if len(_edges()) <= 64 else object
+    bits_a = np.array([_chain_bits(c) for c in a], dtype=dtype).reshape(len(a), 2)
+    bits_b = np.array([_chain_bits(c) for c in b], dtype=dtype).reshape(len(b), 2)
+    links = (bits_a[:, 0, None] & bits_b[None, :, 1]) | (bits_a[:, 1, None] & bits_b[None, :, 0])
+    return np.asarray(links != 0, dtype=bool).reshape(len(a), len(b))
 
 
 def similarity_table(a: Sequence[str], b: Sequence[str], levels: dict[str, float]) -> np.ndarray:
