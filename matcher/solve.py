@@ -164,6 +164,15 @@ class Market:
     _bounds: Any = None
     _shared: Any = None
 
+    def scattered(self) -> Any:
+        """The market's listing side scattered to the cluster's workers, once per market
+        (:func:`scoring.distributed.share`)."""
+        if self._shared is None:
+            from scoring.distributed import share
+
+            self._shared = share(self.client, self.sc)
+        return self._shared
+
     def location_bounds(self) -> Any:
         """:func:`scoring.bounds.location_bounds` of the market (computed once), or None
         below :data:`SPATIAL_PAIRS` pairs."""
@@ -465,12 +474,10 @@ def _violations(m: Market, u: np.ndarray, v: np.ndarray, tol: float = 1e-7, marg
     found = []
     plan = _check_plan(m, u, v, floor)
     if m.client is not None and plan:  # every block as tasks at once, the listings scattered once
-        from scoring.distributed import dual_violations_blocks, share
+        from scoring.distributed import dual_violations_blocks
 
-        if m._shared is None:
-            m._shared = share(m.client, m.sc)
         t0 = time.perf_counter()
-        found = dual_violations_blocks(m.client, m.sc, plan, u, v, m.reservation, floor, m._shared)
+        found = dual_violations_blocks(m.client, m.sc, plan, u, v, m.reservation, floor, m.scattered())
         m.pass_seconds += time.perf_counter() - t0
         plan = []
     for rows, cols in plan:
