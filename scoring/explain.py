@@ -18,10 +18,10 @@ import numpy as np
 from scoring.block import Block
 from scoring.conventions import DEAL_BOTH, DEAL_LEASE, DEAL_SALE, FIRE_CLASSES, RATINGS
 from scoring.criteria import CRITERIA
-from scoring.criteria.base import fmt
+from scoring.criteria.base import Detail, fmt
 from scoring.criteria.location import nearest_place
 from scoring.rules import RULES, dense
-from scoring.written import amend, amend_summary
+from scoring.written import amend, amend_part, not_given
 
 if TYPE_CHECKING:
     from scoring.engine import Scorer
@@ -338,6 +338,29 @@ class PairSummary:
     en: str
 
 
+def _details(mod: Any, b: Block, pp: np.ndarray, ii: np.ndarray, memo: dict[bytes, Detail]) -> list[Detail]:
+    """``mod.describe`` of the pairs (demand ``ii[k]``, listing ``pp[k]``) of block ``b``.
+
+    A criterion with a ``describe_key`` (the values its sentences depend on, as a
+    float64 (n, m) array) is described once per distinct key; ``memo`` keeps what was
+    said for a key across the blocks of one call (the same bytes, the same values, the
+    same sentences).
+    """
+    key_of = getattr(mod, "describe_key", None)
+    if key_of is None:
+        return [mod.describe(b, p, i) for p, i in zip(pp.tolist(), ii.tolist())]
+    keys = np.ascontiguousarray(key_of(b, pp, ii), dtype=np.float64)
+    rows = keys.view(np.dtype((np.void, keys.itemsize * keys.shape[1]))).reshape(-1)
+    distinct, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    said = []
+    for kb, f in zip(distinct.tolist(), first.tolist()):
+        det = memo.get(kb)
+        if det is None:
+            det = memo[kb] = mod.describe(b, int(pp[f]), int(ii[f]))
+        said.append(det)
+    return [said[x] for x in inverse.reshape(-1).tolist()]
+
+
 def summarize_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Sequence[int] | np.ndarray,
                    block_pairs: int = EXPLAIN_BLOCK_PAIRS) -> list[PairSummary]:
     """The summaries of feasible pairs ``(rows[k], cols[k])``, many at once.
@@ -345,7 +368,10 @@ def summarize_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Seque
     The same criteria, blocks and sentences as :func:`explain_many` with
     ``known_feasible=True`` (``summary("zh")`` of that explanation equals ``zh`` here),
     without building the explanation objects: what a run's tables need, for tens of
-    thousands of pairs.
+    thousands of pairs. A criterion whose sentences depend on a few values of each
+    side (``describe_key``: price, industry, facilities, timing) is described once per
+    distinct set of values in the call; the parts of each pair are ordered by
+    contribution in one array sort.
 
     Parameters
     ----------
@@ -367,25 +393,34 @@ def summarize_many(scorer: Scorer, rows: Sequence[int] | np.ndarray, cols: Seque
         raise ValueError(f"rows and cols have different lengths ({rr.size} and {cc.size})")
     order = np.lexsort((cc, rr))
     out: list[PairSummary | None] = [None] * rr.size
-    weights = list(scorer.weights.items())
-    mods = [CRITERIA[name] for name, _ in weights]
+    names = list(scorer.weights)
+    w = np.array([scorer.weights[name] for name in names], dtype=np.float64)
+    mods = [CRITERIA[name] for name in names]
+    at_location = names.index("location") if "location" in names else -1
+    memos: list[dict[bytes, Detail]] = [{} for _ in mods]
     for chunk in _chunks(rr[order], cc[order], block_pairs):
         pos = order[chunk]
         dem, ii = np.unique(rr[pos], return_inverse=True)
         lis, pp = np.unique(cc[pos], return_inverse=True)
         b = Block(d.take(dem), l.take(lis), scorer.tables, scorer.profile)
         ii, pp = ii.reshape(-1), pp.reshape(-1)
-        scores = [np.broadcast_to(mod.score(b), b.shape)[ii, pp].tolist() for mod in mods]
-        for k, (i, p) in enumerate(zip(ii.tolist(), pp.tolist())):
-            parts = []
-            distance = None
-            for (name, w), mod, sc in zip(weights, mods, scores):
-                det = mod.describe(b, p, i)
-                parts.append((-w * sc[k], det.zh, det.en))
-                if name == "location":
-                    distance = det.inputs.get("distance_km")
-            parts.sort(key=lambda t: t[0])  # stable: the weights' order breaks ties, as in summary()
-            zh, en = amend_summary("；".join(z for _, z, _ in parts if z), "; ".join(e for _, _, e in parts if e),
-                                   records, int(dem[i]))
-            out[int(pos[k])] = PairSummary({name: sc[k] for (name, _), sc in zip(weights, scores)}, distance, zh, en)
+        scores = np.stack([np.broadcast_to(mod.score(b), b.shape)[ii, pp] for mod in mods], axis=1)
+        # parts by contribution, highest first; a stable sort keeps the weights' order
+        # between equal ones, as Explanation.summary does
+        ranked = np.argsort(-(w * scores.astype(np.float64)), axis=1, kind="stable")
+        said = [_details(mod, b, pp, ii, memo) for mod, memo in zip(mods, memos)]
+        zh = np.empty((pos.size, len(mods)), dtype=object)
+        en = np.empty_like(zh)
+        for c, (name, dets) in enumerate(zip(names, said)):
+            zh[:, c] = [x.zh for x in dets]
+            en[:, c] = [x.en for x in dets]
+            marker = not_given(name)
+            if records is not None and marker is not None:
+                for k in [k for k, x in enumerate(dets) if marker in x.zh]:
+                    zh[k, c], en[k, c] = amend_part(name, dets[k].zh, dets[k].en, records, int(dem[ii[k]]))
+        km = [x.inputs.get("distance_km") for x in said[at_location]] if at_location >= 0 else [None] * pos.size
+        zh_joined = ["；".join(filter(None, r)) for r in np.take_along_axis(zh, ranked, axis=1).tolist()]
+        en_joined = ["; ".join(filter(None, r)) for r in np.take_along_axis(en, ranked, axis=1).tolist()]
+        for p_k, s_k, km_k, z, e in zip(pos.tolist(), scores.tolist(), km, zh_joined, en_joined):
+            out[p_k] = PairSummary(dict(zip(names, s_k)), km_k, z, e)
     return [s for s in out if s is not None]

@@ -27,7 +27,7 @@ import numpy as np
 
 from scoring.conventions import AVAILABLE_NOW
 
-__all__ = ["amend", "amend_summary", "explain", "explain_row"]
+__all__ = ["amend", "amend_part", "amend_summary", "explain", "explain_row", "not_given"]
 
 # criterion -> (its "not given" wording, zh and en; the demand fields behind it; their name)
 _NOT_GIVEN: dict[str, tuple[str, str, tuple[str, ...], str, str]] = {
@@ -81,14 +81,42 @@ def amend(e: Any, demands: Any, i: int) -> Any:
     parts = []
     changed = False
     for c in e.criteria:
-        rule = _NOT_GIVEN.get(c.name)
-        if rule is not None and rule[0] in c.zh:
-            said = _sentences(c.name, demands, i)
-            if said is not None:
-                c = dataclasses.replace(c, zh=c.zh.replace(rule[0], said[0]), en=c.en.replace(rule[1], said[1]))
-                changed = True
+        zh, en = amend_part(c.name, c.zh, c.en, demands, i)
+        if (zh, en) != (c.zh, c.en):
+            c = dataclasses.replace(c, zh=zh, en=en)
+            changed = True
         parts.append(c)
     return dataclasses.replace(e, criteria=parts) if changed else e
+
+
+def not_given(name: str) -> str | None:
+    """The Chinese "not given" sentence of criterion ``name`` that :func:`amend` may
+    rewrite (None: the criterion has none)."""
+    rule = _NOT_GIVEN.get(name)
+    return None if rule is None else rule[0]
+
+
+def amend_part(name: str, zh: str, en: str, demands: Any, i: int) -> tuple[str, str]:
+    """One criterion's sentences about demand row ``i`` as :func:`amend` leaves them:
+    ``(zh, en)`` unchanged unless they hold a "not given" sentence the file contradicts.
+
+    Parameters
+    ----------
+    name : str
+        The criterion (a key of :data:`scoring.criteria.CRITERIA`).
+    zh, en : str
+        Its sentences in Chinese and English.
+    demands : matcher.Demands
+    i : int
+        The demand's row in ``demands``.
+    """
+    rule = _NOT_GIVEN.get(name)
+    if rule is None or rule[0] not in zh:
+        return zh, en
+    said = _sentences(name, demands, i)
+    if said is None:
+        return zh, en
+    return zh.replace(rule[0], said[0]), en.replace(rule[1], said[1])
 
 
 def explain(scorer: Any, i: int, j: int) -> Any:

@@ -72,6 +72,15 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
+def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """float64 (n, 2 × 4 + 2): what :func:`describe` of the pairs (demand ``i[k]``,
+    listing ``p[k]``) depends on: each facility and the crane, needed and offered, and
+    whether either crane's tonnage is unwritten."""
+    cols = [a for f, *_ in _FACILITIES for a in (getattr(b.d, f)[i], getattr(b.l, f)[p])]
+    cols += [b.d.crane[i], b.l.crane[p], b.d.crane_any[i], b.l.crane_any[p]]
+    return np.column_stack(cols).astype(np.float64)
+
+
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     inputs, zh_parts, en_parts = {}, [], []
     dp, lp = b.dp, b.lp

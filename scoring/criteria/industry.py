@@ -45,6 +45,13 @@ def _best(code: str, related: tuple[str, ...], levels: tuple[tuple[str, float], 
     return best, float(sims.max()), bool(chain_links([code], [best])[0, 0])
 
 
+def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """float64 (n, 2): what :func:`describe` of the pairs (demand ``i[k]``, listing
+    ``p[k]``) depends on: the demand's code row and the listing's list of industries
+    (rows of the whole market's tables, the same in every block)."""
+    return np.column_stack([b.d.code[i], b.l.related[p]]).astype(np.float64)
+
+
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     row = b.dp.code[i]
     code = b.d.codes[row] if row >= 0 else ""

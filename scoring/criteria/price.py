@@ -68,6 +68,17 @@ def score(b: Block) -> np.ndarray:
     return out
 
 
+def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """float64 (n, 6): what :func:`describe` of the pairs (demand ``i[k]``, listing
+    ``p[k]``) depends on: the deal types it speaks of, budgets, prices and whether the
+    price is negotiable (the profile's discount is the same for every pair)."""
+    modes = b.modes[i, p].astype(np.int64)
+    modes = np.where(modes == 0, b.shared[i, p], modes)
+    modes = np.where(modes == 0, b.d.deal[i], modes)
+    return np.column_stack([modes, b.d.max_rent[i], b.l.rent[p], b.d.max_sale[i], b.l.sale[p],
+                            b.l.negotiable[p]]).astype(np.float64)
+
+
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     d, l = b.dp, b.lp
     modes = int(b.modes[i, p]) or int(b.shared[i, p]) or d.deal[i]

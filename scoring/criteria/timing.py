@@ -45,6 +45,12 @@ def _date(day: float) -> str:
     return str(np.datetime64(int(day), "D"))
 
 
+def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
+    """float64 (n, 2): what :func:`describe` of the pairs (demand ``i[k]``, listing
+    ``p[k]``) depends on: the move-in day and the day the listing is available."""
+    return np.column_stack([b.d.move_in[i], b.l.available[p]]).astype(np.float64)
+
+
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     m, a = b.dp.move_in[i], b.lp.available[p]
     inputs = {"move_in_by": None if math.isnan(m) else _date(m), "available_from": None if math.isnan(a) else _date(a)}

@@ -91,3 +91,70 @@ def test_summaries_are_the_explanations_summaries(scorer):
         assert (s.zh, s.en) == (e.summary("zh"), e.summary("en"))
         assert s.scores == {c.name: c.score for c in e.criteria}
         assert s.distance_km == next(c.inputs.get("distance_km") for c in e.criteria if c.name == "location")
+
+
+@pytest.fixture(scope="module")
+def wide():
+    m = generate_market(160, 220, seed=29)
+    return scoring.Scorer(m.demands, m.listings)
+
+
+@pytest.mark.parametrize("budget", [1, 97, 1 << 16])
+def test_summaries_shared_across_blocks_are_each_pairs_own(wide, budget):
+    """A criterion's sentences are worked out once per distinct key and reused in later
+    blocks: every pair still reads what its own explanation says."""
+    rows, cols = np.nonzero(wide.score().feasible)
+    rng = np.random.default_rng(budget)
+    pick = rng.integers(0, len(rows), 700)  # repeats included
+    rows, cols = rows[pick], cols[pick]
+    got = scoring.explain.summarize_many(wide, rows, cols, block_pairs=budget)
+    want = wide.explain_many(rows, cols, rules=False, known_feasible=True)
+    for s, e in zip(got, want, strict=True):
+        assert (s.zh, s.en) == (e.summary("zh"), e.summary("en"))
+        assert s.scores == {c.name: c.score for c in e.criteria}
+
+
+def _unusual(seed):
+    """A market whose records also take the rarer values a sentence depends on: cranes of
+    unwritten tonnage on both sides, negotiable prices, missing budgets and prices."""
+    import dataclasses
+
+    m = generate_market(160, 220, seed=seed)
+    rng = np.random.default_rng(seed)
+    L, D = m.listings, m.demands
+
+    def some(n, p=0.3):
+        return rng.random(n) < p
+
+    l_any, d_any = some(len(L.crane_t)), some(len(D.crane_t))
+    L = dataclasses.replace(L, crane_any=L.crane_any | l_any, crane_t=np.where(l_any, np.nan, L.crane_t),
+                            negotiable=some(len(L.rent), 0.5), rent=np.where(some(len(L.rent), 0.1), np.nan, L.rent))
+    D = dataclasses.replace(D, crane_any=D.crane_any | d_any, crane_t=np.where(d_any, np.nan, D.crane_t),
+                            max_rent=np.where(some(len(D.max_rent), 0.2), np.nan, D.max_rent))
+    return scoring.Scorer(D, L)
+
+
+@pytest.mark.parametrize("which", ["generated", "unusual"])
+def test_describe_keys_hold_everything_a_sentence_says(wide, which):
+    """Two pairs with the same ``describe_key`` are described alike (inputs, both
+    languages): otherwise sharing sentences by key would put one pair's words on another."""
+    from scoring.criteria import CRITERIA
+
+    sc = wide if which == "generated" else _unusual(31)
+    b = sc.block(0, 160, 0, 220)
+    ii, pp = (a.reshape(-1) for a in np.indices(b.shape))
+    keyed = {name: mod for name, mod in CRITERIA.items() if hasattr(mod, "describe_key")}
+    assert set(keyed) >= {"price", "industry", "facilities", "timing"}
+    rng = np.random.default_rng(0)
+    for name, mod in keyed.items():
+        keys = np.ascontiguousarray(mod.describe_key(b, pp, ii), dtype=np.float64)
+        assert keys.shape[0] == ii.size
+        as_bytes = keys.view(np.dtype((np.void, keys.itemsize * keys.shape[1]))).reshape(-1)  # NaN equals NaN
+        _, inverse, counts = np.unique(as_bytes, return_inverse=True, return_counts=True)
+        inverse = inverse.reshape(-1)
+        shared = np.flatnonzero(counts > 1)
+        assert shared.size > 20, name  # the market repeats keys: the check below has teeth
+        for g in rng.permutation(shared)[:300]:
+            members = rng.permutation(np.flatnonzero(inverse == g))[:3]
+            said = [mod.describe(b, int(pp[k]), int(ii[k])) for k in members]
+            assert all(s == said[0] for s in said[1:]), (name, [(int(ii[k]), int(pp[k])) for k in members])
