@@ -240,7 +240,7 @@ def best_pairs(result: Any, listings: Any, demands: Any, n: int = 5) -> list[dic
              "reasons_en": _first(e.sentences("en"), "; ")} for k, e in zip(order.tolist(), es)]
 
 
-CHUNK_DEMANDS = 2048
+CHUNK_DEMANDS = 512
 """Demands whose rows are built (and explained) together."""
 
 
@@ -269,6 +269,11 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
     tk = r.for_demand
     k = min(top_k, tk.index.shape[1])
     order = np.argsort(np.asarray(D.demand_id), kind="stable")
+
+    def said(sm: Any, i: int) -> tuple[str, str]:
+        # the scorer amends summaries by its own records; others' are amended here
+        return (sm.zh, sm.en) if getattr(sc, "demands", None) is D else amend_summary(sm.zh, sm.en, D, i)
+
     for a in range(0, n_d, chunk):
         dem = order[a:a + chunk]
         pk = at[dem][at[dem] >= 0]
@@ -283,14 +288,20 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
         # what each row shows: criterion scores, distance, reasons (a locked pair that
         # fails a rule: the rules it fails)
         shown: list[tuple[dict[str, float], Any, str, str]] = [({}, None, "", "")] * len(pk)
+        # a demand's pair is mostly among its recommendations: each pair summarized once
+        si, sj = np.concatenate([pi[ok], ri]), np.concatenate([pj[ok], rj])
+        key = si * max(len(L), 1) + sj
+        distinct, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+        once = sc.summarize_many(si[first], sj[first]) if distinct.size else []
+        summaries = [once[x] for x in inverse.reshape(-1).tolist()]
         if ok.size:
-            for q, sm in zip(ok.tolist(), sc.summarize_many(pi[ok], pj[ok])):
-                shown[q] = (sm.scores, sm.distance_km, *amend_summary(sm.zh, sm.en, D, int(pi[q])))
+            for q, sm in zip(ok.tolist(), summaries[:ok.size]):
+                shown[q] = (sm.scores, sm.distance_km, *said(sm, int(pi[q])))
         if bad.size:
             for q, e in zip(bad.tolist(), sc.explain_many(pi[bad], pj[bad], rules=True)):
                 e = amend(e, D, int(pi[q]))
                 shown[q] = ({c.name: c.score for c in e.criteria}, _distance(e), e.summary("zh"), e.summary("en"))
-        rsum = sc.summarize_many(ri, rj) if ri.size else []
+        rsum = summaries[ok.size:]
         pairs = []
         for (kk, i, j), (crit, dist, zh, en) in zip(zip(pk.tolist(), pi.tolist(), pj.tolist()), shown):
             pairs.append([d_id[i], company[i], l_id[j], owner[j],
@@ -304,7 +315,7 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
                 pos += 1
                 j = int(tk.index[i, rank - 1])
                 recs.append([d_id[i], rank, l_id[j], _round(tk.scores[i, rank - 1], 4),
-                             _round(sm.distance_km, 3), *amend_summary(sm.zh, sm.en, D, i)])
+                             _round(sm.distance_km, 3), *said(sm, i)])
         yield pairs, recs
 
 

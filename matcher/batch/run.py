@@ -247,8 +247,9 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     output = RunOutput(out_dir, summary, result, lres, dres)
     files: dict[str, Path] = {}
     folders = (inside.parts[0],) if inside is not None else ()
-    with staged_folder(out_dir, outputs_only(OUTPUT_FILES, folders)) as stage:
-        first_pairs, rows = _write_tables(stage, result, lres, dres, top_k)
+    with staged_folder(out_dir, outputs_only(OUTPUT_FILES, folders)) as stage, \
+            BackgroundWorkbook(stage / "result.xlsx", constant_memory=True) as book:
+        first_pairs, rows = _write_tables(stage, result, lres, dres, top_k, book)
         n_pairs = rows["pairs"]
         split = {SHEETS_ZH[name]: sheet_parts(n) for name, n in rows.items() if sheet_parts(n) > 1}
         if split:  # a table longer than Excel's sheet: continued on "title (2)" ...
@@ -262,6 +263,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
             write_report_html(stage / "report.html", report_data(output, first_pairs, n_pairs, sample_label or ""))
             files["report"] = out_dir / "report.html"
         output.best = best_pairs(result, lres.records, dres.records)
+        book.close()  # the workbook, finished meanwhile by its own process
         if party_dir is not None:
             say("per-party workbooks")
             if inside is not None:
@@ -371,31 +373,33 @@ def _parties(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -> dic
     return write_party_workbooks(folder, result, lres.records, dres.records, top_k)
 
 
-def _write_tables(folder: Path, result: Any, lres: Any, dres: Any,
-                  top_k: int) -> tuple[list[list[Any]], dict[str, int]]:
-    """Every table, as CSV and in ``result.xlsx``, rows streamed; returns the first
-    :data:`REPORT_ROWS` pairs (for the report) and the rows of each table."""
+def _write_tables(folder: Path, result: Any, lres: Any, dres: Any, top_k: int,
+                  book: BackgroundWorkbook) -> tuple[list[list[Any]], dict[str, int]]:
+    """Every table, as CSV and in ``book`` (``result.xlsx``), rows streamed; returns the
+    first :data:`REPORT_ROWS` pairs (for the report) and the rows of each table. The
+    workbook is told every sheet is written (:meth:`BackgroundWorkbook.stop`): its
+    process finishes the file while this one goes on."""
     L, D = lres.records, dres.records
     first: list[list[Any]] = []
-    with BackgroundWorkbook(folder / "result.xlsx", constant_memory=True) as book:
-        pairs = _Table(folder, "pairs", PAIRS, book)
-        recs = _Table(folder, "recommendations", RECOMMENDATIONS, book)
+    pairs = _Table(folder, "pairs", PAIRS, book)
+    recs = _Table(folder, "recommendations", RECOMMENDATIONS, book)
+    try:
+        for p_rows, r_rows in pair_and_recommendation_rows(result, L, D, top_k):
+            pairs.add(p_rows)
+            recs.add(r_rows)
+            if len(first) < REPORT_ROWS:
+                first.extend(p_rows[:REPORT_ROWS - len(first)])
+    finally:
+        pairs.close()
+        recs.close()
+    counts = {"pairs": pairs.n, "recommendations": recs.n}
+    for name, columns, rows in (("unmatched", UNMATCHED, unmatched_rows(result)),
+                                ("rejects", REJECTS, reject_rows(lres, dres))):
+        table = _Table(folder, name, columns, book)
         try:
-            for p_rows, r_rows in pair_and_recommendation_rows(result, L, D, top_k):
-                pairs.add(p_rows)
-                recs.add(r_rows)
-                if len(first) < REPORT_ROWS:
-                    first.extend(p_rows[:REPORT_ROWS - len(first)])
+            table.add(rows)
         finally:
-            pairs.close()
-            recs.close()
-        counts = {"pairs": pairs.n, "recommendations": recs.n}
-        for name, columns, rows in (("unmatched", UNMATCHED, unmatched_rows(result)),
-                                    ("rejects", REJECTS, reject_rows(lres, dres))):
-            table = _Table(folder, name, columns, book)
-            try:
-                table.add(rows)
-            finally:
-                table.close()
-            counts[name] = table.n
+            table.close()
+        counts[name] = table.n
+    book.stop()
     return first, counts

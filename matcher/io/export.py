@@ -260,6 +260,8 @@ def _width(value: Any) -> int:
 
 def xlsx_text(value: str) -> str:
     """Text as a workbook cell can hold it: no XML-illegal characters, at most 32,767."""
+    if value.isprintable() and len(value) <= _XLSX_MAX_CHARS:
+        return value  # no control or non-character code point: nothing to change (most cells)
     value = _ILLEGAL_XML.sub("", _newlines(value))
     return value[:_XLSX_MAX_CHARS]
 
@@ -355,6 +357,10 @@ class WorkbookWriter:
 
     def cell(self, ws: Any, r: int, k: int, v: Any, c: Column) -> None:
         """Write one value: numbers as numbers, text as string cells, None as nothing."""
+        if type(v) is str:  # most cells: the general case below says the same
+            if v:
+                ws.write_string(r, k, xlsx_text(v))
+            return
         if v is None:
             return
         if isinstance(v, bool):
@@ -416,8 +422,10 @@ class SheetStream:
             self._finish_sheet()
             self._open()
         self.n += 1
+        n, ws, cell = self.n, self.ws, self.wb.cell
         for k, (v, c) in enumerate(zip(row, self.cols)):
-            self.wb.cell(self.ws, self.n, k, v, c)
+            if v is not None:
+                cell(ws, n, k, v, c)
 
     def add(self, row: Sequence[Any]) -> None:
         """Write one row (values in column order)."""
@@ -568,6 +576,7 @@ class BackgroundWorkbook:
         child_end.close()
         self._keys = 0
         self._done = False
+        self._stopped = False
 
     def send(self, message: tuple[str, int, Any]) -> None:
         """Hand a message to the writing process (waits while the queue is full)."""
@@ -593,6 +602,13 @@ class BackgroundWorkbook:
         if kind != "ok":
             raise RuntimeError(f"the workbook writer failed ({what})")
 
+    def stop(self) -> None:
+        """Say every sheet is written: the writing process finishes the file (its
+        slowest part, the zip) while this one goes on; :meth:`close` waits for it."""
+        if not self._stopped:
+            self.send(("stop", 0, None))
+            self._stopped = True
+
     def close(self) -> None:
         """Finish every sheet and the file; raises what went wrong in the writing process.
 
@@ -602,7 +618,7 @@ class BackgroundWorkbook:
         """
         if not self._done:
             try:
-                self.send(("stop", 0, None))
+                self.stop()
                 self._finish()
             except BaseException:
                 self.abort()
