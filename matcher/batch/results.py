@@ -14,6 +14,7 @@ pairs per block (:meth:`scoring.Scorer.explain_many`), and shared by ``pairs.csv
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -274,8 +275,10 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
         # the scorer amends summaries by its own records; others' are amended here
         return (sm.zh, sm.en) if getattr(sc, "demands", None) is D else amend_summary(sm.zh, sm.en, D, i)
 
-    for a in range(0, n_d, chunk):
-        dem = order[a:a + chunk]
+    # a small first chunk: the workbook's process starts on rows at once
+    edges = [0, *range(min(max(chunk // 8, 1), n_d), n_d, chunk), n_d] if n_d else []
+    for a, z in itertools.pairwise(edges):
+        dem = order[a:z]
         pk = at[dem][at[dem] >= 0]
         pi, pj = r.demand[pk], r.listing[pk]
         feasible = np.isfinite(np.asarray(r.score, dtype=np.float64)[pk])

@@ -355,12 +355,28 @@ class WorkbookWriter:
             stream.add(r)
         return stream.close()
 
+    def writer(self, c: Column) -> Callable[[Any, int, int, Any], None]:
+        """:meth:`cell` for column ``c``, as a function of (sheet, row, column, value)
+        that takes the common cases (text, a float) first: a table writes it per cell."""
+        number, top, cell = c.kind == "number", self.top, self.cell
+
+        def write(ws: Any, r: int, k: int, v: Any) -> None:
+            t = type(v)
+            if t is str:
+                if v:
+                    ws.write_string(r, k, xlsx_text(v))
+            elif t is float and math.isfinite(v):
+                if number:
+                    ws.write_number(r, k, v)
+                else:
+                    ws.write_number(r, k, v, top)
+            else:
+                cell(ws, r, k, v, c)
+
+        return write
+
     def cell(self, ws: Any, r: int, k: int, v: Any, c: Column) -> None:
         """Write one value: numbers as numbers, text as string cells, None as nothing."""
-        if type(v) is str:  # most cells: the general case below says the same
-            if v:
-                ws.write_string(r, k, xlsx_text(v))
-            return
         if v is None:
             return
         if isinstance(v, bool):
@@ -393,6 +409,7 @@ class SheetStream:
         self.per_sheet = max(1, max_rows - 1)
         self.pending: list[Sequence[Any]] = []
         self.ws: Any = None
+        self.writers: list[Callable[[Any, int, int, Any], None]] = []
         self.part = 0
         self.n = 0  # rows on the current sheet
         self.written = 0
@@ -406,6 +423,7 @@ class SheetStream:
             wide = min(max(widths[k], 6), 60 if c.wrap else 40) + 2
             fmt = self.wb.number_format(c.digits) if c.kind == "number" else (self.wb.wrap if c.wrap else self.wb.top)
             ws.set_column(k, k, wide, fmt)
+        self.writers = [self.wb.writer(c) for c in self.cols]
         for k, h in enumerate(self.head):
             ws.write_string(0, k, xlsx_text(h), self.wb.bold)
         ws.freeze_panes(1, 0)
@@ -422,10 +440,10 @@ class SheetStream:
             self._finish_sheet()
             self._open()
         self.n += 1
-        n, ws, cell = self.n, self.ws, self.wb.cell
-        for k, (v, c) in enumerate(zip(row, self.cols)):
+        n, ws = self.n, self.ws
+        for k, (v, write) in enumerate(zip(row, self.writers)):
             if v is not None:
-                cell(ws, n, k, v, c)
+                write(ws, n, k, v)
 
     def add(self, row: Sequence[Any]) -> None:
         """Write one row (values in column order)."""

@@ -126,3 +126,26 @@ def test_long_sheets_continue_on_further_sheets(tmp_path):
     assert book.sheetnames == ["配对结果", "配对结果 (2)", "配对结果 (3)"]
     got = [v for ws in book.worksheets for (v,) in ws.iter_rows(min_row=2, values_only=True)]
     assert got == [str(k) for k in range(25)]
+
+
+def test_every_kind_of_value_reads_back_as_what_it_is(tmp_path):
+    """Each cell goes by its value's type, in text and in number columns alike: text as
+    text (cleaned), finite numbers as numbers, booleans as 是/否, unknowns as empty."""
+    import math
+
+    import numpy as np
+    import openpyxl
+
+    from matcher.io.export import Column
+
+    values = ["慈溪", "", 1.25, float("nan"), float("inf"), 7, True, False, None, np.float64(2.5),
+              "a\r\nb", "x\ufffey", "长" * 40_000, -0.0]
+    want = ["慈溪", None, 1.25, None, None, 7, "是", "否", None, 2.5, "a\nb", "xy", "长" * 32_767, 0]
+    cols = [Column("text"), Column("number", kind="number", digits=2)]
+    p = write_table(tmp_path / "t.xlsx", cols, [[v, v] for v in values])
+    got = list(openpyxl.load_workbook(p).active.iter_rows(min_row=2, values_only=True))
+    assert len(got) == len(values)
+    for (a, b), w, v in zip(got, want, values):
+        assert a == w and b == w, (v, a, b)
+        if isinstance(w, float | int) and not isinstance(w, bool):
+            assert type(a) in (int, float) and not (isinstance(v, float) and math.isnan(v))
