@@ -50,6 +50,7 @@ __all__ = [
     "Recommendations",
     "RecordsBody",
     "Rule",
+    "RuleValues",
     "Run",
     "RunFile",
     "RunFiles",
@@ -228,7 +229,10 @@ class Recommendations(BaseModel):
     recommendations: list[Recommendation]
 
 
-class FailedRule(BaseModel):
+class RuleValues(BaseModel):
+    """A hard rule as a pair meets it: its name and labels, the values compared and what
+    it says (the fields :class:`Rule` and :class:`FailedRule` share)."""
+
     name: str
     label_zh: str
     label_en: str
@@ -236,6 +240,10 @@ class FailedRule(BaseModel):
     listing: Any = Field(description="the listing's value the rule compares (null: unknown)")
     zh: str
     en: str
+
+
+class FailedRule(RuleValues):
+    pass
 
 
 class NearMiss(BaseModel):
@@ -254,15 +262,8 @@ class NearMisses(BaseModel):
                                               "the best score with those rules relaxed")
 
 
-class Rule(BaseModel):
-    name: str
-    label_zh: str
-    label_en: str
+class Rule(RuleValues):
     passed: bool
-    demand: Any = Field(description="the demand's value the rule compares (null: unknown)")
-    listing: Any = Field(description="the listing's value the rule compares (null: unknown)")
-    zh: str
-    en: str
 
 
 class Criterion(BaseModel):
