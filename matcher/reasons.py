@@ -28,12 +28,15 @@ from matcher.match import Unmatched
 if TYPE_CHECKING:
     from matcher.solve import Market
 
-__all__ = ["reasons"]
+__all__ = ["no_feasible", "reasons", "unavailable"]
 
 _RULE_ZH = {r.name: r.zh for r in scoring.RULES}
 
 
-def _no_feasible(counts: dict[str, int], other: str) -> tuple[str, str]:
+def no_feasible(counts: dict[str, int], other: str) -> tuple[str, str]:
+    """The reason of a record no partner passes the hard rules for: the three rules that
+    excluded most (``counts``, most first), in Chinese and English; ``other`` is the
+    partners' side (``"listing"`` or ``"demand"``)."""
     top = list(counts.items())[:3]
     zh = "，".join(f"{n} 个{'房源' if other == 'listing' else '需求'}{_RULE_ZH[k]}不符" for k, n in top)
     en = ", ".join(f"{n} {other}s fail {k.replace('_', ' ')}" for k, n in top)
@@ -96,7 +99,7 @@ def reasons(m: Market, demand: np.ndarray, listing: np.ndarray) -> list[Unmatche
                 continue
             if stats.n_feasible[k] == 0:
                 counts = stats.rules(k) if m.exact_rule_counts else sc.rule_counts(k, side)
-                zh_, en_ = _no_feasible(counts, other)
+                zh_, en_ = no_feasible(counts, other)
                 out.append(Unmatched(side, k, str(ids_self[k]), zh_, en_, "no_feasible", tuple(counts.items())))
                 continue
             best, score = int(stats.best_partner[k]), float(stats.best[k])
@@ -104,7 +107,7 @@ def reasons(m: Market, demand: np.ndarray, listing: np.ndarray) -> list[Unmatche
             if gone[best] or key in refused:
                 row = _available(m, side, k, gone, refused)
                 if row is None:  # every feasible partner is excluded or locked away
-                    out.append(_unavailable(m, side, k, gone, refused, word, other))
+                    out.append(_unavailable(m, side, k, gone, refused))
                     continue
                 best, score = row
             if score < m.reservation:
@@ -156,8 +159,7 @@ def _available(m: Market, side: str, k: int, gone: np.ndarray,
     return int(best), float(total[best])
 
 
-def _unavailable(m: Market, side: str, k: int, gone: np.ndarray, refused: set[tuple[int, int]],
-                 word: str, other: str) -> Unmatched:
+def _unavailable(m: Market, side: str, k: int, gone: np.ndarray, refused: set[tuple[int, int]]) -> Unmatched:
     sc = m.sc
     ids_self = sc.demand_side.ids if side == "demand" else sc.listing_side.ids
     ids_other = sc.listing_side.ids if side == "demand" else sc.demand_side.ids
@@ -166,12 +168,22 @@ def _unavailable(m: Market, side: str, k: int, gone: np.ndarray, refused: set[tu
     keys = [(k, o) if side == "demand" else (o, k) for o in feasible]
     ex = [o for o, key in zip(feasible, keys) if key in refused]
     lk = [o for o, key in zip(feasible, keys) if key not in refused]
+    zh, en = unavailable(side, ids_other, ex, lk)
+    return Unmatched(side, k, str(ids_self[k]), zh, en, "excluded", tuple(_counts(failed).items()))
+
+
+def unavailable(side: str, ids_other: np.ndarray, excluded: list[int], locked: list[int]) -> tuple[str, str]:
+    """The reason of a record whose feasible partners are all excluded (``excluded``,
+    rows of the other side) or locked to other records (``locked``), in Chinese and
+    English, naming a few of each by id (``ids_other``)."""
+    word, other = ("房源", "listing") if side == "demand" else ("需求", "demand")
+    ex, lk = excluded, locked
     zh = [f"已排除 {len(ex)} 个（{_some(ids_other, ex)}）"] if ex else []
     en = [f"{len(ex)} excluded ({_some(ids_other, ex).replace('、', ', ')})"] if ex else []
     if lk:
         zh.append(f"已锁定给其他{'需求' if side == 'demand' else '房源'} {len(lk)} 个（{_some(ids_other, lk)}）")
         en.append(f"{len(lk)} locked to other {'demands' if side == 'demand' else 'listings'} "
                   f"({_some(ids_other, lk).replace('、', ', ')})")
-    return Unmatched(side, k, str(ids_self[k]), f"{len(feasible)} 个可行{word}均不可用：{'，'.join(zh)}",
-                     f"all {len(feasible)} feasible {other}s are unavailable: {'; '.join(en)}",
-                     "excluded", tuple(_counts(failed).items()))
+    n = len(ex) + len(lk)
+    return (f"{n} 个可行{word}均不可用：{'，'.join(zh)}",
+            f"all {n} feasible {other}s are unavailable: {'; '.join(en)}")

@@ -29,6 +29,7 @@ import numpy as np
 import scoring
 from matcher.allocation import divisible, one_to_one, stable
 from matcher.errors import PairConflictError, UnknownIdError
+from matcher.reasons import no_feasible, unavailable
 
 __all__ = ["LANDLORD_WEIGHTS", "MatchResult", "Unmatched", "landlord_scores", "match"]
 
@@ -327,21 +328,6 @@ def _rounds(s: np.ndarray, od: np.ndarray, ol: np.ndarray, reservation: float,
     return out
 
 
-_RULE_ZH = {r.name: r.zh for r in scoring.RULES}
-
-
-def _no_feasible(counts: dict[str, int], other: str) -> tuple[str, str]:
-    top = list(counts.items())[:3]
-    zh = "，".join(f"{n} 个{'房源' if other == 'listing' else '需求'}{_RULE_ZH[k]}不符" for k, n in top)
-    en = ", ".join(f"{n} {other}s fail {k.replace('_', ' ')}" for k, n in top)
-    return f"没有可行的{'房源' if other == 'listing' else '需求'}：{zh}", f"no feasible {other}: {en}"
-
-
-def _some(ids: np.ndarray, idx: list[int], n: int = 3) -> str:
-    shown = "、".join(str(ids[k]) for k in idx[:n])
-    return shown + ("…" if len(idx) > n else "")
-
-
 def reasons(res: scoring.ScoreResult, s: np.ndarray, demand: np.ndarray, listing: np.ndarray,
             reservation: float, excluded: tuple[np.ndarray, np.ndarray] | None = None,
             locked: tuple[np.ndarray, np.ndarray] | None = None) -> list[Unmatched]:
@@ -392,19 +378,10 @@ def reasons(res: scoring.ScoreResult, s: np.ndarray, demand: np.ndarray, listing
                     keys = [(int(k), o) if side == "demand" else (o, int(k)) for o in feasible]
                     ex = [o for o, key in zip(feasible, keys) if key in refused]
                     lk = [o for o, key in zip(feasible, keys) if key not in refused]
-                    zh = [f"已排除 {len(ex)} 个（{_some(ids_other, ex)}）"] if ex else []
-                    en = [f"{len(ex)} excluded ({_some(ids_other, ex).replace('、', ', ')})"] if ex else []
-                    if lk:
-                        zh.append(f"已锁定给其他{'需求' if side == 'demand' else '房源'} {len(lk)} 个"
-                                  f"（{_some(ids_other, lk)}）")
-                        en.append(f"{len(lk)} locked to other {'demands' if side == 'demand' else 'listings'} "
-                                  f"({_some(ids_other, lk).replace('、', ', ')})")
-                    out.append(Unmatched(side, int(k), str(ids_self[k]),
-                                         f"{len(feasible)} 个可行{word}均不可用：{'，'.join(zh)}",
-                                         f"all {len(feasible)} feasible {other}s are unavailable: {'; '.join(en)}",
-                                         "excluded", tuple(counts.items())))
+                    zh_, en_ = unavailable(side, ids_other, ex, lk)  # the wording is shared, not the logic
+                    out.append(Unmatched(side, int(k), str(ids_self[k]), zh_, en_, "excluded", tuple(counts.items())))
                 else:
-                    zh_, en_ = _no_feasible(counts, other)
+                    zh_, en_ = no_feasible(counts, other)
                     out.append(Unmatched(side, int(k), str(ids_self[k]), zh_, en_, "no_feasible",
                                          tuple(counts.items())))
                 continue
