@@ -1,13 +1,16 @@
 """A real ``changfang serve`` on a loopback port, for the service tests."""
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -75,6 +78,24 @@ def start_server(db: Path, *extra: str, token: str | None = TOKEN, env: dict[str
             time.sleep(0.1)
     proc.kill()
     raise RuntimeError(f"server did not start: {log.read_text()}")
+
+
+@contextlib.contextmanager
+def market_server(db: Path, rows_l: list[dict], rows_d: list[dict], *extra: str,
+                  env: dict[str, str] | None = None) -> Iterator[tuple[Server, Any, Any]]:
+    """A server (``start_server``) holding these listing and demand rows, each accepted,
+    and the library's reading of the same rows; stopped afterwards."""
+    from matcher import read_demands, read_listings
+
+    s = start_server(db, *extra, env=env)
+    try:
+        with s.client() as c:
+            for path, rows in (("/v1/listings", rows_l), ("/v1/demands", rows_d)):
+                r = c.put(path, json=rows, headers=AUTH)
+                assert r.status_code == 200 and not r.json()["rejected"], r.text
+        yield s, read_listings(rows_l).records, read_demands(rows_d).records
+    finally:
+        s.stop()
 
 
 def as_dicts(records) -> list[dict]:

@@ -6,9 +6,9 @@ delete that is not logged as another process's change."""
 import pytest
 
 import scoring
-from matcher import match, read_demands, read_listings
+from matcher import match
 from matcher.generate import generate_market
-from tests.service.conftest import AUTH, start_server
+from tests.service.conftest import AUTH, market_server
 
 httpx = pytest.importorskip("httpx")
 
@@ -21,13 +21,9 @@ def market(tmp_path_factory):
     library's reading of the same records."""
     m = generate_market(45, 40, seed=23)
     rows_l, rows_d = m.listings.text_rows(), m.demands.text_rows()
-    s = start_server(tmp_path_factory.mktemp("attacks") / "market.db", "--cors-origin", ORIGIN)
-    with s.client() as c:
-        for path, rows in (("/v1/listings", rows_l), ("/v1/demands", rows_d)):
-            r = c.put(path, json=rows, headers=AUTH)
-            assert r.status_code == 200 and not r.json()["rejected"], r.text
-    yield s, read_listings(rows_l).records, read_demands(rows_d).records
-    s.stop()
+    with market_server(tmp_path_factory.mktemp("attacks") / "market.db", rows_l, rows_d,
+                       "--cors-origin", ORIGIN) as got:
+        yield got
 
 
 def _run(c, body):

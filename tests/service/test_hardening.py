@@ -14,11 +14,11 @@ from urllib.parse import urlsplit
 import numpy as np
 import pytest
 
-from matcher import match, read_demands, read_listings
+from matcher import match, read_listings
 from matcher.generate import generate_market
 from matcher.records import DEAL_BOTH, DEAL_LEASE, DEAL_SALE
 from scoring.reference import gazetteer
-from tests.service.conftest import AUTH, start_server
+from tests.service.conftest import AUTH, market_server
 
 httpx = pytest.importorskip("httpx")
 
@@ -41,14 +41,9 @@ def market(tmp_path_factory):
     reading of the same records."""
     m = generate_market(40, 36, seed=11)
     rows_l, rows_d = _rows(m.listings, "L"), _rows(m.demands, "D")
-    s = start_server(tmp_path_factory.mktemp("hard") / "market.db",
-                     env={"CHANGFANG_CORS_ORIGINS": ORIGIN, "CHANGFANG_BUSY_TIMEOUT": "2"})
-    with s.client() as c:
-        for path, rows in (("/v1/listings", rows_l), ("/v1/demands", rows_d)):
-            r = c.put(path, json=rows, headers=AUTH)
-            assert r.status_code == 200 and not r.json()["rejected"], r.text
-    yield s, read_listings(rows_l).records, read_demands(rows_d).records
-    s.stop()
+    with market_server(tmp_path_factory.mktemp("hard") / "market.db", rows_l, rows_d,
+                       env={"CHANGFANG_CORS_ORIGINS": ORIGIN, "CHANGFANG_BUSY_TIMEOUT": "2"}) as got:
+        yield got
 
 
 def _fill(path, lid, did, run):
