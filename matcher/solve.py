@@ -517,10 +517,11 @@ def _check_plan(m: Market, u: np.ndarray, v: np.ndarray, floor: float) -> list[t
         o = np.argsort(g, kind="stable")
         by_place = np.split(o, np.flatnonzero(np.diff(g[o])) + 1)
         ub_cols = bounds.ub[:, bounds.cell[cols_e]]  # (n_groups, len(cols_e))
-    n_fell = 1 if m.proven_u is None else 2
-    n_price = 1 if bounds is None else CHECK_BUCKETS // n_fell
-    if bounds is None and m.proven_u is not None:
-        n_fell = CHECK_BUCKETS
+    # buckets of rows by how far their dual fell since the last check, then by the dual
+    # itself (only where location bounds make it count): CHECK_BUCKETS shared out
+    n_fell, n_price = {(False, False): (1, 1), (False, True): (1, CHECK_BUCKETS),
+                       (True, False): (CHECK_BUCKETS, 1),
+                       (True, True): (2, CHECK_BUCKETS // 2)}[(m.proven_u is not None, bounds is not None)]
     plan = []
     for place in by_place:
         for part in np.array_split(place[np.argsort(fell[place], kind="stable")], min(n_fell, place.size)):

@@ -224,15 +224,12 @@ def dual_violations_blocks(client: Any, sc: Scorer, blocks: list[tuple[np.ndarra
     """
     shared = share(client, sc) if shared is None else shared
     per_task = _per_task(client, sc)
-    jobs, futures = [], []
-    for rows, cols in blocks:
-        for a in range(0, rows.size, per_task):
-            r = rows[a:a + per_task]
-            jobs.append((r, cols))
-            futures.append(client.submit(_violations_cols_task, shared, sc.demand_side.take(r), cols, u[r], v[cols],
-                                         float(reservation), float(tol), pure=False))
+    jobs = [(rows[a:a + per_task], cols) for rows, cols in blocks for a in range(0, rows.size, per_task)]
+    results = _run_tasks(client, shared, _violations_cols_task,
+                         [(sc.demand_side.take(r), (cols, u[r], v[cols], float(reservation), float(tol)))
+                          for r, cols in jobs])
     out = []
-    for (r, cols), (dem, lis, sco) in zip(jobs, client.gather(futures)):
+    for (r, cols), (dem, lis, sco) in zip(jobs, results):
         dem, lis = r[np.asarray(dem, dtype=np.int64)], cols[np.asarray(lis, dtype=np.int64)]
         sco = np.asarray(sco, dtype=np.float32)
         out.append((dem, lis, sco, sco.astype(np.float64) - u[dem] - v[lis]))
@@ -249,11 +246,16 @@ def _map_with(client: Any, sc: Scorer, fn: Any, per_task: int, args: list[tuple[
     """Run ``fn(shared, block, *args[b])`` on every block ``b`` of ``per_task`` demand
     rows; (start row, result) per block, in row order."""
     n_d = sc.shape[0]
-    shared = share(client, sc)
     starts = list(range(0, n_d, per_task))
-    futures = [client.submit(fn, shared, sc.demand_side.slice(a, min(a + per_task, n_d)), *x, pure=False)
-               for a, x in zip(starts, args)]
-    return list(zip(starts, client.gather(futures)))
+    return list(zip(starts, _run_tasks(client, share(client, sc), fn,
+                                       [(sc.demand_side.slice(a, min(a + per_task, n_d)), x)
+                                        for a, x in zip(starts, args)])))
+
+
+def _run_tasks(client: Any, shared: dict[str, Any], fn: Any, tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
+    """``fn(shared, demands, *args)`` for each ``(demands, args)`` of ``tasks``, all
+    submitted to the cluster at once; the results in the order of ``tasks``."""
+    return client.gather([client.submit(fn, shared, d, *args, pure=False) for d, args in tasks])
 
 
 def top_k(client: Any, sc: Scorer, k: int, by: Literal["demand", "listing"] = "demand") -> TopK:
