@@ -92,13 +92,16 @@ def reasons(m: Market, demand: np.ndarray, listing: np.ndarray) -> list[Unmatche
         ids_other = ids_l if side == "demand" else ids_d
         gone = m.taken if side == "demand" else locked  # partners no one else may have
         word = "房源" if other == "listing" else "需求"
+        alone = np.flatnonzero(~matched & (stats.n_feasible == 0)) if n_other else np.zeros(0, np.int64)
+        # a pruned pass left lower bounds: the exact counts of all such lines in one go
+        exact = {} if m.exact_rule_counts else dict(zip(alone.tolist(), sc.rule_counts_many(alone, side)))
         for k in np.flatnonzero(~matched).tolist():
             if n_other == 0:
                 out.append(Unmatched(side, k, str(ids_self[k]), f"没有任何{word}", f"there are no {other}s",
                                      "no_feasible"))
                 continue
             if stats.n_feasible[k] == 0:
-                counts = stats.rules(k) if m.exact_rule_counts else sc.rule_counts(k, side)
+                counts = stats.rules(k) if m.exact_rule_counts else exact[k]
                 zh_, en_ = no_feasible(counts, other)
                 out.append(Unmatched(side, k, str(ids_self[k]), zh_, en_, "no_feasible", tuple(counts.items())))
                 continue

@@ -55,6 +55,10 @@ BLOCK_PAIRS = 1 << 18
 FAST_MIN_PAIRS = 1 << 20
 """Blocks at least this large use the compiled path when ``engine="auto"``."""
 
+LINES_BLOCK_PAIRS = 1 << 22
+"""Pairs per block of :meth:`Scorer.rule_counts_many` (24 MB of rule bits and totals;
+past :data:`FAST_MIN_PAIRS`, so a wide market's lines take the compiled path)."""
+
 ROW_TOP_MAX = 1000
 """The largest k for which a single demand's query keeps its k best as it scores
 (:meth:`Scorer.for_demand`); a larger k scores the row whole, then selects."""
@@ -409,8 +413,48 @@ class Scorer:
         n_d, n_l = self.shape
         blk = self.block(k, k + 1, 0, n_l) if side == "demand" else self.block(0, n_d, k, k + 1)
         failed, _ = self.evaluate(blk)
-        counts = {r.name: int(np.count_nonzero(failed & np.uint16(r.flag))) for r in RULES}
-        return dict(sorted(((n, c) for n, c in counts.items() if c), key=lambda kv: -kv[1]))
+        return _largest_first(_count_rules(failed, 1 if side == "demand" else 0)[0])
+
+    def rule_counts_many(self, ks: Sequence[int] | np.ndarray,
+                         side: Literal["demand", "listing"] = "demand") -> list[dict[str, int]]:
+        """:meth:`rule_counts` of each record ``ks[r]`` of ``side``, many lines at once.
+
+        The records are taken into a scorer of their own against the whole other side,
+        evaluated in blocks of about :data:`LINES_BLOCK_PAIRS` pairs (many lines per
+        block, so the compiled loop runs wide instead of once per line).
+
+        Parameters
+        ----------
+        ks : sequence of int, shape (n,)
+            Rows (demands) or columns (listings) of this scorer.
+        side : {"demand", "listing"}
+
+        Returns
+        -------
+        list of dict, one per record of ``ks``, as :meth:`rule_counts`
+        """
+        asked = np.asarray(ks, dtype=np.int64).reshape(-1)
+        if asked.size == 0:
+            return []
+        ks, back = np.unique(asked, return_inverse=True)  # each record once
+        if side == "demand":
+            sub = Scorer.from_sides(self.demands.take(ks), self.listings, self._d.take(ks), self._l, self.profile,
+                                    self.workers, self.engine)
+        else:
+            sub = Scorer.from_sides(self.demands, self.listings.take(ks), self._d, self._l.take(ks), self.profile,
+                                    self.workers, self.engine)
+        n_d, n_l = sub.shape
+        counts = np.zeros((ks.size, len(RULES)), dtype=np.int64)
+        step = max(1, LINES_BLOCK_PAIRS // max(n_l, 1))
+        for r0 in range(0, n_d, step):
+            r1 = min(r0 + step, n_d)
+            failed, _ = sub.evaluate(sub.block(r0, r1, 0, n_l))
+            if side == "demand":
+                counts[r0:r1] = _count_rules(failed, 1)
+            else:
+                counts += _count_rules(failed, 0)
+        said = [_largest_first(row) for row in counts]
+        return [said[q] for q in back.reshape(-1).tolist()]
 
     def warm(self) -> None:
         """Do now what the first single-record query would: load the compiled loop,
@@ -474,6 +518,18 @@ class Scorer:
         """Scores, distance and reasons of feasible pairs, without the explanation objects
         (see :func:`scoring.explain.summarize_many`): what a run's tables show."""
         return summarize_many(self, rows, cols)
+
+
+def _count_rules(failed: np.ndarray, axis: int) -> np.ndarray:
+    """int64 (n_lines, len(RULES)): pairs failing each rule, per row (``axis=1``) or
+    column (``axis=0``) of a block of rule bits."""
+    return np.stack([np.count_nonzero(failed & np.uint16(r.flag), axis=axis) for r in RULES], axis=-1)
+
+
+def _largest_first(counts: np.ndarray) -> dict[str, int]:
+    """Counts per rule (in the order of RULES) as a dict, largest first, zeros left out."""
+    named = {r.name: int(c) for r, c in zip(RULES, counts.tolist())}
+    return dict(sorted(((n, c) for n, c in named.items() if c), key=lambda kv: -kv[1]))
 
 
 def score(demands: Any, listings: Any, profile: ProfileLike = None, workers: int | None = None,

@@ -314,3 +314,37 @@ def test_each_rule_alone(engine, rule):
     c = s.candidates(0.0, prune=False)
     assert c.demands.rules(0) == {rule: 1} and c.listings.rules(0) == {rule: 1}
     assert s.rule_counts(0) == {rule: 1}
+
+
+@pytest.mark.parametrize("engine", ["auto", *ENGINES])
+@settings(max_examples=15, deadline=None)
+@given(data=st.data())
+def test_one_records_rule_counts_equal_its_line_of_the_matrix(engine, data):
+    """``Scorer.rule_counts`` (what an unmatched record's reason names when a pruned pass
+    left lower bounds) counts each rule's failures over the whole line, on any engine."""
+    d, listings = data.draw(st.one_of(markets, lenient_markets))
+    s = scoring.Scorer(d, listings, engine=engine)
+    ref = scoring.Scorer(d, listings, engine="numpy").score()
+    n_d, n_l = ref.shape
+    side = data.draw(st.sampled_from(["demand", "listing"]))
+    n = n_d if side == "demand" else n_l
+    if n == 0:
+        return
+    k = data.draw(st.integers(0, n - 1))
+    assert s.rule_counts(k, side) == ref.rule_counts(k, axis=1 if side == "demand" else 0)
+    ks = data.draw(st.lists(st.integers(0, n - 1), max_size=8))
+    assert s.rule_counts_many(ks, side) == [ref.rule_counts(q, axis=1 if side == "demand" else 0) for q in ks]
+
+
+@pytest.mark.parametrize("side", ["demand", "listing"])
+def test_many_lines_counted_at_once_on_a_wide_market(side):
+    """Lines counted together in blocks wide enough for the compiled loop count what
+    each line alone counts on numpy."""
+    m = generate_market(3000, 500, seed=12)
+    s = scoring.Scorer(m.demands, m.listings)
+    one = scoring.Scorer(m.demands, m.listings, engine="numpy")
+    n = 500 if side == "demand" else 3000
+    ks = np.random.default_rng(1).choice(n, 420, replace=False)
+    got = s.rule_counts_many(ks, side)
+    assert got == [one.rule_counts(int(k), side) for k in ks]
+    assert sum(sum(c.values()) for c in got) > 0
