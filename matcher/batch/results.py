@@ -275,8 +275,13 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
         # the scorer amends summaries by its own records; others' are amended here
         return (sm.zh, sm.en) if getattr(sc, "demands", None) is D else amend_summary(sm.zh, sm.en, D, i)
 
-    # a small first chunk: the workbook's process starts on rows at once
-    edges = [0, *range(min(max(chunk // 8, 1), n_d), n_d, chunk), n_d] if n_d else []
+    # chunks growing to ``chunk``: the workbook's process starts on rows at once and
+    # never waits long for the next ones while this one is ahead
+    edges = [0]
+    size = max(chunk // 8, 1)
+    while edges[-1] < n_d:
+        edges.append(min(edges[-1] + size, n_d))
+        size = min(2 * size, chunk)
     for a, z in itertools.pairwise(edges):
         dem = order[a:z]
         pk = at[dem][at[dem] >= 0]
