@@ -8,7 +8,12 @@ A criterion is an object with
   neutral score;
 * ``describe(block, p=0, i=0)`` -> :class:`Detail` for the pair (demand ``i``,
   listing ``p``) of a block: the inputs compared and one sentence in Chinese and in
-  English (one block serves the explanations of many pairs).
+  English (one block serves the explanations of many pairs);
+* optionally ``describe_key(block, p, i)`` -> float64 (n, m) array: for the pairs
+  (demand ``i[k]``, listing ``p[k]``), every value ``describe`` depends on (in terms of
+  the whole market, the same in every block), so that pairs with equal keys share one
+  description (:func:`scoring.explain.summarize_many`). A test checks that equal keys
+  give equal descriptions.
 
 The tests hold every registered criterion to this contract.
 """
