@@ -26,6 +26,7 @@ import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Literal, TypeVar
 
 import numpy as np
@@ -56,8 +57,9 @@ FAST_MIN_PAIRS = 1 << 20
 """Blocks at least this large use the compiled path when ``engine="auto"``."""
 
 LINES_BLOCK_PAIRS = 1 << 22
-"""Pairs per block of :meth:`Scorer.rule_counts_many` (24 MB of rule bits and totals;
-past :data:`FAST_MIN_PAIRS`, so a wide market's lines take the compiled path)."""
+"""Pairs per block of :meth:`Scorer.rule_counts_many` on the compiled path (24 MB of
+rule bits and totals; past :data:`FAST_MIN_PAIRS`, so a wide market's lines take that
+path); the numpy path keeps to :data:`BLOCK_PAIRS`."""
 
 ROW_TOP_MAX = 1000
 """The largest k for which a single demand's query keeps its k best as it scores
@@ -426,26 +428,31 @@ class Scorer:
         Parameters
         ----------
         ks : sequence of int, shape (n,)
-            Rows (demands) or columns (listings) of this scorer.
+            Rows (demands) or columns (listings) of this scorer; repeats allowed.
         side : {"demand", "listing"}
+            Which side ``ks`` index: each demand is counted against every listing, or
+            each listing against every demand.
 
         Returns
         -------
-        list of dict, one per record of ``ks``, as :meth:`rule_counts`
+        list of dict, one per entry of ``ks``
+            Failing pairs by rule name, largest first, as :meth:`rule_counts`.
         """
         asked = np.asarray(ks, dtype=np.int64).reshape(-1)
         if asked.size == 0:
             return []
         ks, back = np.unique(asked, return_inverse=True)  # each record once
+        # the sub-scorer only counts: its records need nothing but their ids
         if side == "demand":
-            sub = Scorer.from_sides(self.demands.take(ks), self.listings, self._d.take(ks), self._l, self.profile,
-                                    self.workers, self.engine)
+            d, l = self._d.take(ks), self._l
         else:
-            sub = Scorer.from_sides(self.demands, self.listings.take(ks), self._d, self._l.take(ks), self.profile,
-                                    self.workers, self.engine)
+            d, l = self._d, self._l.take(ks)
+        sub = Scorer.from_sides(SimpleNamespace(demand_id=d.ids), SimpleNamespace(listing_id=l.ids), d, l,
+                                self.profile, self.workers, self.engine)
         n_d, n_l = sub.shape
         counts = np.zeros((ks.size, len(RULES)), dtype=np.int64)
-        step = max(1, LINES_BLOCK_PAIRS // max(n_l, 1))
+        wide = LINES_BLOCK_PAIRS if sub.compiled(LINES_BLOCK_PAIRS) else BLOCK_PAIRS  # numpy's temporaries are many
+        step = max(1, wide // max(n_l, 1))
         for r0 in range(0, n_d, step):
             r1 = min(r0 + step, n_d)
             failed, _ = sub.evaluate(sub.block(r0, r1, 0, n_l))
@@ -454,7 +461,7 @@ class Scorer:
             else:
                 counts += _count_rules(failed, 0)
         said = [_largest_first(row) for row in counts]
-        return [said[q] for q in back.reshape(-1).tolist()]
+        return [dict(said[q]) for q in back.reshape(-1).tolist()]  # a dict of its own for a repeated record
 
     def warm(self) -> None:
         """Do now what the first single-record query would: load the compiled loop,

@@ -338,6 +338,10 @@ class PairSummary:
     en: str
 
 
+MEMO_KEYS = 1 << 16
+"""Descriptions :func:`summarize_many` keeps per criterion for reuse across blocks."""
+
+
 def _details(mod: Any, b: Block, pp: np.ndarray, ii: np.ndarray, memo: dict[bytes, Detail]) -> list[Detail]:
     """``mod.describe`` of the pairs (demand ``ii[k]``, listing ``pp[k]``) of block ``b``.
 
@@ -352,6 +356,8 @@ def _details(mod: Any, b: Block, pp: np.ndarray, ii: np.ndarray, memo: dict[byte
     keys = np.ascontiguousarray(key_of(b, pp, ii), dtype=np.float64)
     rows = keys.view(np.dtype((np.void, keys.itemsize * keys.shape[1]))).reshape(-1)
     distinct, first, inverse = np.unique(rows, return_index=True, return_inverse=True)
+    if len(memo) > MEMO_KEYS:
+        memo.clear()  # a long call keeps at most this many descriptions per criterion
     said = []
     for kb, f in zip(distinct.tolist(), first.tolist()):
         det = memo.get(kb)

@@ -90,8 +90,13 @@ def amend(e: Any, demands: Any, i: int) -> Any:
 
 
 def not_given(name: str) -> str | None:
-    """The Chinese "not given" sentence of criterion ``name`` that :func:`amend` may
-    rewrite (None: the criterion has none)."""
+    """The Chinese "not given" sentence of criterion ``name`` that :func:`amend` may rewrite.
+
+    Returns
+    -------
+    str or None
+        The sentence; None when the criterion has none.
+    """
     rule = _NOT_GIVEN.get(name)
     return None if rule is None else rule[0]
 
@@ -109,6 +114,11 @@ def amend_part(name: str, zh: str, en: str, demands: Any, i: int) -> tuple[str, 
     demands : matcher.Demands
     i : int
         The demand's row in ``demands``.
+
+    Returns
+    -------
+    zh, en : str
+        The sentences, rewritten where the file said something.
     """
     rule = _NOT_GIVEN.get(name)
     if rule is None or rule[0] not in zh:
@@ -142,9 +152,6 @@ def amend_summary(zh: str, en: str, demands: Any, i: int) -> tuple[str, str]:
     i : int
         The demand's row in ``demands``.
     """
-    for name, (not_zh, not_en, *_rest) in _NOT_GIVEN.items():
-        if not_zh in zh:
-            said = _sentences(name, demands, i)
-            if said is not None:
-                zh, en = zh.replace(not_zh, said[0]), en.replace(not_en, said[1])
+    for name in _NOT_GIVEN:
+        zh, en = amend_part(name, zh, en, demands, i)
     return zh, en

@@ -27,9 +27,9 @@ from matcher.io.export import Column
 from matcher.written import amend, amend_summary
 
 __all__ = ["CRITERIA", "FIELD_ZH", "PAIRS", "PAIRS_COLUMNS", "RECOMMENDATIONS", "RECOMMENDATION_COLUMNS", "REJECTS",
-           "SHEETS_ZH", "UNMATCHED", "UNMATCHED_COLUMNS", "VALUES_ZH", "MapPoint", "ReportData", "RunOutput",
-           "best_pairs", "column", "pair_and_recommendation_rows", "reject_rows", "report_data", "unmatched_rows",
-           "workbook_row"]
+           "SHEETS_ZH", "UNMATCHED", "UNMATCHED_COLUMNS", "MapPoint", "ReportData", "RunOutput",
+           "best_pairs", "column", "has_words", "pair_and_recommendation_rows", "reject_rows", "report_data",
+           "unmatched_rows", "workbook_row"]
 
 CRITERIA = tuple(scoring.CRITERIA)
 
@@ -83,7 +83,7 @@ FIELD_ZH: dict[str, str] = {
 }
 """Chinese names of the canonical fields, for what people read (the workbook)."""
 
-VALUES_ZH: dict[str, Mapping[str, str]] = {  # the workbook's Chinese for columns that hold words
+_VALUES_ZH: dict[str, Mapping[str, str]] = {  # the workbook's Chinese for columns that hold words
     "side": {"demand": "需求", "listing": "房源"},
     "severity": {"error": "错误", "warning": "警告", "info": "提示"},
     "field": FIELD_ZH,
@@ -98,10 +98,16 @@ def column(columns: Sequence[Column], name: str) -> int:
     raise KeyError(f"no column {name!r}")
 
 
+def has_words(columns: Sequence[Column]) -> bool:
+    """Whether any of ``columns`` holds words the workbook shows in Chinese
+    (:func:`workbook_row` changes nothing otherwise)."""
+    return any(c.name in _VALUES_ZH for c in columns)
+
+
 def workbook_row(columns: Sequence[Column], row: Sequence[Any]) -> list[Any]:
     """A row as the workbook shows it: Chinese values in the columns that hold words
     (``side``, ``severity``, ``field``); everything else as it is."""
-    return [VALUES_ZH[c.name].get(v, v) if c.name in VALUES_ZH and isinstance(v, str) else v
+    return [_VALUES_ZH[c.name].get(v, v) if c.name in _VALUES_ZH and isinstance(v, str) else v
             for c, v in zip(columns, row)]
 
 

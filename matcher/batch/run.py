@@ -50,9 +50,9 @@ from matcher.batch.results import (
     SHEETS_ZH,
     UNMATCHED,
     UNMATCHED_COLUMNS,
-    VALUES_ZH,
     RunOutput,
     best_pairs,
+    has_words,
     pair_and_recommendation_rows,
     reject_rows,
     report_data,
@@ -95,7 +95,7 @@ class _Table:
         self.csv = csv.writer(self.fh, lineterminator="\n")
         self.csv.writerow([csv_text(c.name) for c in self.columns])
         self.sheet = book.sheet(SHEETS_ZH[name], self.columns)
-        self.worded = any(c.name in VALUES_ZH for c in self.columns)  # columns whose values are words
+        self.worded = has_words(self.columns)
         self.n = 0
 
     def add(self, rows: Sequence[Sequence[Any]]) -> None:

@@ -243,7 +243,7 @@ class RuleValues(BaseModel):
 
 
 class FailedRule(RuleValues):
-    pass
+    """A hard rule a near miss fails (the values compared and what the rule says)."""
 
 
 class NearMiss(BaseModel):
@@ -263,6 +263,8 @@ class NearMisses(BaseModel):
 
 
 class Rule(RuleValues):
+    """A hard rule in a pair's explanation, passed or not."""
+
     passed: bool
 
 

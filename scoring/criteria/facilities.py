@@ -73,9 +73,20 @@ def score(b: Block) -> np.ndarray:
 
 
 def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """float64 (n, 2 × 4 + 2): what :func:`describe` of the pairs (demand ``i[k]``,
-    listing ``p[k]``) depends on: each facility and the crane, needed and offered, and
-    whether either crane's tonnage is unwritten."""
+    """What :func:`describe` of the pairs (demand ``i[k]``, listing ``p[k]``) depends on.
+
+    Parameters
+    ----------
+    b : Block
+    p, i : ndarray of int, shape (n,)
+        Listing and demand positions in the block.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, 10)
+        Clear height (m), floor load (kg/㎡) and power (kVA), each needed and offered;
+        the crane needed and offered (t) and whether either's tonnage is unwritten.
+    """
     cols = [a for f, *_ in _FACILITIES for a in (getattr(b.d, f)[i], getattr(b.l, f)[p])]
     cols += [b.d.crane[i], b.l.crane[p], b.d.crane_any[i], b.l.crane_any[p]]
     return np.column_stack(cols).astype(np.float64)

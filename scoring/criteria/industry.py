@@ -46,9 +46,20 @@ def _best(code: str, related: tuple[str, ...], levels: tuple[tuple[str, float], 
 
 
 def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """float64 (n, 2): what :func:`describe` of the pairs (demand ``i[k]``, listing
-    ``p[k]``) depends on: the demand's code row and the listing's list of industries
-    (rows of the whole market's tables, the same in every block)."""
+    """What :func:`describe` of the pairs (demand ``i[k]``, listing ``p[k]``) depends on.
+
+    Parameters
+    ----------
+    b : Block
+    p, i : ndarray of int, shape (n,)
+        Listing and demand positions in the block.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, 2)
+        The demand's code row and the listing's list of industries (rows of the whole
+        market's tables, the same in every block; -1 for no code).
+    """
     return np.column_stack([b.d.code[i], b.l.related[p]]).astype(np.float64)
 
 

@@ -16,6 +16,7 @@ is scored on the types both sides name (or, when they share none, the demand's).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -69,19 +70,39 @@ def score(b: Block) -> np.ndarray:
 
 
 def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """float64 (n, 6): what :func:`describe` of the pairs (demand ``i[k]``, listing
-    ``p[k]``) depends on: the deal types it speaks of, budgets, prices and whether the
-    price is negotiable (the profile's discount is the same for every pair)."""
-    modes = b.modes[i, p].astype(np.int64)
-    modes = np.where(modes == 0, b.shared[i, p], modes)
-    modes = np.where(modes == 0, b.d.deal[i], modes)
-    return np.column_stack([modes, b.d.max_rent[i], b.l.rent[p], b.d.max_sale[i], b.l.sale[p],
+    """What :func:`describe` of the pairs (demand ``i[k]``, listing ``p[k]``) depends on.
+
+    Parameters
+    ----------
+    b : Block
+    p, i : ndarray of int, shape (n,)
+        Listing and demand positions in the block.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, 6)
+        The deal types the sentence speaks of, the rent budget and rent (元/㎡/月), the
+        price budget and price (元/㎡), whether the price is negotiable (the profile's
+        discount is the same for every pair).
+    """
+    return np.column_stack([_modes(b, p, i), b.d.max_rent[i], b.l.rent[p], b.d.max_sale[i], b.l.sale[p],
                             b.l.negotiable[p]]).astype(np.float64)
+
+
+def _modes(b: Block, p: Any, i: Any) -> Any:
+    """The deal types a pair's price sentence speaks of: those the rules leave, else
+    those both sides accept, else the demand's (an int, or an int64 array for arrays
+    ``p``, ``i``)."""
+    if isinstance(p, np.ndarray):
+        modes = b.modes[i, p].astype(np.int64)
+        modes = np.where(modes == 0, b.shared[i, p], modes)
+        return np.where(modes == 0, b.d.deal[i], modes)
+    return int(b.modes[i, p]) or int(b.shared[i, p]) or int(b.d.deal[i])
 
 
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
     d, l = b.dp, b.lp
-    modes = int(b.modes[i, p]) or int(b.shared[i, p]) or d.deal[i]
+    modes = _modes(b, p, i)
     parts_zh, parts_en, inputs = [], [], {}
     for mode, budget, price, zh_w, en_w, unit_zh, unit_en in (
         (DEAL_LEASE, d.max_rent[i], l.rent[p], "租金", "rent", "元/㎡/月", "yuan/m²/month"),

@@ -46,8 +46,19 @@ def _date(day: float) -> str:
 
 
 def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """float64 (n, 2): what :func:`describe` of the pairs (demand ``i[k]``, listing
-    ``p[k]``) depends on: the move-in day and the day the listing is available."""
+    """What :func:`describe` of the pairs (demand ``i[k]``, listing ``p[k]``) depends on.
+
+    Parameters
+    ----------
+    b : Block
+    p, i : ndarray of int, shape (n,)
+        Listing and demand positions in the block.
+
+    Returns
+    -------
+    ndarray of float64, shape (n, 2)
+        The move-in day and the day the listing is available (days, NaN unknown).
+    """
     return np.column_stack([b.d.move_in[i], b.l.available[p]]).astype(np.float64)
 
 

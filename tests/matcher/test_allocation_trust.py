@@ -136,3 +136,22 @@ def test_divisible_runs_under_work_limits_not_a_clock(monkeypatch):
     assert a.limits["solver"] == "milp" and b.limits["solver"] == "heuristic"
     again = match(m.demands, m.listings, method="divisible")
     assert (again.demand.tolist(), again.listing.tolist()) == (b.demand.tolist(), b.listing.tolist())
+
+
+def test_unmatched_sentences_read_as_written():
+    """The wording staff read for a record left without a partner (the dense reference
+    in tests/matcher/dense_match.py shares it, so it is pinned here)."""
+    from matcher.reasons import no_feasible, unavailable
+
+    ids = np.array(["L1", "L2", "L3", "L4", "L5"])
+    zh, en = unavailable("demand", ids, [0, 1], [2, 3, 4])
+    assert zh == "5 个可行房源均不可用：已排除 2 个（L1、L2），已锁定给其他需求 3 个（L3、L4、L5）"
+    assert en == "all 5 feasible listings are unavailable: 2 excluded (L1, L2); 3 locked to other demands (L3, L4, L5)"
+    zh, en = unavailable("listing", np.array(["D1", "D2", "D3", "D4"]), [0, 1, 2, 3], [])
+    assert zh == "4 个可行需求均不可用：已排除 4 个（D1、D2、D3…）"
+    assert en == "all 4 feasible demands are unavailable: 4 excluded (D1, D2, D3…)"
+    label = {r.name: r.zh for r in scoring.RULES}
+    zh, en = no_feasible({"deal": 5, "area": 3, "max_distance": 2, "crane": 1}, "listing")
+    assert zh == (f"没有可行的房源：5 个房源{label['deal']}不符，3 个房源{label['area']}不符，"
+                  f"2 个房源{label['max_distance']}不符")
+    assert en == "no feasible listing: 5 listings fail deal, 3 listings fail area, 2 listings fail max distance"

@@ -139,8 +139,8 @@ def test_every_kind_of_value_reads_back_as_what_it_is(tmp_path):
     from matcher.io.export import Column
 
     values = ["慈溪", "", 1.25, float("nan"), float("inf"), 7, True, False, None, np.float64(2.5),
-              "a\r\nb", "x\ufffey", "长" * 40_000, -0.0]
-    want = ["慈溪", None, 1.25, None, None, 7, "是", "否", None, 2.5, "a\nb", "xy", "长" * 32_767, 0]
+              "a\r\nb", "x\ufffey", "长" * 40_000, -0.0, "=1+1", np.str_("周巷")]
+    want = ["慈溪", None, 1.25, None, None, 7, "是", "否", None, 2.5, "a\nb", "xy", "长" * 32_767, 0, "=1+1", "周巷"]
     cols = [Column("text"), Column("number", kind="number", digits=2)]
     p = write_table(tmp_path / "t.xlsx", cols, [[v, v] for v in values])
     got = list(openpyxl.load_workbook(p).active.iter_rows(min_row=2, values_only=True))
@@ -149,3 +149,16 @@ def test_every_kind_of_value_reads_back_as_what_it_is(tmp_path):
         assert a == w and b == w, (v, a, b)
         if isinstance(w, float | int) and not isinstance(w, bool):
             assert type(a) in (int, float) and not (isinstance(v, float) and math.isnan(v))
+
+
+def test_the_number_format_follows_the_column(tmp_path):
+    """A number in a number column takes the column's decimals; in a text column it is
+    a number aligned like its text."""
+    import openpyxl
+
+    from matcher.io.export import Column
+
+    p = write_table(tmp_path / "t.xlsx", [Column("text"), Column("score", kind="number", digits=3)], [[1.5, 1.5]])
+    a, b = next(openpyxl.load_workbook(p).active.iter_rows(min_row=2))
+    assert (a.value, b.value) == (1.5, 1.5)
+    assert b.number_format == "0.000" and a.number_format == "General"

@@ -129,3 +129,27 @@ def test_a_closed_standard_output_ends_quietly(tmp_path):
     assert proc.wait(timeout=300) == 0, err
     assert err == ""
     assert (tmp_path / "out" / "run.json").exists()
+
+
+def test_a_failure_after_the_tables_leaves_the_earlier_outputs(tmp_path, market, monkeypatch):
+    """The workbook's process zips while the report is built: a failure in that window
+    (here the report) still publishes nothing, and the process is stopped and reaped."""
+    import multiprocessing
+
+    from matcher.batch import report
+    from matcher.batch.run import run_match
+
+    listings, demands = market
+    out = tmp_path / "out"
+    run_match(listings, demands, out, top_k=2)
+    before = _tree(out)
+
+    def fail(*args, **kwargs):
+        raise RuntimeError("the report could not be written")
+
+    monkeypatch.setattr(report, "write_report_html", fail)
+    with pytest.raises(RuntimeError, match="report"):
+        run_match(listings, demands, out, top_k=4)
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no half-written folder beside it
+    assert not multiprocessing.active_children()

@@ -37,8 +37,9 @@ def test_every_path_amends_and_blank_cells_still_say_blank(market):
     s = scoring.Scorer(d, listing)
     for e in (s.explain(0, 0), s.explain_row(0, [0])[0], s.explain_many([0], [0])[0]):
         assert not any(b in e.summary("zh") for b in BLANK)
-    for sm in s.summarize_many([0, 1, 0], [0, 0, 0]):  # the tables' summaries too, demand by demand
-        assert sm.zh == s.explain_many([0, 1, 0], [0, 0, 0])[0 if "面议" in sm.zh else 1].summary("zh")
+    rows = [0, 1, 0]  # the tables' summaries too, pair by pair, in both languages
+    for sm, e in zip(s.summarize_many(rows, [0, 0, 0]), s.explain_many(rows, [0, 0, 0]), strict=True):
+        assert (sm.zh, sm.en) == (e.summary("zh"), e.summary("en"))
     said, blank_ = s.summarize_many([0, 1], [0, 0])
     assert "“面议”" in said.zh and "'面议'" in said.en and not any(b in said.zh for b in BLANK)
     assert all(b in blank_.zh for b in BLANK)

@@ -337,10 +337,14 @@ def test_one_records_rule_counts_equal_its_line_of_the_matrix(engine, data):
 
 
 @pytest.mark.parametrize("side", ["demand", "listing"])
-def test_many_lines_counted_at_once_on_a_wide_market(side):
+@pytest.mark.parametrize("block", [None, 7_000])
+def test_many_lines_counted_at_once_on_a_wide_market(side, block, monkeypatch):
     """Lines counted together in blocks wide enough for the compiled loop count what
     each line alone counts on numpy."""
     m = generate_market(3000, 500, seed=12)
+    if block:  # many blocks, on both paths
+        monkeypatch.setattr(scoring.engine, "LINES_BLOCK_PAIRS", block)
+        monkeypatch.setattr(scoring.engine, "BLOCK_PAIRS", block)
     s = scoring.Scorer(m.demands, m.listings)
     one = scoring.Scorer(m.demands, m.listings, engine="numpy")
     n = 500 if side == "demand" else 3000
@@ -348,3 +352,19 @@ def test_many_lines_counted_at_once_on_a_wide_market(side):
     got = s.rule_counts_many(ks, side)
     assert got == [one.rule_counts(int(k), side) for k in ks]
     assert sum(sum(c.values()) for c in got) > 0
+
+
+def test_rule_counts_of_records_that_are_only_arrays():
+    """Scorers are also built from plain objects with the fields as arrays (no ``take``):
+    many lines count the same for them, and a repeated record gets a dict of its own."""
+    from types import SimpleNamespace
+
+    m = generate_market(60, 40, seed=4)
+    bare_l = SimpleNamespace(**{f.name: getattr(m.listings, f.name) for f in Listings.FIELDS})
+    bare_d = SimpleNamespace(**{f.name: getattr(m.demands, f.name) for f in type(m.demands).FIELDS})
+    s = scoring.Scorer(bare_d, bare_l)
+    ref = scoring.Scorer(m.demands, m.listings, engine="numpy").score()
+    for side, axis in (("demand", 1), ("listing", 0)):
+        got = s.rule_counts_many([3, 5, 3], side)
+        assert got == [ref.rule_counts(k, axis=axis) for k in (3, 5, 3)]
+        assert got[0] is not got[2]
