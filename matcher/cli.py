@@ -259,7 +259,7 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
                         sample_label=label, per_party=args.per_party,
                         listings_sheet=getattr(args, "listings_sheet", None),
                         demands_sheet=getattr(args, "demands_sheet", None), dask=getattr(args, "dask", None),
-                        feedback=getattr(args, "feedback", None))
+                        feedback=getattr(args, "feedback", None), before_publish=_stop_taking_interrupts)
     except OSError as exc:
         if isinstance(exc, ChangfangError):
             raise
@@ -267,10 +267,6 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
         raise OutputError(f"cannot write to {out}: {why}", say("cannot_write", path=out, why=why)) from None
     finally:
         progress.close()
-    if signal.getsignal(signal.SIGINT) is _on_interrupt:
-        # the outputs are swapped in: from here a Ctrl-C would only cut the summary short
-        # (and "the earlier outputs are untouched" would no longer be true)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
     best = run.best
     if args.json:
         print(json.dumps({**run.summary, "out": str(out), "best_pairs": best}, ensure_ascii=False, indent=2))
@@ -646,6 +642,14 @@ def _on_interrupt(signum: int, frame: FrameType | None) -> None:
         return
     signal.signal(signal.SIGINT, _on_second_interrupt)
     raise KeyboardInterrupt
+
+
+def _stop_taking_interrupts() -> None:
+    """From the swap of the outputs on, a Ctrl-C would only cut the summary short (and
+    "the earlier outputs are untouched" would no longer be true): ignore it, when this
+    command's handler is the one in place (a library caller keeps its own)."""
+    if signal.getsignal(signal.SIGINT) is _on_interrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _on_second_interrupt(signum: int, frame: FrameType | None) -> None:

@@ -89,7 +89,8 @@ def outputs_only(expected: Collection[str], folders: Collection[str] = (),
 
 
 @contextmanager
-def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool]) -> Iterator[Path]:
+def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool],
+                  before_swap: Callable[[], None] | None = None) -> Iterator[Path]:
     """A new empty folder beside ``target`` to write into; swapped in on success.
 
     Parameters
@@ -99,6 +100,10 @@ def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool
     allowed : callable
         Tells whether an entry of an existing target is an earlier output
         (:func:`outputs_only`); anything else makes the call refuse.
+    before_swap : callable, optional
+        Called once the folder is complete, just before it is swapped in (a command
+        stops taking Ctrl-C here: from now on the outputs will be published); an
+        exception from it leaves the target as it was.
 
     Raises
     ------
@@ -114,6 +119,8 @@ def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool
     stage.mkdir(mode=0o777 & ~umask())
     try:
         yield stage
+        if before_swap is not None:
+            before_swap()
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise

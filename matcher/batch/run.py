@@ -115,7 +115,8 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
               sheet: str | None = None, progress: Progress | None = None, report: bool = True,
               sample_label: str | None = None, per_party: str | os.PathLike[str] | None = None,
               listings_sheet: str | None = None, demands_sheet: str | None = None,
-              dask: str | None = None, feedback: str | os.PathLike[str] | None = None) -> RunOutput:
+              dask: str | None = None, feedback: str | os.PathLike[str] | None = None,
+              before_publish: Callable[[], None] | None = None) -> RunOutput:
     """Run ingestion, scoring and allocation on two files and write every output.
 
     Parameters
@@ -156,6 +157,10 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         Score the market on a Dask cluster (the ``[distributed]`` extra): the address
         of its scheduler, or ``"local"`` for a ``LocalCluster`` on this machine. The
         outputs are the same as without; ``run.json`` records the cluster.
+    before_publish : callable, optional
+        Called when every output is written, just before they replace the earlier ones
+        (the command stops taking Ctrl-C there, so that "the earlier outputs are
+        untouched" stays true of every interrupt it reports).
 
     Returns
     -------
@@ -250,7 +255,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     output = RunOutput(out_dir, summary, result, lres, dres)
     files: dict[str, Path] = {}
     folders = (inside.parts[0],) if inside is not None else ()
-    with staged_folder(out_dir, outputs_only(OUTPUT_FILES, folders)) as stage, \
+    with staged_folder(out_dir, outputs_only(OUTPUT_FILES, folders), before_publish) as stage, \
             BackgroundWorkbook(stage / "result.xlsx", constant_memory=True) as book:
         first_pairs, rows = _write_tables(stage, result, lres, dres, top_k, book)
         n_pairs = rows["pairs"]

@@ -153,3 +153,36 @@ def test_a_failure_after_the_tables_leaves_the_earlier_outputs(tmp_path, market,
     assert _tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no half-written folder beside it
     assert not multiprocessing.active_children()
+
+
+def test_a_ctrl_c_during_the_swap_is_ignored(tmp_path, market):
+    """Once every output is written the command stops taking Ctrl-C: an interrupt that
+    lands while the new outputs replace the old ones (here: sent by the swap itself)
+    neither reports "the earlier outputs are untouched" nor leaves them half-replaced."""
+    lpath, dpath = market
+    out = tmp_path / "out"
+    script = tmp_path / "swap.py"
+    script.write_text(textwrap.dedent(f"""
+        import os, signal, sys
+        import matcher.batch.outdir as outdir
+        from matcher.cli import run
+
+        real = outdir.os.rename
+
+        def rename(a, b):
+            os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, as the outputs are swapped in
+            return real(a, b)
+
+        outdir.os.rename = rename
+        outdir._exchange = lambda a, b: False  # the portable path: renames
+        sys.argv = ["changfang", "match", {str(lpath)!r}, {str(dpath)!r}, "--out", {str(out)!r}, "--quiet",
+                    "--top-k", "2"]
+        run()
+    """), encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    for _ in range(2):  # a first run creates the folder, the second replaces it
+        p = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
+        assert p.returncode == 0, p.stderr
+        assert "interrupted" not in p.stderr, p.stderr
+        assert (out / "run.json").is_file() and (out / "result.xlsx").is_file()
+        assert sorted(q.name for q in tmp_path.iterdir()) == ["out", "swap.py"]
