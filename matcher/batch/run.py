@@ -159,8 +159,9 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         outputs are the same as without; ``run.json`` records the cluster.
     before_publish : callable, optional
         Called when every output is written, just before they replace the earlier ones
-        (the command stops taking Ctrl-C there, so that "the earlier outputs are
-        untouched" stays true of every interrupt it reports).
+        (and before the per-party folder's swap, when it lies outside ``out``): the
+        command stops taking Ctrl-C there, so that "the earlier outputs are untouched"
+        stays true of every interrupt it reports.
 
     Returns
     -------
@@ -278,7 +279,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
                 (stage / inside).mkdir(parents=True)
                 summary["per_party"] = {"folder": str(party_dir), **_parties(stage / inside, result, lres, dres, top_k)}
             else:
-                with staged_folder(party_dir, outputs_only((), (), suffixes=(".xlsx",))) as pstage:
+                with staged_folder(party_dir, outputs_only((), (), suffixes=(".xlsx",)), before_publish) as pstage:
                     summary["per_party"] = {"folder": str(party_dir), **_parties(pstage, result, lres, dres, top_k)}
             files["per_party"] = party_dir
         seconds["write"] = time.perf_counter() - t0

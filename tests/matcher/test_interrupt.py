@@ -155,7 +155,8 @@ def test_a_failure_after_the_tables_leaves_the_earlier_outputs(tmp_path, market,
     assert not multiprocessing.active_children()
 
 
-def test_a_ctrl_c_during_the_swap_is_ignored(tmp_path, market):
+@pytest.mark.parametrize("parties", [False, True])
+def test_a_ctrl_c_during_the_swap_is_ignored(tmp_path, market, parties):
     """Once every output is written the command stops taking Ctrl-C: an interrupt that
     lands while the new outputs replace the old ones (here: sent by the swap itself)
     neither reports "the earlier outputs are untouched" nor leaves them half-replaced."""
@@ -176,7 +177,7 @@ def test_a_ctrl_c_during_the_swap_is_ignored(tmp_path, market):
         outdir.os.rename = rename
         outdir._exchange = lambda a, b: False  # the portable path: renames
         sys.argv = ["changfang", "match", {str(lpath)!r}, {str(dpath)!r}, "--out", {str(out)!r}, "--quiet",
-                    "--top-k", "2"]
+                    "--top-k", "2", *({["--per-party", str(tmp_path / "parties")]!r} if {parties} else [])]
         run()
     """), encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
@@ -185,4 +186,5 @@ def test_a_ctrl_c_during_the_swap_is_ignored(tmp_path, market):
         assert p.returncode == 0, p.stderr
         assert "interrupted" not in p.stderr, p.stderr
         assert (out / "run.json").is_file() and (out / "result.xlsx").is_file()
-        assert sorted(q.name for q in tmp_path.iterdir()) == ["out", "swap.py"]
+        assert sorted(q.name for q in tmp_path.iterdir()) == ["out", *(["parties"] if parties else []), "swap.py"]
+        assert not parties or any((tmp_path / "parties").rglob("*.xlsx"))
