@@ -277,9 +277,10 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
     k = min(top_k, tk.index.shape[1])
     order = np.argsort(np.asarray(D.demand_id), kind="stable")
 
+    amended = getattr(sc, "demands", None) is D  # the scorer amends summaries by its own records
+
     def said(sm: Any, i: int) -> tuple[str, str]:
-        # the scorer amends summaries by its own records; others' are amended here
-        return (sm.zh, sm.en) if getattr(sc, "demands", None) is D else amend_summary(sm.zh, sm.en, D, i)
+        return (sm.zh, sm.en) if amended else amend_summary(sm.zh, sm.en, D, i)
 
     # chunks growing to ``chunk``: the workbook's process starts on rows at once and
     # never waits long for the next ones while this one is ahead

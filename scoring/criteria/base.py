@@ -29,7 +29,7 @@ import numpy as np
 
 from scoring.block import Block
 
-__all__ = ["Criterion", "Detail", "fmt", "neutral_fill"]
+__all__ = ["Criterion", "Detail", "KeyedCriterion", "fmt", "key_columns", "neutral_fill"]
 
 
 @dataclass
@@ -49,6 +49,30 @@ class Criterion(Protocol):
     def score(self, b: Block) -> np.ndarray: ...
 
     def describe(self, b: Block, p: int = 0, i: int = 0) -> Detail: ...
+
+
+class KeyedCriterion(Criterion, Protocol):
+    def describe_key(self, b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
+        """What ``describe`` of the pairs (demand ``i[k]``, listing ``p[k]``) depends on.
+
+        Parameters
+        ----------
+        b : Block
+        p, i : ndarray of int, shape (n,)
+            Listing and demand positions in the block.
+
+        Returns
+        -------
+        ndarray of float64, shape (n, m)
+            Every value the sentences read, in terms of the whole market (the same in
+            every block): equal rows, equal descriptions (:func:`key_columns` makes it).
+        """
+        ...
+
+
+def key_columns(*columns: np.ndarray) -> np.ndarray:
+    """The columns of a ``describe_key`` (each shape (n,)) as one float64 (n, m) array."""
+    return np.column_stack(columns).astype(np.float64)
 
 
 def neutral_fill(shape: tuple[int, int], value: float) -> np.ndarray:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from scoring.block import Block, keep_known
-from scoring.criteria.base import Detail, fmt, neutral_fill
+from scoring.criteria.base import Detail, fmt, key_columns, neutral_fill
 
 name, zh, en = "facilities", "设施余量", "facilities"
 
@@ -73,23 +73,12 @@ def score(b: Block) -> np.ndarray:
 
 
 def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """What :func:`describe` of the pairs (demand ``i[k]``, listing ``p[k]``) depends on.
-
-    Parameters
-    ----------
-    b : Block
-    p, i : ndarray of int, shape (n,)
-        Listing and demand positions in the block.
-
-    Returns
-    -------
-    ndarray of float64, shape (n, 10)
-        Clear height (m), floor load (kg/㎡) and power (kVA), each needed and offered;
-        the crane needed and offered (t) and whether either's tonnage is unwritten.
-    """
+    """:meth:`~scoring.criteria.base.KeyedCriterion.describe_key`, float64 (n, 10):
+    clear height (m), floor load (kg/㎡) and power (kVA), each needed and offered; the
+    crane needed and offered (t) and whether either's tonnage is unwritten."""
     cols = [a for f, *_ in _FACILITIES for a in (getattr(b.d, f)[i], getattr(b.l, f)[p])]
     cols += [b.d.crane[i], b.l.crane[p], b.d.crane_any[i], b.l.crane_any[p]]
-    return np.column_stack(cols).astype(np.float64)
+    return key_columns(*cols)
 
 
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:

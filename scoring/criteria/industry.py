@@ -20,7 +20,7 @@ import functools
 import numpy as np
 
 from scoring.block import Block, gather
-from scoring.criteria.base import Detail
+from scoring.criteria.base import Detail, key_columns
 from scoring.industry import chain_links, similarity_table
 from scoring.reference import industries
 
@@ -46,21 +46,10 @@ def _best(code: str, related: tuple[str, ...], levels: tuple[tuple[str, float], 
 
 
 def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """What :func:`describe` of the pairs (demand ``i[k]``, listing ``p[k]``) depends on.
-
-    Parameters
-    ----------
-    b : Block
-    p, i : ndarray of int, shape (n,)
-        Listing and demand positions in the block.
-
-    Returns
-    -------
-    ndarray of float64, shape (n, 2)
-        The demand's code row and the listing's list of industries (rows of the whole
-        market's tables, the same in every block; -1 for no code).
-    """
-    return np.column_stack([b.d.code[i], b.l.related[p]]).astype(np.float64)
+    """:meth:`~scoring.criteria.base.KeyedCriterion.describe_key`, float64 (n, 2): the
+    demand's code row and the listing's list of industries (rows of the whole market's
+    tables; -1 for no code)."""
+    return key_columns(b.d.code[i], b.l.related[p])
 
 
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:

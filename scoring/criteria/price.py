@@ -22,7 +22,7 @@ import numpy as np
 
 from scoring.block import Block, keep_known
 from scoring.conventions import DEAL_LEASE, DEAL_SALE
-from scoring.criteria.base import Detail, fmt
+from scoring.criteria.base import Detail, fmt, key_columns
 
 name, zh, en = "price", "价格", "price"
 
@@ -70,23 +70,12 @@ def score(b: Block) -> np.ndarray:
 
 
 def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """What :func:`describe` of the pairs (demand ``i[k]``, listing ``p[k]``) depends on.
-
-    Parameters
-    ----------
-    b : Block
-    p, i : ndarray of int, shape (n,)
-        Listing and demand positions in the block.
-
-    Returns
-    -------
-    ndarray of float64, shape (n, 6)
-        The deal types the sentence speaks of, the rent budget and rent (元/㎡/月), the
-        price budget and price (元/㎡), whether the price is negotiable (the profile's
-        discount is the same for every pair).
-    """
-    return np.column_stack([_modes(b, p, i), b.d.max_rent[i], b.l.rent[p], b.d.max_sale[i], b.l.sale[p],
-                            b.l.negotiable[p]]).astype(np.float64)
+    """:meth:`~scoring.criteria.base.KeyedCriterion.describe_key`, float64 (n, 6): the
+    deal types the sentence speaks of, the rent budget and rent (元/㎡/月), the price
+    budget and price (元/㎡), whether the price is negotiable (the profile's discount is
+    the same for every pair)."""
+    return key_columns(_modes(b, p, i), b.d.max_rent[i], b.l.rent[p], b.d.max_sale[i], b.l.sale[p],
+                       b.l.negotiable[p])
 
 
 def _modes(b: Block, p: Any, i: Any) -> Any:

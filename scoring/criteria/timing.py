@@ -19,7 +19,7 @@ import math
 import numpy as np
 
 from scoring.block import Block, keep_known
-from scoring.criteria.base import Detail, fmt, neutral_fill
+from scoring.criteria.base import Detail, fmt, key_columns, neutral_fill
 
 name, zh, en = "timing", "交付时间", "timing"
 
@@ -46,20 +46,9 @@ def _date(day: float) -> str:
 
 
 def describe_key(b: Block, p: np.ndarray, i: np.ndarray) -> np.ndarray:
-    """What :func:`describe` of the pairs (demand ``i[k]``, listing ``p[k]``) depends on.
-
-    Parameters
-    ----------
-    b : Block
-    p, i : ndarray of int, shape (n,)
-        Listing and demand positions in the block.
-
-    Returns
-    -------
-    ndarray of float64, shape (n, 2)
-        The move-in day and the day the listing is available (days, NaN unknown).
-    """
-    return np.column_stack([b.d.move_in[i], b.l.available[p]]).astype(np.float64)
+    """:meth:`~scoring.criteria.base.KeyedCriterion.describe_key`, float64 (n, 2): the
+    move-in day and the day the listing is available (days, NaN unknown)."""
+    return key_columns(b.d.move_in[i], b.l.available[p])
 
 
 def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
