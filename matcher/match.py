@@ -388,9 +388,13 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     if not shared:
         taken[lc] = True
     keep = per_record if per_record is not None else (None if n_d * n_l <= FULL_PAIRS else PER_RECORD)
+    k_d, k_l = min(top_k, n_l), min(top_k, n_d)
+    # with nothing refused or signed, the recommendations are the plain rankings: ranked
+    # in the first pass (else recommend() ranks the rest of the market after it)
+    plain = client is None and not (xr.size or lr.size or taken.any())
     t0 = time.perf_counter()
     market = solve.Market.build(sc, used, prof.reservation, keep, excluded=(xr, xc), locked_rows=lr,
-                                taken=taken, room=room, client=client)
+                                taken=taken, room=room, client=client, top_k=max(k_d, k_l) if plain else 0)
     r, c, gap, limits = solve.allocate(market)
     t1 = time.perf_counter()
     demand = np.concatenate([r, lr])
@@ -402,15 +406,17 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     demand, listing, areas, locked, score = demand[order], listing[order], areas[order], locked[order], score[order]
     unmatched = why.reasons(market, demand, listing)
     t2 = time.perf_counter()
-    k_d, k_l = min(top_k, n_l), min(top_k, n_d)
     rank = None
     if client is not None:
         from scoring.distributed import top_k as dask_top_k
 
         def rank(s: scoring.Scorer, kk: int, by: Literal["demand", "listing"]) -> scoring.TopK:
             return dask_top_k(client, s, kk, by)
-    for_demand = recommend(sc, k_d, "demand", (xr, xc), lr, taken, rank) if k_d else _empty_top(n_d, "demand")
-    for_listing = recommend(sc, k_l, "listing", (xr, xc), lr, taken, rank) if k_l else _empty_top(n_l, "listing")
+    if market.top_demand is not None:
+        for_demand, for_listing = _first(market.top_demand, k_d), _first(market.top_listing, k_l)
+    else:
+        for_demand = recommend(sc, k_d, "demand", (xr, xc), lr, taken, rank) if k_d else _empty_top(n_d, "demand")
+        for_listing = recommend(sc, k_l, "listing", (xr, xc), lr, taken, rank) if k_l else _empty_top(n_l, "listing")
     t3 = time.perf_counter()
     seconds = {"scoring": market.pass_seconds, "allocation": (t1 - t0) - market.pass_seconds,
                "reasons": t2 - t1, "recommendations": t3 - t2}
@@ -422,6 +428,11 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
         feasible_pairs=market.feasible_pairs, histogram=market.histogram(HIST_BINS),
         seconds={k: round(v, 3) for k, v in seconds.items()}, locked_infeasible=locked_infeasible,
     )
+
+
+def _first(t: scoring.TopK, k: int) -> scoring.TopK:
+    """A ranking's first ``k`` columns (the rest is padding when ``k`` is the other side's size)."""
+    return scoring.TopK(index=t.index[:, :k], scores=t.scores[:, :k], count=np.minimum(t.count, k), by=t.by)
 
 
 def _locked_scores(sc: scoring.Scorer, rows: np.ndarray,

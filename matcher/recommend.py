@@ -71,13 +71,10 @@ def recommend(sc: scoring.Scorer, k: int, by: Literal["demand", "listing"],
         return rank(sc, k, by)
     keep = np.flatnonzero(~gone)
     if by == "demand":
-        sub = scoring.Scorer.from_sides(sc.demands, _take(sc.listings, keep, "listing_id"), sc.demand_side,
-                                        sc.listing_side.take(keep), sc.profile, sc.workers, _engine(sc))
+        sub = sc.subset(None, keep, demands=sc.demands, listings=_take(sc.listings, keep), engine=_engine(sc))
         mine, theirs = xr, xc
     else:
-        sub = scoring.Scorer.from_sides(_take(sc.demands, keep, "demand_id"), sc.listings,
-                                        sc.demand_side.take(keep), sc.listing_side, sc.profile, sc.workers,
-                                        _engine(sc))
+        sub = sc.subset(keep, None, demands=_take(sc.demands, keep), listings=sc.listings, engine=_engine(sc))
         mine, theirs = xc, xr
     deeper = int(np.bincount(mine, minlength=n_self).max()) if mine.size else 0
     kk = min(k + deeper, len(keep))
@@ -104,10 +101,6 @@ def _engine(sc: scoring.Scorer) -> Literal["numpy", "numba"]:
     return "numba" if sc.compiled(sc.shape[0] * sc.shape[1]) else "numpy"
 
 
-def _take(records: Any, rows: np.ndarray, id_field: str) -> Any:
-    """The records at ``rows`` (or, for records without ``take``, their ids)."""
-    import types
-
-    if hasattr(records, "take"):
-        return records.take(rows)
-    return types.SimpleNamespace(**{id_field: np.asarray(getattr(records, id_field))[rows]})
+def _take(records: Any, rows: np.ndarray) -> Any:
+    """The records at ``rows`` (None, ids only, for records without ``take``)."""
+    return records.take(rows) if hasattr(records, "take") else None

@@ -134,6 +134,9 @@ class Market:
         scores at most ``proven_u[i] + proven_v[j] + tol`` (+inf before the first pass).
     client : dask.distributed.Client or None
         Where the passes over every pair run (None: here).
+    top_demand, top_listing : scoring.TopK or None
+        Each record's best ``top_k`` feasible partners, ranked in the first pass when
+        :meth:`build` was asked for them (None otherwise).
     """
 
     sc: scoring.Scorer
@@ -161,6 +164,8 @@ class Market:
     proven_u: np.ndarray | None = None
     proven_v: np.ndarray | None = None
     pass_seconds: float = 0.0
+    top_demand: Any = None
+    top_listing: Any = None
     _bounds: Any = None
     _shared: Any = None
 
@@ -188,8 +193,9 @@ class Market:
     @classmethod
     def build(cls, sc: scoring.Scorer, method: str, reservation: float, keep: int | None,
               excluded: tuple[np.ndarray, np.ndarray], locked_rows: np.ndarray, taken: np.ndarray,
-              room: np.ndarray, client: Any = None) -> Market:
-        """One blockwise pass of the scorer (on a Dask cluster with ``client``)."""
+              room: np.ndarray, client: Any = None, top_k: int = 0) -> Market:
+        """One blockwise pass of the scorer (on a Dask cluster with ``client``); with
+        ``top_k`` (here only), each record's ranking from the same pass."""
         t0 = time.perf_counter()
         n_d = sc.shape[0]
         # every pair kept: no pruning, so that the rule counts of the reasons are exact
@@ -199,7 +205,8 @@ class Market:
 
             cand = dask_candidates(client, sc, reservation, keep, keep, prune=prune)
         else:
-            cand = sc.candidates(reservation=reservation, per_demand=keep, per_listing=keep, prune=prune)
+            cand = sc.candidates(reservation=reservation, per_demand=keep, per_listing=keep, prune=prune,
+                                 top_k=top_k)
         seconds = time.perf_counter() - t0
         m = cls(sc=sc, method=method, reservation=reservation, keep=keep,
                 rank_d=sc.id_ranks("demand"), rank_l=sc.id_ranks("listing"),
@@ -209,7 +216,7 @@ class Market:
                 rows=np.zeros(0, np.int64), cols=np.zeros(0, np.int64), s=np.zeros(0, np.float32),
                 depth=np.zeros(n_d, np.int64), cut_at=np.full(n_d, np.nan, np.float32),
                 cut_rank=np.full(n_d, -1, np.int64), lcut_at=np.full(sc.shape[1], np.nan, np.float32),
-                client=client, pass_seconds=seconds)
+                client=client, pass_seconds=seconds, top_demand=cand.top_demand, top_listing=cand.top_listing)
         if keep is not None:
             m.cut(cand.demand, cand.listing, cand.score, np.arange(n_d), keep)
             o = np.lexsort((-cand.score.astype(np.float64), cand.listing))

@@ -710,7 +710,8 @@ def push_pair(wk, r, j, v, buf_r, buf_j, buf_s, fill):
 @numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
 def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive, stats, per_d, per_l, keep_all,
                tie_l, tie_d, n_bits, d_count, d_best, d_best_j, d_rules, d_visits, l_count, l_best, l_best_i, l_rules,
-               buf_r, buf_j, buf_s, fill, hd_index, hd_scores, hd_count, hl_index, hl_scores, hl_count):
+               buf_r, buf_j, buf_s, fill, hd_index, hd_scores, hd_count, hl_index, hl_scores, hl_count,
+               top_d, top_l, td_index, td_scores, td_count, tl_index, tl_scores, tl_count):
     """Demand rows ``rows[p]`` (p: the row's position, which every per-row output is
     indexed by), each against the listing positions of its spans ``spans[p, g]`` ([start,
     end) per group g; empty when start >= end), in work items of 16 rows.
@@ -724,8 +725,11 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
     every one into the worker's ``buf_*`` (as (p, j, score); ``fill[w]``: entries used,
     -1 once overflowed, then the caller retries with more room); when ``per_d > 0`` the
     best per_d of each row into ``hd_*``; when ``per_l > 0`` the best per_l of each
-    listing per worker into ``hl_*``. Ties everywhere by ascending id rank (``tie_l``
-    by listing position, ``tie_d`` by demand row).
+    listing per worker into ``hl_*``. Every feasible pair, whatever its score: when
+    ``top_d > 0`` the best top_d of each row into ``td_*``, when ``top_l > 0`` the best
+    top_l of each listing per worker into ``tl_*`` (the rankings of
+    :meth:`scoring.Scorer.top_k`, in the same pass). Ties everywhere by ascending id
+    rank (``tie_l`` by listing position, ``tie_d`` by demand row).
     """
     n_w = l_count.shape[0]
     n_rows = rows.shape[0]
@@ -741,6 +745,7 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
         # reference count each time)
         lc_w, lb_w, lbi_w = l_count[wk], l_best[wk], l_best_i[wk]
         hli_w, hls_w, hlc_w = hl_index[wk], hl_scores[wk], hl_count[wk]
+        tli_w, tls_w, tlc_w = tl_index[wk], tl_scores[wk], tl_count[wk]
         for p in range(ra, rb if stats else ra):
             d_count[p] = 0
             d_best[p] = -math.inf
@@ -798,6 +803,10 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
                             if v > d_best[p] or (v == d_best[p] and tie_l[j] < tie_l[d_best_j[p]]):
                                 d_best[p] = v
                                 d_best_j[p] = j
+                        if top_d > 0 and v >= kth(top_d, td_scores, td_count, p):
+                            heap_push(v, j, tie_l[j], top_d, td_index, td_scores, td_count, p, tie_l)
+                        if top_l > 0 and v >= kth(top_l, tls_w, tlc_w, j):
+                            heap_push(v, i, rank_i, top_l, tli_w, tls_w, tlc_w, j, tie_d)
                         if v >= reservation and (v > 0 or not positive):
                             if keep_all:
                                 push_pair(wk, p, j, v, buf_r, buf_j, buf_s, fill)

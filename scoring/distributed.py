@@ -52,17 +52,10 @@ def demand_rows(sc: Scorer, rows: np.ndarray, cols: np.ndarray | None = None) ->
     Scorer
         Row ``q`` is ``sc``'s row ``rows[q]``; column ``p`` is ``cols[p]`` (or ``p``).
     """
-    from scoring.engine import Scorer
 
     rows = np.asarray(rows, dtype=np.int64)
-    recs = sc.demands.take(rows) if hasattr(sc.demands, "take") else types.SimpleNamespace(
-        demand_id=sc.demand_side.ids[rows])
-    l_side, l_recs = sc.listing_side, sc.listings
-    if cols is not None:
-        cols = np.asarray(cols, dtype=np.int64)
-        l_side = l_side.take(cols)
-        l_recs = types.SimpleNamespace(listing_id=l_side.ids)
-    return Scorer.from_sides(recs, l_recs, sc.demand_side.take(rows), l_side, sc.profile, sc.workers, _engine(sc))
+    recs = sc.demands.take(rows) if hasattr(sc.demands, "take") else None
+    return sc.subset(rows, cols, demands=recs, listings=sc.listings if cols is None else None, engine=_engine(sc))
 
 
 def _engine(sc: Scorer) -> Literal["numpy", "numba"]:

@@ -120,7 +120,7 @@ class Scorer:
     @classmethod
     def from_sides(cls, demands: Any, listings: Any, demand_side: DemandSide, listing_side: ListingSide,
                    profile: ProfileLike = None, workers: int | None = None, engine: Engine = "auto",
-                   towns: Towns | None = None) -> Scorer:
+                   towns: Towns | None = None, prepared: fast.Prepared | None = None) -> Scorer:
         """A scorer over sides already prepared (:func:`scoring.prepare_demands` and
         :func:`scoring.prepare_listings` with the same profile and towns), for callers
         that keep prepared sides and splice them (a service that updates a few records
@@ -137,6 +137,9 @@ class Scorer:
         towns : Towns, optional
             The towns table the sides were prepared with (default: theirs); a
             different one, or sides prepared with different tables, is an error.
+        prepared : scoring.fast.Prepared, optional
+            What the compiled loop reads of these sides (:attr:`compiled_market`), when
+            the caller has it already (:meth:`subset` takes it from a larger market's).
         """
         if demand_side.n != len(demands.demand_id) or listing_side.n != len(listings.listing_id):
             raise ValueError("the prepared sides and the records have different numbers of rows")
@@ -146,7 +149,45 @@ class Scorer:
             raise ValueError("towns is not the table the sides were prepared with")
         self = cls.__new__(cls)
         self._setup(demands, listings, load_profile(profile), demand_side, listing_side, workers, engine)
+        if prepared is not None:
+            self.__dict__["compiled_market"] = prepared  # the cached property's value
         return self
+
+    def subset(self, rows: np.ndarray | None = None, cols: np.ndarray | None = None, demands: Any = None,
+               listings: Any = None, engine: Engine | None = None) -> Scorer:
+        """A scorer of this one's demand rows ``rows`` against its listing rows ``cols``
+        (all of a side when None).
+
+        What the compiled loop reads is taken from this scorer's when it is made already,
+        not prepared again (its tables and codes stay the whole market's, so each pair
+        evaluates bit for bit as here; preparing a check's block of a province afresh
+        cost more than scoring it).
+
+        Parameters
+        ----------
+        rows : ndarray of int64, shape (k,), optional
+        cols : ndarray of int64, shape (m,), optional
+        demands, listings : records, optional
+            The records of those rows, row for row (default: their ids only, enough to
+            score, rank and count rules).
+        engine : {"auto", "numpy", "numba"}, optional
+            Default: this scorer's.
+
+        Returns
+        -------
+        Scorer
+            Row ``q`` is this scorer's row ``rows[q]``; column ``p`` is ``cols[p]``.
+        """
+        d = self._d if rows is None else self._d.take(np.asarray(rows, dtype=np.int64))
+        l = self._l if cols is None else self._l.take(np.asarray(cols, dtype=np.int64))
+        pre = self.__dict__.get("compiled_market")  # made already (never made here for this)
+        if pre is not None:
+            pre = pre if rows is None else pre.take_demands(rows)
+            pre = pre if cols is None else pre.take_listings(np.asarray(cols, dtype=np.int64))
+        return Scorer.from_sides(SimpleNamespace(demand_id=d.ids) if demands is None else demands,
+                                 SimpleNamespace(listing_id=l.ids) if listings is None else listings,
+                                 d, l, self.profile, self.workers, self.engine if engine is None else engine,
+                                 prepared=pre)
 
     def _setup(self, demands: Any, listings: Any, profile: Profile, d: DemandSide, l: ListingSide,
                workers: int | None, engine: Engine) -> None:
@@ -395,11 +436,12 @@ class Scorer:
 
     def candidates(self, reservation: float | None = None, per_demand: int | None = None,
                    per_listing: int | None = None, memory_bytes: int = 256 << 20,
-                   prune: bool | None = None) -> Candidates:
+                   prune: bool | None = None, top_k: int = 0) -> Candidates:
         """Feasible pairs scoring at least ``reservation`` (default: the profile's), all or
-        each record's best, with per-record statistics, in one blockwise pass; never
-        the full matrix. See :func:`scoring.sparse.candidates`."""
-        return candidates(self, reservation, per_demand, per_listing, memory_bytes, prune)
+        each record's best, with per-record statistics (and, with ``top_k``, each record's
+        ranking), in one blockwise pass; never the full matrix. See
+        :func:`scoring.sparse.candidates`."""
+        return candidates(self, reservation, per_demand, per_listing, memory_bytes, prune, top_k)
 
     def dual_violations(self, u: np.ndarray, v: np.ndarray, reservation: float | None = None, tol: float = 1e-9,
                         memory_bytes: int = 256 << 20, prune: bool | None = None) -> DualViolations:
@@ -443,12 +485,7 @@ class Scorer:
             return []
         ks, back = np.unique(asked, return_inverse=True)  # each record once
         # the sub-scorer only counts: its records need nothing but their ids
-        if side == "demand":
-            d, l = self._d.take(ks), self._l
-        else:
-            d, l = self._d, self._l.take(ks)
-        sub = Scorer.from_sides(SimpleNamespace(demand_id=d.ids), SimpleNamespace(listing_id=l.ids), d, l,
-                                self.profile, self.workers, self.engine)
+        sub = self.subset(ks, None) if side == "demand" else self.subset(None, ks)
         n_d, n_l = sub.shape
         counts = np.zeros((ks.size, len(RULES)), dtype=np.int64)
         wide = LINES_BLOCK_PAIRS if sub.compiled(LINES_BLOCK_PAIRS) else BLOCK_PAIRS  # numpy's temporaries are many

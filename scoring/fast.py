@@ -52,7 +52,7 @@ from scoring.block import Block
 from scoring.criteria import CRITERIA
 from scoring.geo import EARTH_RADIUS_KM
 from scoring.kernels import KERNELS
-from scoring.prepare import DemandSide, ListingSide
+from scoring.prepare import DemandSide, ListingSide, ragged_take
 from scoring.profile import Profile
 from scoring.rules import RULES, dense
 from scoring.units import units_held
@@ -259,6 +259,16 @@ class Prepared:
     def args(self) -> tuple[Any, ...]:
         """The leading arguments of every driver of :mod:`scoring._fast_kernel`."""
         return (self.D, self.L, self.T, self.P, self.F, self.K, self.KIND, self.W, self.CI)
+
+    def take_demands(self, idx: np.ndarray) -> Prepared:
+        """The same market with the demands at rows ``idx``, in that order (every table
+        and code stays the whole market's: each pair evaluates bit for bit as here)."""
+        offsets, pts = ragged_take(self.D.point_offsets, np.asarray(idx, dtype=np.int64))
+        ragged = {"points": np.ascontiguousarray(self.D.points[pts]), "point_offsets": offsets,
+                  "point_town": np.ascontiguousarray(self.D.point_town[pts])}
+        D = type(self.D)(**{f: ragged[f] if f in ragged else np.ascontiguousarray(a[idx])
+                            for f, a in self.D._asdict().items()})
+        return Prepared(D, self.L, self.T, self.P, self.K, self.KIND, self.F, self.W, self.CI)
 
     def take_listings(self, idx: np.ndarray) -> Prepared:
         """The same market with the listings at positions ``idx``, in that order (the

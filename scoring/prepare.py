@@ -45,7 +45,7 @@ from scoring.geo import unit_vectors
 from scoring.profile import Profile
 from scoring.reference import Towns, gazetteer
 
-__all__ = ["CRANE_ANY_NEED", "DemandSide", "ListingSide", "prepare_demands", "prepare_listings"]
+__all__ = ["CRANE_ANY_NEED", "DemandSide", "ListingSide", "prepare_demands", "prepare_listings", "ragged_take"]
 
 POINT_TOWN, POINT_ORIGIN, POINT_ANCHOR = 0, 1, 2
 CRANE_ANY_NEED = 1e-9
@@ -110,6 +110,28 @@ def _slice_fields(obj: Any, sl: slice, n: int, skip: tuple[str, ...]) -> dict[st
         if f.name not in skip and isinstance(v, np.ndarray) and v.ndim >= 1 and len(v) == n:
             out[f.name] = v[sl]
     return out
+
+
+def ragged_take(offsets: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rows ``idx`` of a ragged (CSR) array: their new offsets, and the positions of their
+    entries in the old one.
+
+    Parameters
+    ----------
+    offsets : ndarray of int64, shape (n + 1,)
+        Row r holds entries ``offsets[r]:offsets[r + 1]``.
+    idx : ndarray of int64, shape (k,)
+
+    Returns
+    -------
+    new_offsets : ndarray of int64, shape (k + 1,)
+    positions : ndarray of int64, shape (new_offsets[-1],)
+    """
+    starts = offsets[:-1][idx]  # (not a diff over every row: a few may be taken)
+    lengths = offsets[1:][idx] - starts
+    out = np.zeros(len(idx) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=out[1:])
+    return out, np.repeat(starts - out[:-1], lengths) + np.arange(out[-1])
 
 
 @dataclass(frozen=True, eq=False)
@@ -181,11 +203,7 @@ class DemandSide:
         """Demands at positions ``idx`` (int array), in that order."""
         idx = np.asarray(idx, dtype=np.int64)
         kw = _take_fields(self, idx, self.n, skip=_POINT_FIELDS)
-        starts = self.point_offsets[:-1][idx]  # (not a diff over every demand: a few are taken)
-        lengths = self.point_offsets[1:][idx] - starts
-        offsets = np.zeros(len(idx) + 1, dtype=np.int64)
-        np.cumsum(lengths, out=offsets[1:])
-        pts = np.repeat(starts - offsets[:-1], lengths) + np.arange(offsets[-1])
+        offsets, pts = ragged_take(self.point_offsets, idx)
         kw.update({f: getattr(self, f)[pts] for f in _POINT_FIELDS if f != "point_offsets"})
         return replace(self, n=len(idx), point_offsets=offsets, **kw)
 

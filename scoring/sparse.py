@@ -6,6 +6,9 @@ the full matrix.
 * the feasible pairs scoring at least ``reservation`` (and more than 0): all of them, or
   only each demand's best ``per_demand`` and/or each listing's best ``per_listing``
   (their union), as sorted COO/CSR arrays (:class:`Candidates`);
+* on request (``top_k``), each demand's and each listing's best ``top_k`` feasible
+  partners whatever the reservation: the rankings of :meth:`scoring.Scorer.top_k`
+  (recommendations), from the same pass;
 * per demand and per listing, from the same pass (:class:`SideStats`): how many feasible
   partners it has, its best feasible score and that partner (below the reservation
   too), and how many pairs fail each rule: what "no feasible listing: 31 fail area,
@@ -40,6 +43,7 @@ import numpy as np
 
 from scoring import fast
 from scoring.prune import ListingIndex, skipped_counts, spans
+from scoring.results import TopK
 from scoring.rules import RULES
 from scoring.select import select_top
 
@@ -102,6 +106,9 @@ class Candidates:
         False when a pruning index skipped pairs (see the module docstring).
     shape : tuple of int
         ``(n_demands, n_listings)``.
+    top_demand, top_listing : TopK or None
+        Each demand's (listing's) best ``top_k`` feasible partners, whatever the
+        reservation, as :meth:`scoring.Scorer.top_k` ranks them; None when not asked.
 
     Examples
     --------
@@ -128,6 +135,8 @@ class Candidates:
     per_listing: int | None
     exact_rule_counts: bool
     shape: tuple[int, int]
+    top_demand: TopK | None = None
+    top_listing: TopK | None = None
 
     def __len__(self) -> int:
         return len(self.demand)
@@ -201,8 +210,47 @@ def _blocks(n: int, first: int) -> list[tuple[int, int]]:
     return [(a, min(a + first, n)) for a in range(0, n, max(first, 1))]
 
 
+def _lists(n: int, k: int, workers: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Empty best-first lists of ``k`` for ``n`` records (index, scores, count), one set
+    per worker when ``workers`` > 0 (what the loop fills)."""
+    lead = (workers, n) if workers else (n,)
+    return np.zeros((*lead, max(k, 1)), np.int64), np.zeros((*lead, max(k, 1)), np.float32), np.zeros(lead, np.int64)
+
+
+def _demand_lists(lists: tuple[np.ndarray, np.ndarray, np.ndarray], rows: np.ndarray, order: np.ndarray,
+                  k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lists the loop filled by row position (demand ``rows[p]``, listings by index
+    position) as (index, scores, count) by demand row, listing rows, padded."""
+    idx, sc, cnt = (x[:, :k] if x.ndim == 2 else x for x in lists)
+    out_i, out_s, out_c = np.empty_like(idx), np.empty_like(sc), np.empty_like(cnt)
+    out_i[rows], out_s[rows], out_c[rows] = idx, sc, cnt
+    fast.kernel().finish(out_i, out_s, out_c, k)
+    return np.where(out_i >= 0, order[np.maximum(out_i, 0)], -1), out_s, out_c
+
+
+def _listing_lists(lists: tuple[np.ndarray, np.ndarray, np.ndarray], order: np.ndarray, tie_d: np.ndarray,
+                   k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The workers' lists of each listing position merged into one of ``k``, by listing row."""
+    n_l = lists[0].shape[1]
+    li, ls, lc = np.empty((n_l, k), np.int64), np.empty((n_l, k), np.float32), np.empty(n_l, np.int64)
+    fast.kernel().merge_top(*lists, k, tie_d, li, ls, lc)
+    out_i, out_s, out_c = np.empty_like(li), np.empty_like(ls), np.empty_like(lc)
+    out_i[order], out_s[order], out_c[order] = li, ls, lc
+    return out_i, out_s, out_c
+
+
+def _top(lists: tuple[np.ndarray, np.ndarray, np.ndarray], k: int, by: str) -> TopK:
+    """A ranking of ``kk`` <= ``k`` columns as :meth:`Scorer.top_k` returns it: ``k``
+    columns, -1 / NaN padded."""
+    idx, sc, cnt = lists
+    n, kk = idx.shape
+    index, scores = np.full((n, k), -1, dtype=np.int64), np.full((n, k), np.nan, dtype=np.float32)
+    index[:, :kk], scores[:, :kk] = idx, sc
+    return TopK(index=index, scores=scores, count=cnt.astype(np.int64), by=by)
+
+
 def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: int, memory_bytes: int,
-                         prune: bool) -> Candidates:
+                         prune: bool, top: int = 0) -> Candidates:
     import numba
 
     k = fast.kernel()
@@ -225,8 +273,10 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
     l_best = np.full((nw, n_l), -np.inf, dtype=np.float32)
     l_best_i = np.full((nw, n_l), -1, dtype=np.int64)
     l_rules = np.zeros((nw, N_BITS, n_l), dtype=np.int32)
-    hl = (np.zeros((nw, n_l, max(per_l, 1)), dtype=np.int64), np.zeros((nw, n_l, max(per_l, 1)), dtype=np.float32),
-          np.zeros((nw, n_l), dtype=np.int64))
+    hl = _lists(n_l, per_l, nw)
+    top_d, top_l = min(top, n_l), min(top, n_d)
+    td = _lists(n_d, top_d)  # by row position, as the loop visits them
+    tl = _lists(n_l, top_l, nw)
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     buf = (np.empty((nw, cap), dtype=np.int64), np.empty((nw, cap), dtype=np.int64),
            np.empty((nw, cap), dtype=np.float32))
@@ -236,14 +286,15 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
         m = b - a
         cnt, best, best_j = np.empty(m, np.int64), np.empty(m, np.float32), np.empty(m, np.int64)
         rules, visits = np.empty((m, N_BITS), np.int64), np.empty(m, np.int64)
-        hd = (np.zeros((m, max(per_d, 1)), np.int64), np.zeros((m, max(per_d, 1)), np.float32),
-              np.zeros(m, np.int64))
+        hd = _lists(m, per_d)
         fill = np.zeros(nw, dtype=np.int64)
-        state: list[np.ndarray] = [l_count, l_best, l_best_i, l_rules, *hl]  # what a retry must undo
+        state: list[np.ndarray] = [l_count, l_best, l_best_i, l_rules, *hl, *tl]  # what a retry must undo
         saved = [x.copy() for x in state] if keep_all else []
+        td[2][a:b] = 0
         k.candidates(*pre.args, rows, sp, np.float32(reservation), True, True, per_d, per_l, keep_all, tie_l, tie_d,
                      N_BITS,
-                     cnt, best, best_j, rules, visits, l_count, l_best, l_best_i, l_rules, *buf, fill, *hd, *hl)
+                     cnt, best, best_j, rules, visits, l_count, l_best, l_best_i, l_rules, *buf, fill, *hd, *hl,
+                     top_d, top_l, td[0][a:b], td[1][a:b], td[2][a:b], *tl)
         if keep_all and (fill < 0).any():  # a worker's buffer overflowed: undo, split, again
             for dst, src in zip(state, saved):
                 dst[...] = src
@@ -278,10 +329,10 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
     k.merge_best(l_best, l_best_i, tie_d, lb, lbi)
     lr = l_rules.sum(axis=0, dtype=np.int64).T  # (n_l, N_BITS)
     if per_l:
-        li, ls, lcnt = np.empty((n_l, per_l), np.int64), np.empty((n_l, per_l), np.float32), np.empty(n_l, np.int64)
-        k.merge_top(*hl, per_l, tie_d, li, ls, lcnt)
+        li, ls, lcnt = _listing_lists(hl, order, tie_d, per_l)
         mask = np.arange(per_l)[None, :] < lcnt[:, None]
-        pairs.append((li[mask], np.repeat(order, lcnt), ls[mask]))
+        pairs.append((li[mask], np.repeat(np.arange(n_l), lcnt), ls[mask]))
+    hl = _lists(0, 0, nw)
     l_stats = _side_stats(n_l, order, lc, np.where(lbi >= 0, lb, np.nan), lbi, lr)
     d_stats = SideStats(d_count, d_best, d_best_j, d_rules[:, _RULE_BITS])
     exact = index is None
@@ -293,8 +344,10 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
         l_stats.rule_counts[order, deal_col] += ld
         l_stats.rule_counts[order, area_col] += la
         exact = bool((dd + da).sum() == 0)
+    tops = (_top(_demand_lists(td, rows_all, order, top_d), top, "demand"),
+            _top(_listing_lists(tl, order, tie_d, top_l), top, "listing")) if top else (None, None)
     return _result(pairs, n_d, n_l, reservation, per_d, per_l, d_stats, l_stats, exact,
-                   presorted=keep_all and index is None, rows_in_runs=keep_all and index is not None)
+                   presorted=keep_all and index is None, rows_in_runs=keep_all and index is not None, tops=tops)
 
 
 def _col(name: str) -> int:
@@ -315,7 +368,8 @@ def _side_stats(n: int, order: np.ndarray, count: np.ndarray, best: np.ndarray, 
 
 def _result(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_d: int, n_l: int, reservation: float,
             per_d: int, per_l: int, d_stats: SideStats, l_stats: SideStats, exact: bool,
-            presorted: bool = False, rows_in_runs: bool = False) -> Candidates:
+            presorted: bool = False, rows_in_runs: bool = False,
+            tops: tuple[TopK | None, TopK | None] = (None, None)) -> Candidates:
     if pairs:
         dem = np.concatenate([p[0] for p in pairs]).astype(np.int64)
         lis = np.concatenate([p[1] for p in pairs]).astype(np.int64)
@@ -335,7 +389,7 @@ def _result(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_d: int, n_
         dem = np.repeat(np.arange(n_d, dtype=np.int64), np.diff(indptr))
         return Candidates(demand=dem, listing=out_l, score=out_s, indptr=indptr, demands=d_stats,
                           listings=l_stats, reservation=float(reservation), per_demand=None, per_listing=None,
-                          exact_rule_counts=exact, shape=(n_d, n_l))
+                          exact_rule_counts=exact, shape=(n_d, n_l), top_demand=tops[0], top_listing=tops[1])
     if not presorted or (per_d and per_l):
         key = dem * max(n_l, 1) + lis
         key, first = np.unique(key, return_index=True)  # sorted; the union's duplicates once
@@ -344,7 +398,7 @@ def _result(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_d: int, n_
     np.cumsum(np.bincount(dem, minlength=n_d), out=indptr[1:])
     return Candidates(demand=dem, listing=lis, score=sco, indptr=indptr, demands=d_stats, listings=l_stats,
                       reservation=float(reservation), per_demand=per_d or None, per_listing=per_l or None,
-                      exact_rule_counts=exact, shape=(n_d, n_l))
+                      exact_rule_counts=exact, shape=(n_d, n_l), top_demand=tops[0], top_listing=tops[1])
 
 
 def top_k_pruned(scorer: Scorer, k: int, by: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -361,7 +415,6 @@ def top_k_pruned(scorer: Scorer, k: int, by: str) -> tuple[np.ndarray, np.ndarra
     """
     import numba
 
-    kern = fast.kernel()
     n_d, n_l = scorer.shape
     pre, order, index = _pruned(scorer, True)
     tie_d = scorer.id_ranks("demand")
@@ -369,28 +422,18 @@ def top_k_pruned(scorer: Scorer, k: int, by: str) -> tuple[np.ndarray, np.ndarra
     nw = numba.get_num_threads() if by == "listing" else 1
     rows = _row_order(scorer, index)
     sp = _spans_of(scorer, index, rows)
-    per_d, per_l = (k, 0) if by == "demand" else (0, k)
+    top_d, top_l = (k, 0) if by == "demand" else (0, k)
+    td, tl = _lists(n_d if top_d else 0, k), _lists(n_l if top_l else 0, k, nw)
     z64, zf = np.zeros(0, np.int64), np.zeros(0, np.float32)
-    hd = (np.zeros((n_d if per_d else 0, k), np.int64), np.zeros((n_d if per_d else 0, k), np.float32),
-          np.zeros(n_d if per_d else 0, np.int64))
-    hl = (np.zeros((nw, n_l if per_l else 0, k), np.int64), np.zeros((nw, n_l if per_l else 0, k), np.float32),
-          np.zeros((nw, n_l if per_l else 0), np.int64))
-    kern.candidates(*pre.args, rows, sp, np.float32(-np.inf), False, False, per_d, per_l, False, tie_l, tie_d, N_BITS,
-                    z64, zf, z64, np.zeros((0, N_BITS), np.int64), z64, np.zeros((nw, 0), np.int64),
-                    np.zeros((nw, 0), np.float32), np.zeros((nw, 0), np.int64), np.zeros((nw, N_BITS, 0), np.int32),
-                    np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.float32),
-                    np.zeros(nw, np.int64), *hd, *hl)
+    fast.kernel().candidates(
+        *pre.args, rows, sp, np.float32(-np.inf), False, False, 0, 0, False, tie_l, tie_d, N_BITS,
+        z64, zf, z64, np.zeros((0, N_BITS), np.int64), z64, np.zeros((nw, 0), np.int64),
+        np.zeros((nw, 0), np.float32), np.zeros((nw, 0), np.int64), np.zeros((nw, N_BITS, 0), np.int32),
+        np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.float32),
+        np.zeros(nw, np.int64), *_lists(0, 0), *_lists(0, 0, nw), top_d, top_l, *td, *tl)
     if by == "demand":
-        idx, sc, cnt = hd
-        out_i, out_s, out_c = np.empty_like(idx), np.empty_like(sc), np.empty_like(cnt)
-        out_i[rows], out_s[rows], out_c[rows] = idx, sc, cnt  # rows were visited in index order
-        kern.finish(out_i, out_s, out_c, k)
-        return np.where(out_i >= 0, order[np.maximum(out_i, 0)], -1), out_s, out_c
-    li, ls, lc = np.empty((n_l, k), np.int64), np.empty((n_l, k), np.float32), np.empty(n_l, np.int64)
-    kern.merge_top(*hl, k, tie_d, li, ls, lc)
-    out_i, out_s, out_c = np.empty_like(li), np.empty_like(ls), np.empty_like(lc)
-    out_i[order], out_s[order], out_c[order] = li, ls, lc
-    return out_i, out_s, out_c
+        return _demand_lists(td, rows, order, k)
+    return _listing_lists(tl, order, tie_d, k)
 
 
 def row_top_pruned(scorer: Scorer, i: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -426,7 +469,21 @@ def _merge_lists(idx_a: np.ndarray, sc_a: np.ndarray, idx_b: np.ndarray, sc_b: n
     return np.take_along_axis(idx, order, axis=1), np.take_along_axis(sc, order, axis=1)
 
 
-def _candidates_numpy(scorer: Scorer, reservation: float, per_d: int, per_l: int, memory_bytes: int) -> Candidates:
+def _column_top(t: np.ndarray, k: int, tie: np.ndarray, a: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each column's best ``k`` of a block of demand rows ``a ...`` (its values ``t``,
+    NaN: left out), as demand rows, padded to ``k`` columns."""
+    n, m = t.shape
+    kk = min(k, n)
+    ti, ts, _ = select_top(t.T, kk, tie[a:a + n])
+    ti = np.where(ti >= 0, ti + a, -1)
+    if kk < k:
+        ti = np.concatenate([ti, np.full((m, k - kk), -1, np.int64)], axis=1)
+        ts = np.concatenate([ts, np.full((m, k - kk), np.nan, np.float32)], axis=1)
+    return ti, ts
+
+
+def _candidates_numpy(scorer: Scorer, reservation: float, per_d: int, per_l: int, memory_bytes: int,
+                      top: int = 0) -> Candidates:
     n_d, n_l = scorer.shape
     tie_d, tie_l = scorer.id_ranks("demand"), scorer.id_ranks("listing")
     step = max(1, memory_bytes // (_NUMPY_BYTES_PER_PAIR * max(n_l, 1)))
@@ -439,6 +496,9 @@ def _candidates_numpy(scorer: Scorer, reservation: float, per_d: int, per_l: int
     l_best_i = np.full((n_l, 1), -1, np.int64)
     l_rules = np.zeros((n_l, len(RULES)), np.int64)
     l_top = (np.full((n_l, max(per_l, 1)), -1, np.int64), np.full((n_l, max(per_l, 1)), np.nan, np.float32))
+    top_d, top_l = min(top, n_l), min(top, n_d)
+    td = (np.full((n_d, top_d), -1, np.int64), np.full((n_d, top_d), np.nan, np.float32), np.zeros(n_d, np.int64))
+    tl = (np.full((n_l, top_l), -1, np.int64), np.full((n_l, top_l), np.nan, np.float32))
     pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     keep_all = per_d == 0 and per_l == 0
     for a in range(0, n_d, step):
@@ -468,14 +528,11 @@ def _candidates_numpy(scorer: Scorer, reservation: float, per_d: int, per_l: int
             mask = np.arange(kk)[None, :] < tc[:, None]
             pairs.append((np.repeat(np.arange(a, b), tc), ti[mask], ts[mask]))
         if per_l and n_l:
-            kk = min(per_l, b - a)
-            ti, ts, _ = select_top(kept.T, kk, tie_d[a:b])
-            ti = np.where(ti >= 0, ti + a, -1)
-            if kk < per_l:
-                pad = per_l - kk
-                ti = np.concatenate([ti, np.full((n_l, pad), -1, np.int64)], axis=1)
-                ts = np.concatenate([ts, np.full((n_l, pad), np.nan, np.float32)], axis=1)
-            l_top = _merge_lists(*l_top, ti, ts, per_l, tie_d)
+            l_top = _merge_lists(*l_top, *_column_top(kept, per_l, tie_d, a), per_l, tie_d)
+        if top_d:  # every feasible pair, whatever the reservation (rankings)
+            td[0][a:b], td[1][a:b], td[2][a:b] = select_top(total, top_d, tie_l)
+        if top_l:
+            tl = _merge_lists(*tl, *_column_top(total, top_l, tie_d, a), top_l, tie_d)
     if per_l:
         li, ls = l_top
         mask = li >= 0
@@ -483,12 +540,14 @@ def _candidates_numpy(scorer: Scorer, reservation: float, per_d: int, per_l: int
         pairs.append((li[mask], rows_l, ls[mask]))
     d_stats = SideStats(d_count, d_best, d_best_j, d_rules)
     l_stats = SideStats(l_count, l_best[:, 0].copy(), l_best_i[:, 0].copy(), l_rules)
-    return _result(pairs, n_d, n_l, reservation, per_d, per_l, d_stats, l_stats, True, presorted=keep_all)
+    tops = (_top(td, top, "demand"), _top((*tl, (tl[0] >= 0).sum(axis=1)), top, "listing")) if top else (None, None)
+    return _result(pairs, n_d, n_l, reservation, per_d, per_l, d_stats, l_stats, True, presorted=keep_all,
+                   tops=tops)
 
 
 def candidates(scorer: Scorer, reservation: float | None = None, per_demand: int | None = None,
                per_listing: int | None = None, memory_bytes: int = 256 << 20,
-               prune: bool | None = None) -> Candidates:
+               prune: bool | None = None, top_k: int = 0) -> Candidates:
     """Candidate pairs of a market and per-record statistics, in one blockwise pass.
 
     Parameters
@@ -505,17 +564,23 @@ def candidates(scorer: Scorer, reservation: float | None = None, per_demand: int
     prune : bool, optional
         Visit only the listings the deal and area rules can pass (:mod:`scoring.prune`);
         default: on the compiled path. The numpy path never prunes.
+    top_k : int
+        Also rank each demand's and each listing's best ``top_k`` feasible partners,
+        whatever the reservation (``Candidates.top_demand``, ``top_listing``: equal to
+        :meth:`scoring.Scorer.top_k`), in the same pass; 0: not.
 
     Returns
     -------
     Candidates
     """
     per_d, per_l = _check_k("per_demand", per_demand), _check_k("per_listing", per_listing)
+    if top_k < 0:
+        raise ValueError(f"top_k == {top_k}, must be >= 0")
     res = scorer.profile.reservation if reservation is None else float(reservation)
     n_d, n_l = scorer.shape
     if scorer.compiled(n_d * n_l) and n_d and n_l:
-        return _candidates_compiled(scorer, res, per_d, per_l, memory_bytes, prune is not False)
-    return _candidates_numpy(scorer, res, per_d, per_l, memory_bytes)
+        return _candidates_compiled(scorer, res, per_d, per_l, memory_bytes, prune is not False, top_k)
+    return _candidates_numpy(scorer, res, per_d, per_l, memory_bytes, top_k)
 
 
 def dual_violations(scorer: Scorer, u: np.ndarray, v: np.ndarray, reservation: float | None = None,

@@ -214,6 +214,46 @@ def one_to_one(scores: Any, reservation: float = 0.0,
     return solvers[method](c)
 
 
+def _relax_passes(src: np.ndarray, dst: np.ndarray, w: np.ndarray, u: np.ndarray, tol: float, passes: int) -> None:
+    """Raise ``u`` (in place) until ``u[dst] >= u[src] + w - tol`` on every edge: rounds
+    of vectorised relaxation over all edges at once (each round as long as the longest
+    path is deep)."""
+    order = np.argsort(dst, kind="stable")
+    src, dst, w = src[order], dst[order], w[order]
+    starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]]) if dst.size else np.zeros(0, dtype=np.int64)
+    targets = dst[starts] if dst.size else dst
+    for _ in range(passes):
+        if not dst.size:
+            return
+        best = np.maximum.reduceat(u[src] + w, starts)
+        grow = best > u[targets] + tol
+        if not grow.any():
+            return
+        u[targets[grow]] = best[grow]
+    raise ValueError("the allocation is not optimal: the dual prices do not settle")
+
+
+def _relax_compiled(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray, u: np.ndarray, tol: float,
+                    passes: int) -> bool:
+    """:func:`_relax_passes` on the compiled loop (a queue of the records whose price
+    rose: each edge is looked at again only when its tail moved; on a province's check,
+    seconds instead of minutes). False, leaving ``u`` as it was, without numba."""
+    from scoring.fast import available
+
+    if not available():
+        return False
+    from matcher.allocation import _relax
+
+    order = np.argsort(src, kind="stable")
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    limit = passes * max(len(src), 1)
+    if not _relax.longest_paths(indptr, np.ascontiguousarray(dst[order]), np.ascontiguousarray(w[order]), u,
+                                float(tol), limit):
+        raise ValueError("the allocation is not optimal: the dual prices do not settle")
+    return True
+
+
 def assignment_duals(scores: Any, rows: np.ndarray, cols: np.ndarray, tol: float = 1e-9,
                      max_passes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Dual prices that prove a one-to-one allocation optimal.
@@ -279,20 +319,9 @@ def assignment_duals(scores: Any, rows: np.ndarray, cols: np.ndarray, tol: float
         np.maximum.at(u, r[free_col], s[free_col])
     taken = ~free_col & (mate[k] != r)  # alternating edges: mate(j) -> i, weight s_ij - s_mate(j),j
     src, dst, w = mate[k[taken]], r[taken], s[taken] - held[k[taken]]
-    order = np.argsort(dst, kind="stable")
-    src, dst, w = src[order], dst[order], w[order]
-    starts = np.flatnonzero(np.r_[True, dst[1:] != dst[:-1]]) if dst.size else np.zeros(0, dtype=np.int64)
-    targets = dst[starts] if dst.size else dst
-    for _ in range(max_passes if max_passes is not None else n_r + 1):
-        if not dst.size:
-            break
-        best = np.maximum.reduceat(u[src] + w, starts)
-        grow = best > u[targets] + tol
-        if not grow.any():
-            break
-        u[targets[grow]] = best[grow]
-    else:
-        raise ValueError("the allocation is not optimal: the dual prices do not settle")
+    passes = max_passes if max_passes is not None else n_r + 1
+    if not _relax_compiled(n_r, src, dst, w, u, tol, passes):
+        _relax_passes(src, dst, w, u, tol, passes)
     v = np.zeros(n_c)
     v[cols] = chosen_s - u[rows]
     unmatched = np.ones(n_r, dtype=bool)

@@ -1,6 +1,8 @@
 """What the sparse solve leans on: dual prices that prove a one-to-one allocation optimal,
 and the split of a problem into independent parts."""
 
+import importlib
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -9,7 +11,10 @@ from hypothesis import strategies as st
 from matcher.allocation import candidates, one_to_one
 from matcher.allocation.components import parts
 from matcher.allocation.one_to_one import assignment_duals
+from scoring.fast import available
 from tests.matcher.test_one_to_one import brute_force, matrices
+
+one_to_one_module = importlib.import_module("matcher.allocation.one_to_one")  # the package exports the function
 
 
 @given(s=matrices, reservation=st.sampled_from([0.0, 0.3]))
@@ -24,6 +29,28 @@ def test_duals_are_feasible_and_as_large_as_the_optimum(s, reservation):
     assert (u[c.rows[pos]] + v[c.cols[pos]] >= c.scores[pos] - 1e-9).all()
     # strong duality: the prices add up to the optimum found by brute force
     assert u.sum() + v.sum() == pytest.approx(brute_force(s, reservation), abs=1e-9)
+
+
+@pytest.mark.skipif(not available(), reason="numba not installed")
+@pytest.mark.parametrize("seed", range(6))
+def test_the_compiled_relaxation_gives_the_prices_of_the_vectorised_one(seed, monkeypatch):
+    # a deep alternating structure: many rounds of the vectorised relaxation
+    rng = np.random.default_rng(seed)
+    n, m = 400, 380
+    s = np.where(rng.random((n, m)) < 0.04, rng.random((n, m)).round(3), np.nan)
+    c = candidates(s, 0.0)
+    rows, cols = one_to_one(c)
+    for tol in (0.0, 1e-9):
+        compiled = assignment_duals(c, rows, cols, tol=tol)
+        monkeypatch.setattr(one_to_one_module, "_relax_compiled", lambda *a: False)
+        vectorised = assignment_duals(c, rows, cols, tol=tol)
+        monkeypatch.undo()
+        np.testing.assert_allclose(compiled[0], vectorised[0], rtol=0, atol=max(tol, 1e-12) * n)
+        np.testing.assert_allclose(compiled[1], vectorised[1], rtol=0, atol=max(tol, 1e-12) * n)
+        u, v = compiled
+        pos = c.scores > 0
+        assert (u[c.rows[pos]] + v[c.cols[pos]] >= c.scores[pos] - 1e-9).all()
+        assert u.sum() + v.sum() == pytest.approx(c.objective(rows, cols), abs=1e-9)
 
 
 def test_a_suboptimal_allocation_has_no_certificate():

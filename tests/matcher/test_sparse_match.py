@@ -54,6 +54,16 @@ def test_every_pair_kept_gives_the_dense_result(county, dense, method):
     assert got.feasible_pairs == int(want.scores.feasible.sum())
 
 
+@pytest.mark.parametrize("per_record", [None, 4])
+def test_recommendations_ranked_in_the_first_pass_equal_the_dense_rankings(county, dense, per_record):
+    want = dense["one_to_one"]  # rankings from the full matrix (ScoreResult.top_k)
+    got = match(county.demands, county.listings, method="one_to_one", top_k=3, per_record=per_record)
+    for a, b in ((got.for_demand, want.for_demand), (got.for_listing, want.for_listing)):
+        np.testing.assert_array_equal(a.index, b.index)
+        np.testing.assert_array_equal(a.scores, b.scores)
+        np.testing.assert_array_equal(a.count, b.count)
+
+
 def test_one_to_one_from_best_pairs_is_proven_optimal(county, dense):
     want = dense["one_to_one"]
     got = match(county.demands, county.listings, method="one_to_one", top_k=0, per_record=4)

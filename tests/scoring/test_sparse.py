@@ -152,6 +152,40 @@ def test_a_tiny_memory_budget_changes_nothing(engine, prune):
         np.testing.assert_array_equal(a, b)
 
 
+def expected_ranking(t, tie_other, k):
+    """Each row's best k feasible partners of the dense matrix ``t`` (any score)."""
+    out = []
+    for row in t:
+        js = np.flatnonzero(~np.isnan(row))
+        out.append(best_first(row[js], js, tie_other, k))
+    return out
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("prune", [False, True])
+@pytest.mark.parametrize(("per_d", "per_l"), MODES)
+@pytest.mark.parametrize(("k", "memory"), [(1, 256 << 20), (4, 1), (500, 256 << 20)])
+def test_rankings_from_the_candidates_pass(engine, prune, per_d, per_l, k, memory):
+    m = generate_market(90, 80, seed=11)
+    s = scoring.Scorer(m.demands, m.listings, engine=engine)
+    total = s.score().total
+    tie_d, tie_l = s.id_ranks("demand"), s.id_ranks("listing")
+    c = s.candidates(0.35, per_d, per_l, memory_bytes=memory, prune=prune, top_k=k)
+    for got, t, tie, by in ((c.top_demand, total, tie_l, "demand"), (c.top_listing, total.T, tie_d, "listing")):
+        assert got.by == by and got.index.shape == (t.shape[0], k) and got.scores.shape == (t.shape[0], k)
+        want = expected_ranking(t, tie, k)
+        assert [row[:n].tolist() for row, n in zip(got.index, got.count)] == want
+        assert all((row[n:] == -1).all() for row, n in zip(got.index, got.count))
+        for r, js in enumerate(want):
+            np.testing.assert_array_equal(got.scores[r, :len(js)], t[r, js])
+            assert np.isnan(got.scores[r, len(js):]).all()
+    plain = s.candidates(0.35, per_d, per_l, memory_bytes=memory, prune=prune)
+    assert plain.top_demand is None and plain.top_listing is None
+    for a, b in ((plain.demand, c.demand), (plain.listing, c.listing), (plain.score, c.score),
+                 (plain.demands.rule_counts, c.demands.rule_counts), (plain.listings.best, c.listings.best)):
+        np.testing.assert_array_equal(a, b)
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("prune", [False, True])
 def test_dual_violations_equal_brute_force(engine, prune):
@@ -173,6 +207,9 @@ def test_dual_violations_equal_brute_force(engine, prune):
 
 
 def test_bad_arguments():
+    m0 = generate_market(5, 5, seed=1)
+    with pytest.raises(ValueError, match="top_k"):
+        scoring.Scorer(m0.demands, m0.listings).candidates(top_k=-1)
     m = generate_market(5, 5, seed=1)
     s = scoring.Scorer(m.demands, m.listings)
     with pytest.raises(ValueError, match="per_demand == 0"):
@@ -368,3 +405,28 @@ def test_rule_counts_of_records_that_are_only_arrays():
         got = s.rule_counts_many([3, 5, 3], side)
         assert got == [ref.rule_counts(k, axis=axis) for k in (3, 5, 3)]
         assert got[0] is not got[2]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("prepared_first", [True, False])
+def test_a_subset_scores_bit_for_bit_as_the_whole_market(engine, prepared_first):
+    m = generate_market(160, 140, seed=12, counties=2)
+    from scoring.reference import towns
+
+    s = scoring.Scorer(m.demands, m.listings, engine=engine, towns=towns(counties=2))
+    full = s.score()
+    if prepared_first and engine == "numba":
+        s.candidates(0.35)  # the whole market's compiled arrays exist: the subset takes from them
+    rng = np.random.default_rng(3)
+    rows = rng.permutation(140)[:57]  # any rows, in any order (demands name 0 to several places)
+    cols = rng.permutation(160)[:71]
+    for r, c in ((rows, cols), (rows, None), (None, cols)):
+        sub = s.subset(r, c)
+        rr = np.arange(140) if r is None else r
+        cc = np.arange(160) if c is None else c
+        got = sub.score()
+        np.testing.assert_array_equal(got.total, full.total[np.ix_(rr, cc)])
+        np.testing.assert_array_equal(got.failed, full.failed[np.ix_(rr, cc)])
+        fresh = scoring.Scorer(m.demands.take(rr), m.listings.take(cc), engine=engine, towns=towns(counties=2))
+        np.testing.assert_array_equal(sub.candidates(0.35).score, fresh.candidates(0.35).score)
+        assert list(sub.demand_side.ids) == [m.demands.demand_id[i] for i in rr]
