@@ -39,3 +39,24 @@ def longest_paths(indptr, dst, w, u, tol, limit):  # pragma: no cover - compiled
         if work > limit:
             return False
     return True
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def by_source(n, src, dst, w):  # pragma: no cover - compiled
+    """The edges ``src[e] -> dst[e]`` (weights ``w``) grouped by source, each group in the
+    edges' order: CSR ``indptr`` (n + 1,), and ``dst``, ``w`` reordered (a counting sort,
+    no comparison sort of the edges)."""
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    for e in range(src.shape[0]):
+        indptr[src[e] + 1] += 1
+    for k in range(n):
+        indptr[k + 1] += indptr[k]
+    at = indptr[:-1].copy()
+    out_d = np.empty_like(dst)
+    out_w = np.empty_like(w)
+    for e in range(src.shape[0]):
+        k = src[e]
+        out_d[at[k]] = dst[e]
+        out_w[at[k]] = w[e]
+        at[k] += 1
+    return indptr, out_d, out_w

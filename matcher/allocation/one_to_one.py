@@ -244,12 +244,10 @@ def _relax_compiled(n: int, src: np.ndarray, dst: np.ndarray, w: np.ndarray, u: 
         return False
     from matcher.allocation import _relax
 
-    order = np.argsort(src, kind="stable")
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(src, minlength=n), out=indptr[1:])
+    indptr, dst_k, w_k = _relax.by_source(n, np.ascontiguousarray(src), np.ascontiguousarray(dst),
+                                         np.ascontiguousarray(w, dtype=np.float64))
     limit = passes * max(len(src), 1)
-    if not _relax.longest_paths(indptr, np.ascontiguousarray(dst[order]), np.ascontiguousarray(w[order]), u,
-                                float(tol), limit):
+    if not _relax.longest_paths(indptr, dst_k, w_k, u, float(tol), limit):
         raise ValueError("the allocation is not optimal: the dual prices do not settle")
     return True
 
