@@ -12,7 +12,29 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Candidates", "candidates"]
+__all__ = ["Candidates", "candidates", "renumber"]
+
+
+def renumber(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(x, return_inverse=True)`` for integers in ``[0, n)``, without a sort.
+
+    Parameters
+    ----------
+    x : ndarray of int64, shape (k,)
+    n : int
+        Bound of the values (a side's size).
+
+    Returns
+    -------
+    used : ndarray of int64, shape (u,)
+        The distinct values, ascending.
+    local : ndarray of int64, shape (k,)
+        Each value's position in ``used``.
+    """
+    seen = np.zeros(n, dtype=bool)
+    seen[x] = True
+    local = np.cumsum(seen, dtype=np.int64) - 1
+    return np.flatnonzero(seen), local[x]
 
 
 @dataclass(frozen=True, eq=False)

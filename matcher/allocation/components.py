@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from matcher.allocation.candidates import Candidates
+from matcher.allocation.candidates import Candidates, renumber
 
 __all__ = ["Part", "parts"]
 
@@ -40,11 +40,10 @@ class Part:
     def __init__(self, c: Candidates, pairs: np.ndarray) -> None:
         self.pairs = pairs
         r, k = c.rows[pairs], c.cols[pairs]
-        self.rows, ri = np.unique(r, return_inverse=True)
-        self.cols, ci = np.unique(k, return_inverse=True)
+        self.rows, ri = renumber(r, c.shape[0])
+        self.cols, ci = renumber(k, c.shape[1])
         # rows stay sorted (c is sorted by row, then column, and the maps keep order)
-        self.candidates = Candidates((len(self.rows), len(self.cols)), ri.reshape(-1).astype(np.int64),
-                                     ci.reshape(-1).astype(np.int64), c.scores[pairs])
+        self.candidates = Candidates((len(self.rows), len(self.cols)), ri, ci, c.scores[pairs])
 
     def __len__(self) -> int:
         return len(self.pairs)

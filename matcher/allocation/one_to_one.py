@@ -43,7 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from matcher.allocation.candidates import Candidates, candidates
+from matcher.allocation.candidates import Candidates, candidates, renumber
 
 __all__ = ["DENSE_MAX", "assignment_duals", "has_flow", "one_to_one", "solve_dense", "solve_flow", "solve_sparse"]
 
@@ -69,8 +69,7 @@ def _on_used(c: Candidates, solve: Any) -> tuple[np.ndarray, np.ndarray]:
     rows, cols, scores = c.rows[keep], c.cols[keep], c.scores[keep]
     if rows.size == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    ur, uc = np.unique(rows), np.unique(cols)
-    ri, ci = np.searchsorted(ur, rows), np.searchsorted(uc, cols)
+    (ur, ri), (uc, ci) = renumber(rows, c.shape[0]), renumber(cols, c.shape[1])
     del rows, cols  # the solver's peak memory should not hold the market's indices too
     r, k = solve(ri, ci, scores, len(ur), len(uc))
     return ur[r], uc[k]
@@ -203,7 +202,7 @@ def one_to_one(scores: Any, reservation: float = 0.0,
     """
     c = candidates(scores, reservation)
     if method == "auto":
-        cells = len(np.unique(c.rows)) * len(np.unique(c.cols))
+        cells = len(renumber(c.rows, c.shape[0])[0]) * len(renumber(c.cols, c.shape[1])[0])
         if cells <= DENSE_MAX and len(c) >= DENSE_DENSITY * cells:
             method = "dense"
         else:

@@ -137,3 +137,14 @@ def test_checks_after_the_first_find_every_violation(monkeypatch, spatial, margi
     assert (m.location_bounds() is not None) == spatial
     if spatial:  # the location groups leave out pairs even on the first check
         assert planned[0] < 0.8 * without
+
+
+@given(x=st.lists(st.integers(0, 40), max_size=60))
+def test_renumber_is_unique_with_its_inverse(x):
+    from matcher.allocation.candidates import renumber
+
+    a = np.array(x, dtype=np.int64)
+    used, local = renumber(a, 41)
+    want_used, want_local = np.unique(a, return_inverse=True)
+    np.testing.assert_array_equal(used, want_used)
+    np.testing.assert_array_equal(local, want_local.reshape(-1))
