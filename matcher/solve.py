@@ -375,10 +375,10 @@ def _solve_parts(m: Market) -> tuple[np.ndarray, np.ndarray, list[tuple[Part, np
     """The method on every part; rows and columns as market rows, and per part its local
     solution (and divisible's result)."""
     od, ol = _inverse(m.rank_d), _inverse(m.rank_l)
-    c = m.candidates()
+    ps = parts(m.candidates(), PART_PAIRS)  # each part holds its own pairs: the whole list goes
     out_r, out_c = [], []
     solved: list[tuple[Part, np.ndarray, np.ndarray, Any]] = []
-    for part in parts(c, PART_PAIRS):
+    for part in ps:
         pc = part.candidates
         extra: Any = None
         if m.method == "one_to_one":

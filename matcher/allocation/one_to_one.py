@@ -110,11 +110,13 @@ def _flow(ri: np.ndarray, ci: np.ndarray, s: np.ndarray, n: int, m: int) -> Loca
                             np.zeros(n + m, np.int64)])
     flow = min_cost_flow.SimpleMinCostFlow()
     arcs = flow.add_arcs_with_capacity_and_unit_cost(tails, heads, np.ones(len(tails), np.int64), costs)
+    pair_arcs = slice(int(arcs[n]), int(arcs[n]) + len(ri)) if len(ri) else slice(0, 0)  # added in order
+    del tails, heads, costs, arcs  # the solver holds its own copy: ours would only add to its peak
     flow.set_nodes_supplies(np.array([source, sink]), np.array([n, -n]))
     status = flow.solve()
     if status != flow.OPTIMAL:
         raise RuntimeError(f"OR-tools min-cost flow ended with {status!r}")
-    used = flow.flows(arcs[n:n + len(ri)]) > 0
+    used = flow.flows(np.arange(pair_arcs.start, pair_arcs.stop, dtype=np.int64)) > 0
     return ri[used], ci[used]
 
 
