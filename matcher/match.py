@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -294,7 +294,8 @@ def _empty_top(n: int, by: str) -> scoring.TopK:
 def match(demands: Any, listings: Any, profile: Any = None, method: Method = "auto",
           top_k: int = 5, locks: Iterable[tuple[str, str]] | None = None,
           exclude: Iterable[tuple[str, str]] | None = None, rounds: int = 0,
-          per_record: int | None = None, client: Any = None, towns: Any = None) -> MatchResult:
+          per_record: int | None = None, client: Any = None, towns: Any = None,
+          on_rankings: Callable[[scoring.Scorer, scoring.TopK, scoring.TopK], None] | None = None) -> MatchResult:
     """Allocate listings to demands and explain the result.
 
     Parameters
@@ -335,6 +336,11 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
         The towns table the records' town fields index (default: the county's, or as
         many counties of a province as the records reach,
         :func:`matcher.records.towns_table`).
+    on_rankings : callable, optional
+        ``on_rankings(scorer, for_demand, for_listing)``, called as soon as the
+        recommendations are known when they do not depend on the allocation (nothing
+        refused or signed): right after the first pass, before the allocation, so that
+        a caller may write them meanwhile. Not called otherwise.
 
     Returns
     -------
@@ -395,6 +401,10 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
     t0 = time.perf_counter()
     market = solve.Market.build(sc, used, prof.reservation, keep, excluded=(xr, xc), locked_rows=lr,
                                 taken=taken, room=room, client=client, top_k=max(k_d, k_l) if plain else 0)
+    ranked = (_first(market.top_demand, k_d), _first(market.top_listing, k_l)) if market.top_demand is not None \
+        else None
+    if ranked is not None and on_rankings is not None:
+        on_rankings(sc, *ranked)
     r, c, gap, limits = solve.allocate(market)
     t1 = time.perf_counter()
     demand = np.concatenate([r, lr])
@@ -412,8 +422,8 @@ def match(demands: Any, listings: Any, profile: Any = None, method: Method = "au
 
         def rank(s: scoring.Scorer, kk: int, by: Literal["demand", "listing"]) -> scoring.TopK:
             return dask_top_k(client, s, kk, by)
-    if market.top_demand is not None:
-        for_demand, for_listing = _first(market.top_demand, k_d), _first(market.top_listing, k_l)
+    if ranked is not None:
+        for_demand, for_listing = ranked
     else:
         for_demand = recommend(sc, k_d, "demand", (xr, xc), lr, taken, rank) if k_d else _empty_top(n_d, "demand")
         for_listing = recommend(sc, k_l, "listing", (xr, xc), lr, taken, rank) if k_l else _empty_top(n_l, "listing")

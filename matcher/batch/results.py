@@ -29,7 +29,8 @@ from matcher.written import amend, amend_summary
 
 __all__ = ["CRITERIA", "FIELD_ZH", "PAIRS", "PAIRS_COLUMNS", "RECOMMENDATIONS", "RECOMMENDATION_COLUMNS", "REJECTS",
            "SHEETS_ZH", "UNMATCHED", "UNMATCHED_COLUMNS", "MapPoint", "ReportData", "RunOutput",
-           "best_pairs", "column", "has_words", "pair_and_recommendation_rows", "reject_rows", "report_data",
+           "best_pairs", "column", "has_words", "pair_and_recommendation_rows", "recommendation_rows", "reject_rows",
+           "report_data",
            "unmatched_rows", "workbook_row"]
 
 CRITERIA = tuple(scoring.CRITERIA)
@@ -252,77 +253,43 @@ CHUNK_DEMANDS = 512
 """Demands whose rows are built (and explained) together."""
 
 
-def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k: int,
-                                 chunk: int = CHUNK_DEMANDS) -> Iterator[tuple[list[list[Any]], list[list[Any]]]]:
-    """The rows of ``pairs.csv`` and ``recommendations.csv``, a chunk of demands at a time.
-
-    Demands come in id order; a chunk's pairs (at most one per demand, so in demand id
-    order) and its demands' top ``top_k`` recommendations are explained together
-    (:meth:`scoring.Scorer.explain_many`, many demands per block). A locked pair that
-    fails a hard rule is explained by the rules it fails.
-
-    Yields
-    ------
-    pairs : list of rows (columns :data:`PAIRS`)
-    recommendations : list of rows (columns :data:`RECOMMENDATIONS`)
-    """
-    r, L, D = result, listings, demands
-    sc = r.scorer
-    n_d = len(D)
-    d_id, company = [str(x) for x in D.demand_id], [str(x) for x in D.company]
-    l_id, owner = [str(x) for x in L.listing_id], [str(x) for x in L.owner]
-    rent, sale = L.rent.tolist(), L.sale_price.tolist()
-    at = np.full(n_d, -1, dtype=np.int64)
-    at[r.demand] = np.arange(len(r))
-    tk = r.for_demand
-    k = min(top_k, tk.index.shape[1])
-    order = np.argsort(np.asarray(D.demand_id), kind="stable")
-
-    amended = getattr(sc, "demands", None) is D  # the scorer amends summaries by its own records
-
-    def said(sm: Any, i: int) -> tuple[str, str]:
-        return (sm.zh, sm.en) if amended else amend_summary(sm.zh, sm.en, D, i)
-
-    # chunks growing to ``chunk``: the workbook's process starts on rows at once and
-    # never waits long for the next ones while this one is ahead
+def _edges(n: int, chunk: int) -> list[int]:
+    """Chunk boundaries over ``n`` demands, growing from ``chunk // 8`` to ``chunk``: the
+    workbook's process starts on rows at once and never waits long for the next ones."""
     edges = [0]
     size = max(chunk // 8, 1)
-    while edges[-1] < n_d:
-        edges.append(min(edges[-1] + size, n_d))
+    while edges[-1] < n:
+        edges.append(min(edges[-1] + size, n))
         size = min(2 * size, chunk)
-    for a, z in itertools.pairwise(edges):
-        dem = order[a:z]
-        pk = at[dem][at[dem] >= 0]
-        pi, pj = r.demand[pk], r.listing[pk]
-        feasible = np.isfinite(np.asarray(r.score, dtype=np.float64)[pk])
+    return edges
+
+
+class _Rows:
+    """What every row of a run's tables reads: ids, names, prices as lists, and how a
+    summary's sentences are amended by the demand's own record."""
+
+    def __init__(self, sc: Any, listings: Any, demands: Any) -> None:
+        L, D = listings, demands
+        self.sc, self.D = sc, D
+        self.d_id, self.company = [str(x) for x in D.demand_id], [str(x) for x in D.company]
+        self.l_id, self.owner = [str(x) for x in L.listing_id], [str(x) for x in L.owner]
+        self.rent, self.sale = L.rent.tolist(), L.sale_price.tolist()
+        self.amended = getattr(sc, "demands", None) is D  # the scorer amends summaries by its own records
+        self.order = np.argsort(np.asarray(D.demand_id), kind="stable")
+
+    def said(self, sm: Any, i: int) -> tuple[str, str]:
+        return (sm.zh, sm.en) if self.amended else amend_summary(sm.zh, sm.en, self.D, i)
+
+    def recommended(self, tk: Any, dem: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Demands ``dem``'s first ``k`` partners: (counts, demand rows, listing rows)."""
         counts = np.minimum(tk.count[dem], k)
         ri = np.repeat(dem, counts)
         rj = np.concatenate([tk.index[i, :c] for i, c in zip(dem.tolist(), counts.tolist())]) if ri.size \
             else np.zeros(0, dtype=np.int64)
-        ok = np.flatnonzero(feasible)
-        bad = np.flatnonzero(~feasible)
-        # what each row shows: criterion scores, distance, reasons (a locked pair that
-        # fails a rule: the rules it fails)
-        shown: list[tuple[dict[str, float], Any, str, str]] = [({}, None, "", "")] * len(pk)
-        # a demand's pair is mostly among its recommendations: each pair summarized once
-        si, sj = np.concatenate([pi[ok], ri]), np.concatenate([pj[ok], rj])
-        key = si * max(len(L), 1) + sj
-        distinct, first, inverse = np.unique(key, return_index=True, return_inverse=True)
-        once = sc.summarize_many(si[first], sj[first]) if distinct.size else []
-        summaries = [once[x] for x in inverse.reshape(-1).tolist()]
-        if ok.size:
-            for q, sm in zip(ok.tolist(), summaries[:ok.size]):
-                shown[q] = (sm.scores, sm.distance_km, *said(sm, int(pi[q])))
-        if bad.size:
-            for q, e in zip(bad.tolist(), sc.explain_many(pi[bad], pj[bad], rules=True)):
-                e = amend(e, D, int(pi[q]))
-                shown[q] = ({c.name: c.score for c in e.criteria}, _distance(e), e.summary("zh"), e.summary("en"))
-        rsum = summaries[ok.size:]
-        pairs = []
-        for (kk, i, j), (crit, dist, zh, en) in zip(zip(pk.tolist(), pi.tolist(), pj.tolist()), shown):
-            pairs.append([d_id[i], company[i], l_id[j], owner[j],
-                          _round(r.score[kk], 4), *(_round(crit.get(c), 4) for c in CRITERIA),
-                          _round(dist, 3), _round(r.area[kk], 2), _round(rent[j], 2), _round(sale[j], 2), zh, en])
+        return counts, ri, rj
+
+    def recommendations(self, tk: Any, dem: np.ndarray, counts: np.ndarray, rsum: list[Any]) -> list[list[Any]]:
+        """The rows of ``recommendations.csv`` of demands ``dem`` (their summaries ``rsum``)."""
         recs = []
         pos = 0
         for i, c in zip(dem.tolist(), counts.tolist()):
@@ -330,9 +297,90 @@ def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k
                 sm = rsum[pos]
                 pos += 1
                 j = int(tk.index[i, rank - 1])
-                recs.append([d_id[i], rank, l_id[j], _round(tk.scores[i, rank - 1], 4),
-                             _round(sm.distance_km, 3), *said(sm, i)])
-        yield pairs, recs
+                recs.append([self.d_id[i], rank, self.l_id[j], _round(tk.scores[i, rank - 1], 4),
+                             _round(sm.distance_km, 3), *self.said(sm, i)])
+        return recs
+
+
+def pair_and_recommendation_rows(result: Any, listings: Any, demands: Any, top_k: int,
+                                 chunk: int = CHUNK_DEMANDS) -> Iterator[tuple[list[list[Any]], list[list[Any]]]]:
+    """The rows of ``pairs.csv`` and ``recommendations.csv``, a chunk of demands at a time.
+
+    Demands come in id order; a chunk's pairs (at most one per demand, so in demand id
+    order) and its demands' top ``top_k`` recommendations are explained together
+    (:meth:`scoring.Scorer.summarize_many`, many demands per block). A locked pair that
+    fails a hard rule is explained by the rules it fails. With ``top_k=0`` only the
+    pairs (the recommendations written apart, :func:`recommendation_rows`).
+
+    Yields
+    ------
+    pairs : list of rows (columns :data:`PAIRS`)
+    recommendations : list of rows (columns :data:`RECOMMENDATIONS`)
+    """
+    r, D = result, demands
+    sc = r.scorer
+    rows = _Rows(sc, listings, demands)
+    at = np.full(len(D), -1, dtype=np.int64)
+    at[r.demand] = np.arange(len(r))
+    tk = r.for_demand
+    k = min(top_k, tk.index.shape[1])
+    n_l = max(len(rows.l_id), 1)
+    for a, z in itertools.pairwise(_edges(len(D), chunk)):
+        dem = rows.order[a:z]
+        pk = at[dem][at[dem] >= 0]
+        pi, pj = r.demand[pk], r.listing[pk]
+        feasible = np.isfinite(np.asarray(r.score, dtype=np.float64)[pk])
+        counts, ri, rj = rows.recommended(tk, dem, k)
+        ok = np.flatnonzero(feasible)
+        bad = np.flatnonzero(~feasible)
+        # what each row shows: criterion scores, distance, reasons (a locked pair that
+        # fails a rule: the rules it fails)
+        shown: list[tuple[dict[str, float], Any, str, str]] = [({}, None, "", "")] * len(pk)
+        # a demand's pair is mostly among its recommendations: each pair summarized once
+        si, sj = np.concatenate([pi[ok], ri]), np.concatenate([pj[ok], rj])
+        distinct, first, inverse = np.unique(si * n_l + sj, return_index=True, return_inverse=True)
+        once = sc.summarize_many(si[first], sj[first]) if distinct.size else []
+        summaries = [once[x] for x in inverse.reshape(-1).tolist()]
+        if ok.size:
+            for q, sm in zip(ok.tolist(), summaries[:ok.size]):
+                shown[q] = (sm.scores, sm.distance_km, *rows.said(sm, int(pi[q])))
+        if bad.size:
+            for q, e in zip(bad.tolist(), sc.explain_many(pi[bad], pj[bad], rules=True)):
+                e = amend(e, D, int(pi[q]))
+                shown[q] = ({c.name: c.score for c in e.criteria}, _distance(e), e.summary("zh"), e.summary("en"))
+        pairs = []
+        for (kk, i, j), (crit, dist, zh, en) in zip(zip(pk.tolist(), pi.tolist(), pj.tolist()), shown):
+            pairs.append([rows.d_id[i], rows.company[i], rows.l_id[j], rows.owner[j],
+                          _round(r.score[kk], 4), *(_round(crit.get(c), 4) for c in CRITERIA),
+                          _round(dist, 3), _round(r.area[kk], 2), _round(rows.rent[j], 2), _round(rows.sale[j], 2),
+                          zh, en])
+        yield pairs, rows.recommendations(tk, dem, counts, summaries[ok.size:])
+
+
+def recommendation_rows(scorer: Any, for_demand: Any, listings: Any, demands: Any, top_k: int,
+                        chunk: int = CHUNK_DEMANDS) -> Iterator[list[list[Any]]]:
+    """The rows of ``recommendations.csv`` alone, a chunk of demands at a time: the same
+    rows :func:`pair_and_recommendation_rows` yields, from the rankings only (known
+    before the allocation, so they can be written while it runs).
+
+    Parameters
+    ----------
+    scorer : scoring.Scorer
+    for_demand : scoring.TopK
+        Each demand's recommendations (:attr:`matcher.MatchResult.for_demand`).
+    listings, demands : records
+    top_k : int
+
+    Yields
+    ------
+    list of rows (columns :data:`RECOMMENDATIONS`)
+    """
+    rows = _Rows(scorer, listings, demands)
+    k = min(top_k, for_demand.index.shape[1])
+    for a, z in itertools.pairwise(_edges(len(demands), chunk)):
+        dem = rows.order[a:z]
+        counts, ri, rj = rows.recommended(for_demand, dem, k)
+        yield rows.recommendations(for_demand, dem, counts, scorer.summarize_many(ri, rj) if ri.size else [])
 
 
 def unmatched_rows(result: Any) -> list[list[Any]]:

@@ -18,7 +18,11 @@ All or nothing: the files are written into a new folder beside the output folder
 swapped in only when every one is complete (:mod:`matcher.batch.outdir`); a run that
 fails (a full disk, Ctrl-C, running out of memory) leaves the previous outputs as they
 were. Rows are written as they are produced, a chunk of demands at a time, to the CSV
-files and the workbook together (:mod:`matcher.batch.results`).
+files and the workbook together (:mod:`matcher.batch.results`). The workbook is written
+by a second process; when nothing is refused or signed the recommendations are known
+before the allocation (ranked in the first pass), and that process writes them, to
+``recommendations.csv`` and their sheet, while this one allocates: the solver runs on
+one core, the writing takes the other.
 
 CSV files are UTF-8 with a byte-order mark (Excel on Chinese Windows opens them
 right); text that would read as a formula is escaped (:mod:`matcher.io.export`). The
@@ -40,6 +44,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+import numpy as np
+
 from matcher.batch.outdir import outputs_only, staged_folder
 from matcher.batch.results import (
     PAIRS,
@@ -54,13 +60,14 @@ from matcher.batch.results import (
     best_pairs,
     has_words,
     pair_and_recommendation_rows,
+    recommendation_rows,
     reject_rows,
     report_data,
     unmatched_rows,
     workbook_row,
 )
 from matcher.errors import InputFileError, OutOfMemory, PairConflictError, UnknownIdError
-from matcher.io.export import BackgroundWorkbook, Column, csv_formatter, csv_text, sheet_parts
+from matcher.io.export import BackgroundWorkbook, Column, SheetStream, csv_formatter, csv_text, sheet_parts
 
 __all__ = ["OUTPUT_FILES", "PAIRS_COLUMNS", "RECOMMENDATION_COLUMNS", "UNMATCHED_COLUMNS", "RunOutput", "run_match"]
 
@@ -85,16 +92,17 @@ Progress = Callable[[str], None]
 
 
 class _Table:
-    """One table written as it is produced: a CSV file and a workbook sheet together."""
+    """One table written as it is produced: a CSV file and a workbook sheet together
+    (a sheet of the workbook's process, or one that process fills itself)."""
 
-    def __init__(self, folder: Path, name: str, columns: Sequence[Column], book: BackgroundWorkbook) -> None:
+    def __init__(self, folder: Path, name: str, columns: Sequence[Column], sheet: Any) -> None:
         self.columns = list(columns)
         self.formats = [csv_formatter(c) for c in self.columns]
         self.path = folder / f"{name}.csv"
         self.fh: TextIO = open(self.path, "w", encoding="utf-8-sig", newline="")  # noqa: SIM115 - closed in close()
         self.csv = csv.writer(self.fh, lineterminator="\n")
         self.csv.writerow([csv_text(c.name) for c in self.columns])
-        self.sheet = book.sheet(SHEETS_ZH[name], self.columns)
+        self.sheet = sheet
         self.worded = has_words(self.columns)
         self.n = 0
 
@@ -205,60 +213,78 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
     t0 = time.perf_counter()
     say("scoring and allocating")
     n_d, n_l = len(dres.records.demand_id), len(lres.records.listing_id)
-    try:
-        with _cluster(dask) as client:
-            result = _match(match, dres.records, lres.records, prof, method, top_k, locks, excl, lock, exclude,
-                            client, feedback)
-    except MemoryError:
-        from matcher.match import memory_needed
-
-        raise OutOfMemory("scoring and allocating", memory_needed(n_d, n_l)) from None
-    seconds["score_and_allocate"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    say("writing")
-    inputs = {"listings": _input(listings), "demands": _input(demands)}
-    if profile:
-        inputs["profile"] = _input(profile)
-    if lock:
-        inputs["lock"] = _input(lock)
-    if exclude:
-        inputs["exclude"] = _input(exclude)
-    if feedback:
-        inputs["feedback"] = _input(feedback)
-    n_ud = sum(u.side == "demand" for u in result.unmatched)
-    summary: dict[str, Any] = {
-        "version": __version__,
-        "inputs": inputs,
-        "profile": prof.to_dict(),
-        "method": result.method,
-        "method_requested": method,
-        "limits": result.limits,
-        "top_k": min(top_k, n_l),  # what recommendations.csv holds at most per demand
-        "top_k_requested": top_k,
-        "counts": {
-            "listings_read": lres.report.n_rows, "listings_rejected": lres.report.n_rejected,
-            "listings_merged": lres.report.n_merged,
-            "demands_read": dres.report.n_rows, "demands_rejected": dres.report.n_rejected,
-            "demands_merged": dres.report.n_merged,
-            "feasible_pairs": result.feasible_pairs, "matched": len(result),
-            "locked": int(result.locked.sum()), "unmatched_demands": n_ud,
-            "unmatched_listings": len(result.unmatched) - n_ud,
-        },
-        "objective": round(float(result.objective), 6),
-        "gap": round(float(result.gap), 6),
-    }
-    if result.locked_infeasible:
-        summary["locked_infeasible"] = [{"demand_id": d, "listing_id": l_, "rules": rules}
-                                        for d, l_, rules in result.locked_infeasible]
-    if dask:
-        summary["dask"] = dask
-    output = RunOutput(out_dir, summary, result, lres, dres)
-    files: dict[str, Path] = {}
     folders = (inside.parts[0],) if inside is not None else ()
-    with staged_folder(out_dir, outputs_only(OUTPUT_FILES, folders), before_publish) as stage, \
-            BackgroundWorkbook(stage / "result.xlsx", constant_memory=True) as book:
-        first_pairs, rows = _write_tables(stage, result, lres, dres, top_k, book)
+    with contextlib.ExitStack() as stack:
+        stage = stack.enter_context(staged_folder(out_dir, outputs_only(OUTPUT_FILES, folders), before_publish))
+        early: list[tuple[BackgroundWorkbook, dict[str, Any]]] = []
+
+        def write_recommendations(sc: Any, for_demand: Any, for_listing: Any) -> None:
+            # known before the allocation: the workbook's process writes them (CSV and
+            # sheet) while this one allocates, on the core the solver leaves idle
+            if not BackgroundWorkbook.takes_jobs():
+                return
+            job = _recommendations_job(stage, sc, for_demand, lres.records, dres.records, top_k)
+            book = stack.enter_context(BackgroundWorkbook(stage / "result.xlsx", constant_memory=True, job=job))
+            sheets = _sheets(book)
+            book.run_job(sheets.pop("recommendations"))
+            early.append((book, sheets))
+
+        try:
+            with _cluster(dask) as client:
+                result = _match(match, dres.records, lres.records, prof, method, top_k, locks, excl, lock, exclude,
+                                client, feedback, write_recommendations)
+        except MemoryError:
+            from matcher.match import memory_needed
+
+            raise OutOfMemory("scoring and allocating", memory_needed(n_d, n_l)) from None
+        seconds["score_and_allocate"] = time.perf_counter() - t0
+
+        t0 = time.perf_counter()
+        say("writing")
+        inputs = {"listings": _input(listings), "demands": _input(demands)}
+        if profile:
+            inputs["profile"] = _input(profile)
+        if lock:
+            inputs["lock"] = _input(lock)
+        if exclude:
+            inputs["exclude"] = _input(exclude)
+        if feedback:
+            inputs["feedback"] = _input(feedback)
+        n_ud = sum(u.side == "demand" for u in result.unmatched)
+        summary: dict[str, Any] = {
+            "version": __version__,
+            "inputs": inputs,
+            "profile": prof.to_dict(),
+            "method": result.method,
+            "method_requested": method,
+            "limits": result.limits,
+            "top_k": min(top_k, n_l),  # what recommendations.csv holds at most per demand
+            "top_k_requested": top_k,
+            "counts": {
+                "listings_read": lres.report.n_rows, "listings_rejected": lres.report.n_rejected,
+                "listings_merged": lres.report.n_merged,
+                "demands_read": dres.report.n_rows, "demands_rejected": dres.report.n_rejected,
+                "demands_merged": dres.report.n_merged,
+                "feasible_pairs": result.feasible_pairs, "matched": len(result),
+                "locked": int(result.locked.sum()), "unmatched_demands": n_ud,
+                "unmatched_listings": len(result.unmatched) - n_ud,
+            },
+            "objective": round(float(result.objective), 6),
+            "gap": round(float(result.gap), 6),
+        }
+        if result.locked_infeasible:
+            summary["locked_infeasible"] = [{"demand_id": d, "listing_id": l_, "rules": rules}
+                                            for d, l_, rules in result.locked_infeasible]
+        if dask:
+            summary["dask"] = dask
+        output = RunOutput(out_dir, summary, result, lres, dres)
+        files: dict[str, Path] = {}
+        if early:
+            book, sheets = early[0]
+        else:
+            book = stack.enter_context(BackgroundWorkbook(stage / "result.xlsx", constant_memory=True))
+            sheets = _sheets(book)
+        first_pairs, rows = _write_tables(stage, result, lres, dres, top_k, book, sheets)
         n_pairs = rows["pairs"]
         split = {SHEETS_ZH[name]: sheet_parts(n) for name, n in rows.items() if sheet_parts(n) > 1}
         if split:  # a table longer than Excel's sheet: continued on "title (2)" ...
@@ -313,10 +339,11 @@ def _cluster(address: str | None) -> Iterator[Any]:
 
 def _match(match: Callable[..., Any], demands: Any, listings: Any, prof: Any, method: str, top_k: int,
            locks: list[tuple[str, str]], excl: list[tuple[str, str]], lock: Any, exclude: Any,
-           client: Any = None, feedback: Any = None) -> Any:
+           client: Any = None, feedback: Any = None, on_rankings: Any = None) -> Any:
     """``match`` with a bad lock or exclusion reported against the file it came from."""
     try:
-        return match(demands, listings, prof, method=method, top_k=top_k, locks=locks, exclude=excl, client=client)
+        return match(demands, listings, prof, method=method, top_k=top_k, locks=locks, exclude=excl, client=client,
+                     on_rankings=on_rankings)
     except (UnknownIdError, PairConflictError) as exc:
         named = lock if exc.where == "locks" else exclude
         source = " / ".join(str(x) for x in (named, feedback) if x)  # where the pair may have come from
@@ -382,29 +409,44 @@ def _parties(folder: Path, result: Any, lres: Any, dres: Any, top_k: int) -> dic
     return write_party_workbooks(folder, result, lres.records, dres.records, top_k)
 
 
-def _write_tables(folder: Path, result: Any, lres: Any, dres: Any, top_k: int,
-                  book: BackgroundWorkbook) -> tuple[list[list[Any]], dict[str, int]]:
-    """Every table, as CSV and in ``book`` (``result.xlsx``), rows streamed; returns the
-    first :data:`REPORT_ROWS` pairs (for the report) and the rows of each table. The
-    workbook is told every sheet is written (:meth:`BackgroundWorkbook.stop`): its
-    process finishes the file while this one goes on."""
+def _sheets(book: BackgroundWorkbook) -> dict[str, Any]:
+    """The workbook's four sheets, added at once in the order of the tables (whichever
+    table's rows come first; a table longer than a sheet continues after them)."""
+    return {name: book.sheet(SHEETS_ZH[name], columns, reserve=True)
+            for name, columns in (("pairs", PAIRS), ("recommendations", RECOMMENDATIONS), ("unmatched", UNMATCHED),
+                                  ("rejects", REJECTS))}
+
+
+def _write_tables(folder: Path, result: Any, lres: Any, dres: Any, top_k: int, book: BackgroundWorkbook,
+                  sheets: dict[str, Any]) -> tuple[list[list[Any]], dict[str, int]]:
+    """Every table, as CSV and in ``book`` (``result.xlsx``, its ``sheets``), rows
+    streamed; returns the first :data:`REPORT_ROWS` pairs (for the report) and the rows
+    of each table. The workbook is told every sheet is written
+    (:meth:`BackgroundWorkbook.stop`): its process finishes the file while this one goes
+    on. Without a ``"recommendations"`` sheet they are the workbook process's job,
+    written already or being written (:func:`_recommendations_job`)."""
     L, D = lres.records, dres.records
     first: list[list[Any]] = []
-    pairs = _Table(folder, "pairs", PAIRS, book)
-    recs = _Table(folder, "recommendations", RECOMMENDATIONS, book)
+    early = "recommendations" not in sheets
+    pairs = _Table(folder, "pairs", PAIRS, sheets["pairs"])
+    recs = None if early else _Table(folder, "recommendations", RECOMMENDATIONS, sheets["recommendations"])
     try:
-        for p_rows, r_rows in pair_and_recommendation_rows(result, L, D, top_k):
+        for p_rows, r_rows in pair_and_recommendation_rows(result, L, D, 0 if early else top_k):
             pairs.add(p_rows)
-            recs.add(r_rows)
+            if recs is not None:
+                recs.add(r_rows)
             if len(first) < REPORT_ROWS:
                 first.extend(p_rows[:REPORT_ROWS - len(first)])
     finally:
         pairs.close()
-        recs.close()
-    counts = {"pairs": pairs.n, "recommendations": recs.n}
+        if recs is not None:
+            recs.close()
+    k = min(top_k, result.for_demand.index.shape[1])
+    counts = {"pairs": pairs.n,
+              "recommendations": recs.n if recs is not None else int(np.minimum(result.for_demand.count, k).sum())}
     for name, columns, rows in (("unmatched", UNMATCHED, unmatched_rows(result)),
                                 ("rejects", REJECTS, reject_rows(lres, dres))):
-        table = _Table(folder, name, columns, book)
+        table = _Table(folder, name, columns, sheets[name])
         try:
             table.add(rows)
         finally:
@@ -412,3 +454,20 @@ def _write_tables(folder: Path, result: Any, lres: Any, dres: Any, top_k: int,
         counts[name] = table.n
     book.stop()
     return first, counts
+
+
+def _recommendations_job(folder: Path, sc: Any, for_demand: Any, listings: Any, demands: Any,
+                         top_k: int) -> Callable[[SheetStream], None]:
+    """What the workbook's process does with the recommendations known before the
+    allocation: their rows (summaries made there), to ``recommendations.csv`` and to the
+    sheet it is given, while this process allocates."""
+
+    def job(sheet: SheetStream) -> None:
+        table = _Table(folder, "recommendations", RECOMMENDATIONS, sheet)
+        try:
+            for rows in recommendation_rows(sc, for_demand, listings, demands, top_k):
+                table.add(rows)
+        finally:
+            table.close()
+
+    return job

@@ -330,7 +330,7 @@ class WorkbookWriter:
         return name
 
     def sheet(self, title: str, columns: Sequence[str | Column], zh_headers: bool = True,
-              max_rows: int | None = None) -> SheetStream:
+              max_rows: int | None = None, reserve: bool = False) -> SheetStream:
         """A sheet to fill row by row (:meth:`SheetStream.add`, then :meth:`SheetStream.close`).
 
         Parameters
@@ -343,9 +343,13 @@ class WorkbookWriter:
         max_rows : int, optional
             Rows per sheet, the header included; the table continues on further sheets
             named ``title (2)`` ... (default :data:`EXCEL_MAX_ROWS`, Excel's own limit).
+        reserve : bool
+            Add the (first) sheet to the workbook now, so that it keeps its place among
+            the sheets whatever order the tables' rows come in (sheets of a workbook
+            written with ``constant_memory`` may be filled in any order).
         """
         rows = EXCEL_MAX_ROWS if max_rows is None else max_rows
-        return SheetStream(self, title, _columns(columns), zh_headers, rows)
+        return SheetStream(self, title, _columns(columns), zh_headers, rows, reserve)
 
     def write_sheet(self, title: str, columns: Sequence[str | Column], rows: Iterable[Sequence[Any]],
                     zh_headers: bool = True, max_rows: int | None = None) -> int:
@@ -403,7 +407,8 @@ class SheetStream:
 
     WIDTH_SAMPLE = 200
 
-    def __init__(self, wb: WorkbookWriter, title: str, cols: list[Column], zh_headers: bool, max_rows: int) -> None:
+    def __init__(self, wb: WorkbookWriter, title: str, cols: list[Column], zh_headers: bool, max_rows: int,
+                 reserve: bool = False) -> None:
         self.wb, self.title, self.cols = wb, title, cols
         self.head = [(c.zh or c.name) if zh_headers else c.name for c in cols]
         self.per_sheet = max(1, max_rows - 1)
@@ -413,10 +418,15 @@ class SheetStream:
         self.part = 0
         self.n = 0  # rows on the current sheet
         self.written = 0
+        self.reserved: Any = wb.book.add_worksheet(wb.sheet_title(title, 1)) if reserve else None
 
     def _open(self) -> None:
         self.part += 1
-        ws = self.ws = self.wb.book.add_worksheet(self.wb.sheet_title(self.title, self.part))
+        if self.reserved is not None:
+            ws = self.ws = self.reserved
+            self.reserved = None
+        else:
+            ws = self.ws = self.wb.book.add_worksheet(self.wb.sheet_title(self.title, self.part))
         widths = [max([_width(h)] + [_width(r[k]) for r in self.pending if r[k] is not None])
                   for k, h in enumerate(self.head)]
         for k, c in enumerate(self.cols):
@@ -444,6 +454,11 @@ class SheetStream:
         for k, (v, write) in enumerate(zip(row, self.writers)):
             if v is not None:
                 write(ws, n, k, v)
+
+    def add_rows(self, rows: Sequence[Sequence[Any]]) -> None:
+        """Write these rows (values in column order)."""
+        for r in rows:
+            self.add(r)
 
     def add(self, row: Sequence[Any]) -> None:
         """Write one row (values in column order)."""
@@ -532,7 +547,8 @@ class _RemoteSheet:
         self.book.send(("close", self.key, None))
 
 
-def _workbook_process(path: str, constant_memory: bool, inbox: Any, outbox: Any) -> None:
+def _workbook_process(path: str, constant_memory: bool, inbox: Any, outbox: Any,
+                      job: Callable[[SheetStream], None] | None) -> None:
     """The child: write what arrives until told to stop; report how it ended."""
     import signal
 
@@ -543,8 +559,10 @@ def _workbook_process(path: str, constant_memory: bool, inbox: Any, outbox: Any)
             while True:
                 kind, key, payload = inbox.get()
                 if kind == "sheet":
-                    title, columns, zh = payload
-                    sheets[key] = wb.sheet(title, columns, zh_headers=zh)
+                    title, columns, zh, reserve = payload
+                    sheets[key] = wb.sheet(title, columns, zh_headers=zh, reserve=reserve)
+                elif kind == "job" and job is not None:
+                    job(sheets.pop(key))  # fills the table itself (and closes it)
                 elif kind == "rows":
                     for r in payload:
                         sheets[key].add(r)
@@ -557,6 +575,8 @@ def _workbook_process(path: str, constant_memory: bool, inbox: Any, outbox: Any)
         outbox.send(("ok", 0, ""))
     except OSError as exc:
         outbox.send(("oserror", exc.errno or 0, exc.strerror or type(exc).__name__))
+    except MemoryError:
+        outbox.send(("memory", 0, "MemoryError"))
     except BaseException as exc:
         outbox.send(("error", 0, type(exc).__name__))
 
@@ -573,28 +593,44 @@ class BackgroundWorkbook:
     path : path-like
     constant_memory : bool
         As for :class:`WorkbookWriter`.
+    job : callable, optional
+        ``job(table)``: run in the writing process when :meth:`run_job` asks, to fill one
+        table itself (rows the process makes from what it inherited at the fork,
+        instead of rows sent to it); it closes the table.
 
     Raises
     ------
     OSError
         From :meth:`close`, when the writing process could not write the file.
+    MemoryError
+        From :meth:`close`, when the writing process ran out of memory.
     RuntimeError
         From :meth:`close`, when it failed otherwise.
     """
 
-    def __init__(self, path: str | os.PathLike[str], constant_memory: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], constant_memory: bool = True,
+                 job: Callable[[SheetStream], None] | None = None) -> None:
         import multiprocessing as mp
 
+        if job is not None and "fork" not in mp.get_all_start_methods():
+            raise ValueError("a job needs the fork start method (the process inherits what it works on)")
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         self._inbox = ctx.Queue(maxsize=16)
         self._result, child_end = ctx.Pipe(duplex=False)
-        self._proc = ctx.Process(target=_workbook_process, args=(str(path), constant_memory, self._inbox, child_end),
-                                 daemon=True)
+        self._proc = ctx.Process(target=_workbook_process,
+                                 args=(str(path), constant_memory, self._inbox, child_end, job), daemon=True)
         self._proc.start()
         child_end.close()
         self._keys = 0
         self._done = False
         self._stopped = False
+
+    @staticmethod
+    def takes_jobs() -> bool:
+        """Whether this platform can give the writing process a ``job`` (it needs fork)."""
+        import multiprocessing as mp
+
+        return "fork" in mp.get_all_start_methods()
 
     def send(self, message: tuple[str, int, Any]) -> None:
         """Hand a message to the writing process (waits while the queue is full)."""
@@ -603,11 +639,16 @@ class BackgroundWorkbook:
             raise RuntimeError("the workbook writer stopped early")
         self._inbox.put(message)
 
-    def sheet(self, title: str, columns: Sequence[str | Column], zh_headers: bool = True) -> _RemoteSheet:
+    def sheet(self, title: str, columns: Sequence[str | Column], zh_headers: bool = True,
+              reserve: bool = False) -> _RemoteSheet:
         """A table to fill with :meth:`_RemoteSheet.add_rows` (see :meth:`WorkbookWriter.sheet`)."""
         self._keys += 1
-        self.send(("sheet", self._keys, (title, _columns(columns), zh_headers)))
+        self.send(("sheet", self._keys, (title, _columns(columns), zh_headers, reserve)))
         return _RemoteSheet(self, self._keys)
+
+    def run_job(self, sheet: _RemoteSheet) -> None:
+        """Have the writing process fill ``sheet`` with its ``job`` (and close it)."""
+        self.send(("job", sheet.key, None))
 
     def _finish(self) -> None:
         self._proc.join()
@@ -617,6 +658,8 @@ class BackgroundWorkbook:
         kind, errno, what = self._result.recv() if self._result.poll() else ("error", 0, "exited")
         if kind == "oserror":
             raise OSError(errno, what)
+        if kind == "memory":
+            raise MemoryError("the workbook's process ran out of memory")
         if kind != "ok":
             raise RuntimeError(f"the workbook writer failed ({what})")
 

@@ -492,3 +492,72 @@ def test_a_table_longer_than_a_sheet_continues_and_is_noted(tmp_path, monkeypatc
     rows = [r for ws in parts for r in list(ws.iter_rows(values_only=True))[1:]]
     assert len(rows) == len(recs) and [str(r[0]) for r in rows] == [r[0] for r in recs]
     assert "continues it on" in capsys.readouterr().out
+
+
+@pytest.fixture(scope="module")
+def county_files(tmp_path_factory):
+    d = tmp_path_factory.mktemp("county")
+    m = generate_market(120, 150, seed=8)
+    write_records(m.listings, d / "listings.csv")
+    write_records(m.demands, d / "demands.csv")
+    return d / "listings.csv", d / "demands.csv"
+
+
+def _xlsx_content(path):
+    wb = openpyxl.load_workbook(path)
+    return {ws.title: [[(c.value, c.number_format) for c in row] for row in ws.iter_rows()] for ws in wb.worksheets}, \
+        wb.sheetnames
+
+
+@pytest.mark.parametrize("method", ["one_to_one", "auto"])
+def test_recommendations_written_during_the_allocation_are_the_same(tmp_path, monkeypatch, county_files, method):
+    """With nothing refused or signed the workbook's process writes the recommendations
+    while the allocation runs; the outputs are those of writing them afterwards, and the
+    sheets come in the tables' order whichever table's rows came first."""
+    from matcher.cli import main
+    from matcher.io.export import BackgroundWorkbook
+
+    lpath, dpath = county_files
+    jobs = []
+    real_run_job = BackgroundWorkbook.run_job
+    monkeypatch.setattr(BackgroundWorkbook, "run_job", lambda self, sheet: jobs.append(1) or real_run_job(self, sheet))
+    args = ["match", str(lpath), str(dpath), "--quiet", "--lang", "en", "--method", method, "--top-k", "4"]
+    assert main([*args, "--out", str(tmp_path / "during")]) == 0
+    assert jobs == [1]  # the recommendations were the workbook process's job
+    monkeypatch.setattr(BackgroundWorkbook, "takes_jobs", staticmethod(lambda: False))
+    assert main([*args, "--out", str(tmp_path / "after")]) == 0
+    assert jobs == [1]
+    for name in ("pairs.csv", "recommendations.csv", "unmatched.csv", "rejects.csv", "report.html"):
+        assert (tmp_path / "during" / name).read_bytes() == (tmp_path / "after" / name).read_bytes(), name
+    during, order = _xlsx_content(tmp_path / "during" / "result.xlsx")
+    after, order_after = _xlsx_content(tmp_path / "after" / "result.xlsx")
+    assert order == order_after == ["配对结果", "推荐", "未匹配", "问题行"]  # 480 recommendations came first
+    assert during == after
+
+
+@pytest.mark.parametrize(("failure", "code"), [(MemoryError, 2), (OSError(28, "No space left on device"), 3)])
+def test_a_failure_while_the_recommendations_are_written_leaves_the_earlier_outputs(
+        tmp_path, monkeypatch, county_files, failure, code, capsys):
+    import matcher.batch.run as run_module
+    from matcher.cli import main
+
+    lpath, dpath = county_files
+    out = tmp_path / "out"
+    args = ["match", str(lpath), str(dpath), "--out", str(out), "--quiet", "--lang", "en", "--method", "one_to_one"]
+    assert main(args) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    real = run_module.recommendation_rows
+
+    def dying(*a, **kw):  # runs in the workbook's process
+        for k, rows in enumerate(real(*a, **kw)):
+            if k == 0:
+                yield rows
+        raise failure
+
+    monkeypatch.setattr(run_module, "recommendation_rows", dying)
+    capsys.readouterr()
+    assert main(args) == code
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
