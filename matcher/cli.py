@@ -44,7 +44,8 @@ Exit codes
 that cannot be read, a lock/exclusion naming an unknown id or contradicting another, or
 running out of memory (one line on stderr, naming the stage); 3 an output that cannot be
 written (also an output folder holding other files); 1 an unexpected internal error;
-130 interrupted. A failed ``match`` leaves the earlier outputs as they were. Error lines
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM, as ``kill`` or ``timeout`` send it). A
+failed ``match`` leaves the earlier outputs as they were. Error lines
 never quote record contents; ``--debug`` shows the traceback instead.
 """
 
@@ -88,6 +89,7 @@ _T: dict[str, tuple[str, str]] = {
                           "warning: the locked pair ({d}, {l}) fails hard rules ({en}); it is kept, scored "
                           "by its criteria"),
     "interrupted": ("已中断，原有输出未改动", "interrupted; the earlier outputs are untouched"),
+    "terminated": ("已终止，原有输出未改动", "terminated; the earlier outputs are untouched"),
     "reading": ("读取", "reading"),
     "scoring and allocating": ("评分与分配", "scoring and allocating"),
     "writing": ("写出", "writing"),
@@ -604,6 +606,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(prefix + say("memory", stage=stage()), file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
+        if _TERMINATED:
+            print(f"changfang: {say('terminated')}", file=sys.stderr)
+            return EXIT_TERMINATED
         print(f"changfang: {say('interrupted')}", file=sys.stderr)
         return 130
     except BrokenPipeError:
@@ -647,13 +652,29 @@ def _on_interrupt(signum: int, frame: FrameType | None) -> None:
 def _stop_taking_interrupts() -> None:
     """From the swap of the outputs on, a Ctrl-C would only cut the summary short (and
     "the earlier outputs are untouched" would no longer be true): ignore it, when this
-    command's handler is the one in place (a library caller keeps its own)."""
+    command's handler is the one in place (a library caller keeps its own); SIGTERM too."""
     if signal.getsignal(signal.SIGINT) is _on_interrupt:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if signal.getsignal(signal.SIGTERM) is _on_terminate:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 def _on_second_interrupt(signum: int, frame: FrameType | None) -> None:
-    os._exit(130)
+    os._exit(EXIT_TERMINATED if _TERMINATED else 130)
+
+
+EXIT_TERMINATED = 143
+_TERMINATED = False  # set by SIGTERM: the interrupt that follows is a termination
+
+
+def _on_terminate(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM (``kill``, ``timeout``, a service manager): ended as a Ctrl-C is (the
+    staged outputs and the workbook's process cleaned up, the earlier outputs untouched),
+    with exit code 143 and its own line."""
+    global _TERMINATED
+    _TERMINATED = True
+    signal.signal(signal.SIGTERM, _on_second_interrupt)
+    _on_interrupt(signum, frame)
 
 
 def run() -> NoReturn:
@@ -669,16 +690,18 @@ def run() -> NoReturn:
     main_thread = threading.current_thread() is threading.main_thread()
     if main_thread:
         signal.signal(signal.SIGINT, _on_interrupt)
+        signal.signal(signal.SIGTERM, _on_terminate)
     code = main()
-    if main_thread and code != 130:  # the work is done (or failed on its own): a late Ctrl-C changes nothing
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if main_thread and code not in (130, EXIT_TERMINATED):  # the work is done (or failed on its own): a late
+        signal.signal(signal.SIGINT, signal.SIG_IGN)          # Ctrl-C or SIGTERM changes nothing
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         sys.stdout.flush()
     except BrokenPipeError:
         _discard_stdout()
     sys.stderr.flush()
-    if code == 130:
-        os._exit(130)
+    if code in (130, EXIT_TERMINATED):
+        os._exit(code)
     sys.exit(code)
 
 

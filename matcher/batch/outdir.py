@@ -119,6 +119,7 @@ def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool
     stage.mkdir(mode=0o777 & ~umask())
     try:
         yield stage
+        check_target(stage, allowed)  # nothing but outputs is published (a file slipped in is refused)
         if before_swap is not None:
             before_swap()
     except BaseException:

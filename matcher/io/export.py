@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import sys
 import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -549,15 +550,25 @@ class _RemoteSheet:
 
 def _workbook_process(path: str, constant_memory: bool, inbox: Any, outbox: Any,
                       job: Callable[[SheetStream], None] | None) -> None:
-    """The child: write what arrives until told to stop; report how it ended."""
+    """The child: write what arrives until told to stop; report how it ended. It ends
+    quietly when its parent is gone (killed: nobody will send the rest)."""
+    import queue
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides what an interrupt means
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # (not the parent's handler, inherited at the fork)
+    sys.unraisablehook = lambda _: None  # a file left half-written says nothing on the terminal
+    parent = os.getppid()
     try:
         sheets: dict[int, SheetStream] = {}
         with WorkbookWriter(path, constant_memory=constant_memory) as wb:
             while True:
-                kind, key, payload = inbox.get()
+                try:
+                    kind, key, payload = inbox.get(timeout=1.0)
+                except queue.Empty:
+                    if os.getppid() != parent:
+                        os._exit(0)
+                    continue
                 if kind == "sheet":
                     title, columns, zh, reserve = payload
                     sheets[key] = wb.sheet(title, columns, zh_headers=zh, reserve=reserve)
@@ -573,12 +584,28 @@ def _workbook_process(path: str, constant_memory: bool, inbox: Any, outbox: Any,
                         s.close()
                     break
         outbox.send(("ok", 0, ""))
-    except OSError as exc:
-        outbox.send(("oserror", exc.errno or 0, exc.strerror or type(exc).__name__))
     except MemoryError:
         outbox.send(("memory", 0, "MemoryError"))
     except BaseException as exc:
-        outbox.send(("error", 0, type(exc).__name__))
+        os_error = _os_error(exc)
+        if os_error is not None:
+            outbox.send(("oserror", os_error.errno or 0, os_error.strerror or type(os_error).__name__))
+        else:
+            outbox.send(("error", 0, type(exc).__name__))
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The OSError behind ``exc``: itself, its cause or context, or the one XlsxWriter
+    wraps (its ``FileCreateError`` carries the OSError as its argument)."""
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        if isinstance(seen, OSError):
+            return seen
+        wrapped = seen.args[0] if seen.args and isinstance(seen.args[0], OSError) else None
+        seen = wrapped or seen.__cause__ or seen.__context__
+    return None
 
 
 class BackgroundWorkbook:

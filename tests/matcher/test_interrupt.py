@@ -188,3 +188,110 @@ def test_a_ctrl_c_during_the_swap_is_ignored(tmp_path, market, parties):
         assert (out / "run.json").is_file() and (out / "result.xlsx").is_file()
         assert sorted(q.name for q in tmp_path.iterdir()) == ["out", *(["parties"] if parties else []), "swap.py"]
         assert not parties or any((tmp_path / "parties").rglob("*.xlsx"))
+
+
+def _children_of(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True)
+    return [int(x) for x in out.stdout.split()]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_for_writer(proc: subprocess.Popen, timeout: float = 120.0) -> int:
+    """The pid of the run's workbook process, once it exists (during the allocation)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout:
+        kids = _children_of(proc.pid)
+        if kids:
+            return kids[0]
+        if proc.poll() is not None:
+            pytest.fail("the run ended before its workbook process started")
+        time.sleep(0.05)
+    pytest.fail("no workbook process")
+
+
+def test_sigterm_ends_a_run_like_ctrl_c_with_143(tmp_path, market):
+    """SIGTERM (``kill``, ``timeout``) while the workbook's process writes the
+    recommendations: exit 143 with one line, the earlier outputs byte for byte, nothing
+    staged beside them, and no process left behind."""
+    lpath, dpath = market
+    out = tmp_path / "out"
+    args = [*CMD, "match", str(lpath), str(dpath), "--out", str(out), "--quiet", "--lang", "en",
+            "--method", "one_to_one", "--top-k", "10"]
+    assert subprocess.run(args, capture_output=True, timeout=600).returncode == 0
+    before = _tree(out)
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    child = _wait_for_writer(proc)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=PROMPT_S) == 143
+    assert proc.stderr is not None
+    assert proc.stderr.read().splitlines() == ["changfang: terminated; the earlier outputs are untouched"]
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+    t0 = time.monotonic()
+    while _alive(child) and time.monotonic() - t0 < PROMPT_S:
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def test_the_workbook_process_ends_when_its_parent_is_killed(tmp_path, market):
+    """SIGKILL cannot be handled, but the workbook's process must not wait forever for
+    rows that will never come."""
+    lpath, dpath = market
+    args = [*CMD, "match", str(lpath), str(dpath), "--out", str(tmp_path / "out"), "--quiet",
+            "--method", "one_to_one"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    child = _wait_for_writer(proc)
+    proc.kill()
+    proc.wait(timeout=PROMPT_S)
+    t0 = time.monotonic()
+    while _alive(child) and time.monotonic() - t0 < PROMPT_S:
+        time.sleep(0.1)
+    assert not _alive(child)
+
+
+def test_a_file_slipped_into_the_staged_folder_is_not_published(tmp_path, market, monkeypatch):
+    import matcher.batch.run as run_module
+    from matcher.batch.outdir import OutputFolderError
+
+    listings, demands = market
+    out = tmp_path / "out"
+    run_module.run_match(listings, demands, out, top_k=2)
+    before = _tree(out)
+    real = run_module._write_tables
+
+    def with_a_stranger(folder, *args, **kwargs):
+        (folder / "notes.txt").write_text("not an output", encoding="utf-8")
+        return real(folder, *args, **kwargs)
+
+    monkeypatch.setattr(run_module, "_write_tables", with_a_stranger)
+    with pytest.raises(OutputFolderError, match=r"notes\.txt"):
+        run_module.run_match(listings, demands, out, top_k=4)
+    assert _tree(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_full_disk_inside_xlsxwriter_is_an_os_error():
+    from xlsxwriter.exceptions import FileCreateError
+
+    from matcher.io.export import _os_error
+
+    full = OSError(28, "No space left on device")
+    assert _os_error(FileCreateError(full)) is full
+    try:
+        try:
+            raise full
+        except OSError as exc:
+            raise RuntimeError("wrapped") from exc
+    except RuntimeError as outer:
+        assert _os_error(outer) is full
+    assert _os_error(ValueError("no")) is None
