@@ -71,10 +71,10 @@ def recommend(sc: scoring.Scorer, k: int, by: Literal["demand", "listing"],
         return rank(sc, k, by)
     keep = np.flatnonzero(~gone)
     if by == "demand":
-        sub = sc.subset(None, keep, demands=sc.demands, listings=_take(sc.listings, keep), engine=_engine(sc))
+        sub = sc.subset(None, keep, demands=sc.demands, listings=_take(sc.listings, keep), engine=sc.market_engine)
         mine, theirs = xr, xc
     else:
-        sub = sc.subset(keep, None, demands=_take(sc.demands, keep), listings=sc.listings, engine=_engine(sc))
+        sub = sc.subset(keep, None, demands=_take(sc.demands, keep), listings=sc.listings, engine=sc.market_engine)
         mine, theirs = xc, xr
     deeper = int(np.bincount(mine, minlength=n_self).max()) if mine.size else 0
     kk = min(k + deeper, len(keep))
@@ -95,10 +95,6 @@ def recommend(sc: scoring.Scorer, k: int, by: Literal["demand", "listing"],
     out.scores[rows, place[rows, cols]] = t.scores[rows, cols]
     out.count[:] = np.minimum(ok.sum(axis=1), k)
     return out
-
-
-def _engine(sc: scoring.Scorer) -> Literal["numpy", "numba"]:
-    return "numba" if sc.compiled(sc.shape[0] * sc.shape[1]) else "numpy"
 
 
 def _take(records: Any, rows: np.ndarray) -> Any:

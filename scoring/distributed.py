@@ -52,14 +52,9 @@ def demand_rows(sc: Scorer, rows: np.ndarray, cols: np.ndarray | None = None) ->
     Scorer
         Row ``q`` is ``sc``'s row ``rows[q]``; column ``p`` is ``cols[p]`` (or ``p``).
     """
-
     rows = np.asarray(rows, dtype=np.int64)
     recs = sc.demands.take(rows) if hasattr(sc.demands, "take") else None
-    return sc.subset(rows, cols, demands=recs, listings=sc.listings if cols is None else None, engine=_engine(sc))
-
-
-def _engine(sc: Scorer) -> Literal["numpy", "numba"]:
-    return "numba" if sc.compiled(sc.shape[0] * sc.shape[1]) else "numpy"
+    return sc.subset(rows, cols, demands=recs, listings=sc.listings if cols is None else None, engine=sc.market_engine)
 
 
 # ---- on the workers ------------------------------------------------------------------
@@ -191,7 +186,7 @@ def share(client: Any, sc: Scorer) -> dict[str, Any]:
     # a list, not a dict: a scattered dict's keys would be the data's keys, the same in
     # every call, and one call releasing them would take them from the next
     names = ("listing_side", "profile", "engine")
-    return dict(zip(names, client.scatter([sc.listing_side, sc.profile, _engine(sc)], broadcast=True, hash=False)))
+    return dict(zip(names, client.scatter([sc.listing_side, sc.profile, sc.market_engine], broadcast=True, hash=False)))
 
 
 def dual_violations_blocks(client: Any, sc: Scorer, blocks: list[tuple[np.ndarray, np.ndarray]], u: np.ndarray,

@@ -257,6 +257,12 @@ class Scorer:
         return np.ascontiguousarray(self.id_ranks("listing")[self.pruned_market[1]])
 
     # ---- evaluation -------------------------------------------------------------
+    @property
+    def market_engine(self) -> Literal["numpy", "numba"]:
+        """The engine a pass over the whole market takes: a scorer of part of it
+        (:meth:`subset`) given this one scores every pair bit for bit as here."""
+        return "numba" if self.compiled(self.shape[0] * self.shape[1]) else "numpy"
+
     def compiled(self, pairs: int) -> bool:
         """Whether a block of ``pairs`` pairs runs on the compiled path."""
         if self.engine == "auto":

@@ -204,7 +204,7 @@ def one_to_one(scores: Any, reservation: float = 0.0,
     """
     c = candidates(scores, reservation)
     if method == "auto":
-        cells = len(renumber(c.rows, c.shape[0])[0]) * len(renumber(c.cols, c.shape[1])[0])
+        cells = np.count_nonzero(np.bincount(c.rows)) * np.count_nonzero(np.bincount(c.cols))
         if cells <= DENSE_MAX and len(c) >= DENSE_DENSITY * cells:
             method = "dense"
         else:

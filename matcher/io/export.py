@@ -639,7 +639,7 @@ class BackgroundWorkbook:
                  job: Callable[[SheetStream], None] | None = None) -> None:
         import multiprocessing as mp
 
-        if job is not None and "fork" not in mp.get_all_start_methods():
+        if job is not None and not self.takes_jobs():
             raise ValueError("a job needs the fork start method (the process inherits what it works on)")
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
         self._inbox = ctx.Queue(maxsize=16)
