@@ -24,6 +24,17 @@ built in one place by :mod:`scoring.fast` from the definitions:
 Rows (demands) and columns (listings) are positions in the arrays given; a driver works
 on ``rows r0:r1`` and ``columns c0:c1`` and writes outputs relative to them.
 
+Threads: a driver runs the work items ``i0:i1`` it is given, as worker ``wk``, and
+releases the GIL; :func:`scoring.fast.run_items` spreads the items over threads. The
+drivers do not use ``prange``: a parallel loop is compiled into a kernel of its own that
+links and optimises its own copy of :func:`eval_rows` again, which on a fresh install
+cost 8-12 s per driver (four drivers: 40 s of a first run). They are still compiled
+with ``parallel=True``, which without a ``prange`` adds only numba's array analysis
+passes and measured 8-15 % faster (``benchmarks/README.md``; numba warns that nothing
+was parallelised, :func:`scoring.fast.kernel` silences that one warning). Every driver
+calls :func:`eval_rows` with the same argument types, so that it is compiled once (each
+distinct type, a literal ``0`` included, compiled it again: 7 s).
+
 Speed (``benchmarks/README.md``): loop indices are unsigned (numba wraps negative
 indices, and a loop whose index may be negative is not vectorised); every loop is short
 and touches few arrays, each as a plain contiguous vector; rule inputs are narrow
@@ -59,6 +70,13 @@ C2, C3, C4, C5, C6, C7 = (np.float32(1 / 2), np.float32(1 / 6), np.float32(1 / 2
                           np.float32(1 / 720), np.float32(1 / 5040))
 S1, S2, S3, S4 = np.float32(1 / 6), np.float32(3 / 40), np.float32(5 / 112), np.float32(35 / 1152)
 SERIES_LIMIT = np.float32(0.1)
+
+
+@numba.njit(inline="always", error_model="numpy")
+def no_bounds():
+    """An empty ``bounds`` for :func:`eval_rows` (every pair of the tile), of the type
+    the drivers that pass spans give it (a strided view): one compiled :func:`eval_rows`."""
+    return np.zeros((0, 2, 1), dtype=np.int64)[:, :, 0]
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -155,7 +173,7 @@ def compact(ffr, ta, tb, fi, words, count_only):
     return nf
 
 
-@numba.njit(inline="always", error_model="numpy")
+@numba.njit(error_model="numpy")
 def decay_all(x, out, n, kern, KIND):
     """``out[q] = decay(x[q])`` for q < n (float32), the kernel ``kern`` (``[kind, offset,
     1 / scale, coef]``) chosen once: each branch is a plain loop the compiler vectorises
@@ -527,21 +545,24 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
 # ---- drivers --------------------------------------------------------------------------
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def dense(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, failed, total, crit, keep):
+def dense_items(n, m):
+    """The work items of :func:`dense` over n rows x m columns."""
+    return ((n + ROWS - 1) // ROWS) * ((m + COLS - 1) // COLS)
+
+
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")  # (no prange: see the module)
+def dense(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, failed, total, crit, keep, i0, i1, wk):
     """Rows ``r0:r1`` x columns ``c0:c1`` into ``failed`` / ``total`` (and ``crit`` when
-    ``keep``), shape (r1 - r0, c1 - c0), written in place by :func:`eval_rows`. Work
-    items are ROWS rows x COLS columns, so one row against many listings runs in
-    parallel too."""
+    ``keep``), shape (r1 - r0, c1 - c0), written in place by :func:`eval_rows`: work
+    items ``i0:i1`` (of :func:`dense_items`), each ROWS rows x COLS columns, so that one
+    row against many listings runs on many threads too (``wk``: the worker, unused)."""
     n, m = r1 - r0, c1 - c0
-    n_rc = (n + ROWS - 1) // ROWS
     n_cc = (m + COLS - 1) // COLS
-    nb = np.zeros((0, 2), dtype=np.int64)
-    n_classes = T.units.shape[0]
-    for item in numba.prange(n_rc * n_cc):
+    nb = no_bounds()
+    _, _, nfs, sd, si, si64, xs, stamp = new_buffers(0, T.units.shape[0])
+    nfs = np.empty(ROWS, dtype=np.int64)
+    for item in range(i0, i1):
         rc, cc = item // n_cc, item % n_cc
-        _, _, nfs, sd, si, si64, xs, stamp = new_buffers(0, n_classes)
-        nfs = np.empty(ROWS, dtype=np.int64)
         ra, rb = rc * ROWS, min(rc * ROWS + ROWS, n)
         rows = np.arange(r0 + ra, r0 + rb)
         for a in range(cc * COLS, min(cc * COLS + COLS, m), TILE):
@@ -635,49 +656,33 @@ def merge_best(best, best_x, tie, out_best, out_x):
 ITEM = 4 * TILE  # listings per work item of the single-record driver
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def row_top(D, L, T, P, F, K, KIND, W, CI, i, spans, k, tie, index, scores, count):
-    """Demand row ``i``'s k best feasible listings among the positions of its spans
-    (``spans``: (n_groups, 2) [start, end)), parallel across the listings: work items of
-    at most ITEM positions; each item keeps its own k best, merged at the
-    end into ``index`` / ``scores`` ((1, k), best first, ties by ascending ``tie``;
-    -1 / NaN padded) and ``count`` ((1,)). Nothing per listing is written."""
-    n_items = 0
-    for g in range(spans.shape[0]):
-        if spans[g, 1] > spans[g, 0]:
-            n_items += (spans[g, 1] - spans[g, 0] + ITEM - 1) // ITEM
-    starts, ends = np.empty(n_items, np.int64), np.empty(n_items, np.int64)
-    q = 0
-    for g in range(spans.shape[0]):
-        for a in range(spans[g, 0], spans[g, 1], ITEM):
-            starts[q], ends[q] = a, min(a + ITEM, spans[g, 1])
-            q += 1
-    hi = np.empty((n_items, k), np.int64)
-    hs = np.empty((n_items, k), np.float32)
-    hc = np.zeros(n_items, np.int64)
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")  # (no prange: see the module)
+def row_top(D, L, T, P, F, K, KIND, W, CI, i, starts, ends, k, tie, index, scores, count, i0, i1, wk):
+    """Demand row ``i``'s k best feasible listings among the positions ``starts[q]:ends[q]``
+    of work items ``q`` in ``i0:i1`` (at most ITEM positions each): each item keeps its
+    own k best in row q of ``index`` / ``scores`` ((n_items, 1, k), best first, ties by
+    ascending ``tie``) and ``count`` ((n_items, 1)), for :func:`merge_top` to merge
+    (``wk``: the worker, unused). Nothing per listing is written."""
     rows = np.full(1, i, np.int64)
-    nb = np.zeros((0, 2), dtype=np.int64)
+    nb = no_bounds()
     cb = np.empty((0, 0, 0), dtype=np.float32)
+    z0, no = np.int64(0), np.bool_(False)  # (not literals: one eval_rows for every driver)
     n_classes = T.units.shape[0]
-    for item in numba.prange(n_items):
-        ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(1, n_classes)
+    ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(1, n_classes)
+    for item in range(i0, i1):
+        hi, hs, hc = index[item], scores[item], count[item]
+        hc[0] = 0
         for a in range(starts[item], ends[item], TILE):
             b = min(a + TILE, ends[item])
-            eval_rows(rows, 1, a, b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, 0, 0, cb, False, nfs, sd, si,
-                      si64, xs, stamp)
+            eval_rows(rows, np.int64(1), a, b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, z0, z0, cb, no,
+                      nfs, sd, si, si64, xs, stamp)
             if nfs[0] == 0:
                 continue
             ttr = tt[0]
             for t in range(b - a):
                 v = ttr[t]
-                if v >= kth(k, hs, hc, item):
-                    heap_push(v, a + t, tie[a + t], k, hi, hs, hc, item, tie)
-    count[0] = 0
-    for item in range(n_items):
-        for q in range(hc[item]):
-            x = hi[item, q]
-            heap_push(hs[item, q], x, tie[x], k, index, scores, count, 0, tie)
-    finish(index, scores, count, k)
+                if v >= kth(k, hs, hc, 0):
+                    heap_push(v, a + t, tie[a + t], k, hi, hs, hc, 0, tie)
 
 
 # ---- candidates and the dual check -----------------------------------------------------
@@ -707,18 +712,24 @@ def push_pair(wk, r, j, v, buf_r, buf_j, buf_s, fill):
             fill[wk] = -1
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
+def row_items(n_rows):
+    """The work items of :func:`candidates` and :func:`dual` over n rows."""
+    return (n_rows + ROWS - 1) // ROWS
+
+
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")  # (no prange: see the module)
 def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive, stats, per_d, per_l, keep_all,
                tie_l, tie_d, n_bits, d_count, d_best, d_best_j, d_rules, d_visits, l_count, l_best, l_best_i, l_rules,
                buf_r, buf_j, buf_s, fill, hd_index, hd_scores, hd_count, hl_index, hl_scores, hl_count,
-               top_d, top_l, td_index, td_scores, td_count, tl_index, tl_scores, tl_count):
+               top_d, top_l, td_index, td_scores, td_count, tl_index, tl_scores, tl_count, i0, i1, wk):
     """Demand rows ``rows[p]`` (p: the row's position, which every per-row output is
     indexed by), each against the listing positions of its spans ``spans[p, g]`` ([start,
-    end) per group g; empty when start >= end), in work items of 16 rows.
+    end) per group g; empty when start >= end): work items ``i0:i1`` of ROWS rows each
+    (:func:`row_items`), run by worker ``wk``.
 
     Per row: feasible pairs ``d_count``, best feasible score ``d_best`` (NaN: none) and
     its listing ``d_best_j`` (-1), failed pairs per rule bit ``d_rules[p, bit]``, pairs
-    visited ``d_visits`` (all only when ``stats``). Per listing, one slot per worker (``numba.get_thread_id()``,
+    visited ``d_visits`` (all only when ``stats``). Per listing, one slot per worker (``wk``,
     merged by the caller): ``l_count``, ``l_best`` (-inf: none), ``l_best_i`` (-1),
     ``l_rules[w, bit, j]`` (when ``stats``). Pairs scoring >= reservation (and > 0 when
     ``positive``; ``Scorer.top_k`` keeps every feasible pair): when ``keep_all``,
@@ -731,16 +742,14 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
     :meth:`scoring.Scorer.top_k`, in the same pass). Ties everywhere by ascending id
     rank (``tie_l`` by listing position, ``tie_d`` by demand row).
     """
-    n_w = l_count.shape[0]
     n_rows = rows.shape[0]
     n_groups = spans.shape[1]
-    rr = 16
-    n_items = (n_rows + rr - 1) // rr
-    for item in numba.prange(n_items):
-        wk = numba.get_thread_id() % n_w
+    rr = ROWS
+    ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(rr, T.units.shape[0])
+    cb = np.empty((0, 0, 0), dtype=np.float32)
+    z0, no = np.int64(0), np.bool_(False)  # (not literals: one eval_rows for every driver)
+    for item in range(i0, i1):
         ra, rb = item * rr, min(item * rr + rr, n_rows)
-        ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(rr, T.units.shape[0])
-        cb = np.empty((0, 0, 0), dtype=np.float32)
         # the worker's slots as views once per item (a view made per pair costs a
         # reference count each time)
         lc_w, lb_w, lbi_w = l_count[wk], l_best[wk], l_best_i[wk]
@@ -757,8 +766,8 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
             lo, hi = span_union(spans, ra, rb, g)
             for a in range(lo, hi, TILE):
                 b = min(a + TILE, hi)
-                eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, 0, 0,
-                          cb, False, nfs, sd, si, si64, xs, stamp)
+                eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, z0,
+                          z0, cb, no, nfs, sd, si, si64, xs, stamp)
                 for r in range(rb - ra):
                     p = ra + r
                     ta, tb = max(spans[p, g, 0] - a, 0), min(spans[p, g, 1] - a, b - a)
@@ -819,27 +828,26 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
                 d_best[p] = nan
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def dual(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, u, v, tol, buf_r, buf_j, buf_s, fill):
+@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")  # (no prange: see the module)
+def dual(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, u, v, tol, buf_r, buf_j, buf_s, fill, i0, i1, wk):
     """Feasible pairs of demand rows ``rows[p]`` (against their spans, as in
-    :func:`candidates`) scoring >= reservation whose reduced score ``s - u[i] - v[j]``
-    exceeds ``tol``, into per-worker buffers as (p, j, score)."""
-    n_w = fill.shape[0]
+    :func:`candidates`; work items ``i0:i1``, worker ``wk``) scoring >= reservation
+    whose reduced score ``s - u[i] - v[j]`` exceeds ``tol``, into worker wk's buffer as
+    (p, j, score)."""
     n_rows = rows.shape[0]
     n_groups = spans.shape[1]
-    rr = 16
-    n_items = (n_rows + rr - 1) // rr
-    for item in numba.prange(n_items):
-        wk = numba.get_thread_id() % n_w
+    rr = ROWS
+    ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(rr, T.units.shape[0])
+    cb = np.empty((0, 0, 0), dtype=np.float32)
+    z0, no = np.int64(0), np.bool_(False)  # (not literals: one eval_rows for every driver)
+    for item in range(i0, i1):
         ra, rb = item * rr, min(item * rr + rr, n_rows)
-        ff, tt, nfs, sd, si, si64, xs, stamp = new_buffers(rr, T.units.shape[0])
-        cb = np.empty((0, 0, 0), dtype=np.float32)
         for g in range(n_groups):
             lo, hi = span_union(spans, ra, rb, g)
             for a in range(lo, hi, TILE):
                 b = min(a + TILE, hi)
-                eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, 0, 0,
-                          cb, False, nfs, sd, si, si64, xs, stamp)
+                eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, z0,
+                          z0, cb, no, nfs, sd, si, si64, xs, stamp)
                 for r in range(rb - ra):
                     if nfs[r] == 0:
                         continue

@@ -29,19 +29,28 @@ Nothing is imported or compiled until first use; compiled code is cached on disk
 numba (and the cache is dropped when a module it compiles from is newer than it,
 :func:`_drop_stale_cache`, since numba only watches the file of the function itself).
 
-Threads: numba's default threading layer here is OpenMP when it is available, else its
-own ``workqueue``; :func:`kernel` defaults ``OMP_WAIT_POLICY`` to ``PASSIVE`` before the
-threads start, so that OpenMP workers sleep between queries instead of spinning
-(``benchmarks/README.md`` measures the layers).
+Threads: the scoring drivers are plain compiled functions over a range of work items
+that release the GIL; :func:`run_items` runs them on a pool of Python threads (as many
+as ``numba.get_num_threads()``), each thread taking chunks of items until none are
+left. numba's own parallel loops (``prange``) would compile every driver a second time
+into a parallel kernel holding its own copy of the scoring loop: on a fresh install
+that cost 8-12 s per driver (``benchmarks/README.md``). Idle pool threads wait on a
+queue (they never spin). The few small kernels that still use ``prange`` run on numba's
+threading layer, OpenMP when available: :func:`kernel` defaults ``OMP_WAIT_POLICY`` to
+``PASSIVE`` before its threads start, so that they sleep between queries too.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import itertools
 import math
 import os
+import warnings
 from collections import namedtuple
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,9 +130,70 @@ def kernel() -> Any:
     queries 10x slower (``benchmarks/README.md``)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     _drop_stale_cache()
+    # the drivers ask for parallel=True without a prange on purpose (scoring._fast_kernel)
+    warnings.filterwarnings("ignore", message=r"\s*The keyword argument 'parallel=True' was specified but no "
+                            r"transformation for parallel execution was possible\.\s*\n\s*\nTo find out why, try "
+                            r"turning on parallel diagnostics.*\n+File \"[^\"]*_fast_kernel\.py\"")
     from scoring import _fast_kernel
 
     return _fast_kernel
+
+
+def threads() -> int:
+    """Threads the compiled drivers run on: ``numba.get_num_threads()`` of the calling
+    thread (``NUMBA_NUM_THREADS``, or what ``numba.set_num_threads`` set)."""
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+@functools.cache
+def _pool(n: int) -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(n, thread_name_prefix="changfang-kernel")
+
+
+def run_items(driver: Callable[..., None], args: tuple[Any, ...], n_items: int, workers: int | None = None,
+              chunks: int = 8) -> None:
+    """Run ``driver(*args, i0, i1, wk)`` over the work items ``0:n_items`` on ``workers``
+    threads (default :func:`threads`).
+
+    Each thread has a worker slot ``wk`` in ``range(workers)`` (what a driver indexes its
+    per-worker outputs by) and takes chunks of items from a shared counter until none
+    are left, about ``chunks`` per thread, so uneven items balance out (each chunk is a
+    call from Python, ~50 us: a single query of ~1 ms asks for one per thread). With one worker or one item, it runs on
+    the calling thread. An exception in any chunk is raised here once every thread has
+    stopped; an exception in the calling thread while it waits (Ctrl-C) stops the threads
+    after the chunk they are running.
+    """
+    nw = max(1, min(threads() if workers is None else workers, n_items))
+    if nw == 1:
+        if n_items > 0:
+            driver(*args, 0, n_items, 0)
+        return
+    chunk = max(1, -(-n_items // (nw * max(1, chunks))))
+    counter = itertools.count()  # (next() on it is atomic under the GIL)
+    stop: list[BaseException] = []
+
+    def work(wk: int) -> None:
+        while not stop:
+            i0 = next(counter) * chunk
+            if i0 >= n_items:
+                return
+            try:
+                driver(*args, i0, min(i0 + chunk, n_items), wk)
+            except BaseException as e:  # the others stop at their next chunk
+                stop.append(e)
+                raise
+
+    futures = [_pool(nw).submit(work, wk) for wk in range(nw)]
+    try:
+        for f in futures:
+            f.exception()  # wait for all of them before raising
+    except BaseException as e:  # Ctrl-C (or SIGTERM) while waiting: the threads stop after their chunk
+        stop.append(e)
+        raise
+    if stop:
+        raise stop[0]
 
 
 # ---- the named records ----------------------------------------------------------------
@@ -359,7 +429,9 @@ def evaluate_block(pre: Prepared, rows: slice, cols: slice, failed: np.ndarray, 
     keep = crit is not None
     if crit is None:
         crit = np.empty((0, 0, 0), dtype=np.float32)
-    kernel().dense(*pre.args, rows.start, rows.stop, cols.start, cols.stop, failed, total, crit, keep)
+    k = kernel()
+    args = (*pre.args, rows.start, rows.stop, cols.start, cols.stop, failed, total, crit, keep)
+    run_items(k.dense, args, k.dense_items(rows.stop - rows.start, cols.stop - cols.start))
 
 
 def select_top(t: np.ndarray, k: int, tie: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

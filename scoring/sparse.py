@@ -251,14 +251,12 @@ def _top(lists: tuple[np.ndarray, np.ndarray, np.ndarray], k: int, by: str) -> T
 
 def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: int, memory_bytes: int,
                          prune: bool, top: int = 0) -> Candidates:
-    import numba
-
     k = fast.kernel()
     n_d, n_l = scorer.shape
     pre, order, index = _pruned(scorer, prune)
     tie_d = scorer.id_ranks("demand")
     tie_l = np.ascontiguousarray(scorer.id_ranks("listing")[order])
-    nw = numba.get_num_threads()
+    nw = fast.threads()
     keep_all = per_d == 0 and per_l == 0
     cap = max(1024, memory_bytes // (_PAIR_BYTES * nw)) if keep_all else 1
     rows_all = _row_order(scorer, index)
@@ -291,10 +289,10 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
         state: list[np.ndarray] = [l_count, l_best, l_best_i, l_rules, *hl, *tl]  # what a retry must undo
         saved = [x.copy() for x in state] if keep_all else []
         td[2][a:b] = 0
-        k.candidates(*pre.args, rows, sp, np.float32(reservation), True, True, per_d, per_l, keep_all, tie_l, tie_d,
-                     N_BITS,
-                     cnt, best, best_j, rules, visits, l_count, l_best, l_best_i, l_rules, *buf, fill, *hd, *hl,
-                     top_d, top_l, td[0][a:b], td[1][a:b], td[2][a:b], *tl)
+        args = (*pre.args, rows, sp, np.float32(reservation), True, True, per_d, per_l, keep_all, tie_l, tie_d,
+                N_BITS, cnt, best, best_j, rules, visits, l_count, l_best, l_best_i, l_rules, *buf, fill, *hd, *hl,
+                top_d, top_l, td[0][a:b], td[1][a:b], td[2][a:b], *tl)
+        fast.run_items(k.candidates, args, k.row_items(m), nw)
         if keep_all and (fill < 0).any():  # a worker's buffer overflowed: undo, split, again
             for dst, src in zip(state, saved):
                 dst[...] = src
@@ -413,24 +411,23 @@ def top_k_pruned(scorer: Scorer, k: int, by: str) -> tuple[np.ndarray, np.ndarra
     scores : ndarray of float32, shape (n, k)
     count : ndarray of int64, shape (n,)
     """
-    import numba
-
     n_d, n_l = scorer.shape
     pre, order, index = _pruned(scorer, True)
     tie_d = scorer.id_ranks("demand")
     tie_l = np.ascontiguousarray(scorer.id_ranks("listing")[order])
-    nw = numba.get_num_threads() if by == "listing" else 1
+    nw = fast.threads()
     rows = _row_order(scorer, index)
     sp = _spans_of(scorer, index, rows)
     top_d, top_l = (k, 0) if by == "demand" else (0, k)
     td, tl = _lists(n_d if top_d else 0, k), _lists(n_l if top_l else 0, k, nw)
     z64, zf = np.zeros(0, np.int64), np.zeros(0, np.float32)
-    fast.kernel().candidates(
-        *pre.args, rows, sp, np.float32(-np.inf), False, False, 0, 0, False, tie_l, tie_d, N_BITS,
-        z64, zf, z64, np.zeros((0, N_BITS), np.int64), z64, np.zeros((nw, 0), np.int64),
-        np.zeros((nw, 0), np.float32), np.zeros((nw, 0), np.int64), np.zeros((nw, N_BITS, 0), np.int32),
-        np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.float32),
-        np.zeros(nw, np.int64), *_lists(0, 0), *_lists(0, 0, nw), top_d, top_l, *td, *tl)
+    kern = fast.kernel()
+    args = (*pre.args, rows, sp, np.float32(-np.inf), False, False, 0, 0, False, tie_l, tie_d, N_BITS,
+            z64, zf, z64, np.zeros((0, N_BITS), np.int64), z64, np.zeros((nw, 0), np.int64),
+            np.zeros((nw, 0), np.float32), np.zeros((nw, 0), np.int64), np.zeros((nw, N_BITS, 0), np.int32),
+            np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.int64), np.zeros((nw, 0), np.float32),
+            np.zeros(nw, np.int64), *_lists(0, 0), *_lists(0, 0, nw), top_d, top_l, *td, *tl)
+    fast.run_items(kern.candidates, args, kern.row_items(rows.size), nw)
     if by == "demand":
         return _demand_lists(td, rows, order, k)
     return _listing_lists(tl, order, tie_d, k)
@@ -452,7 +449,17 @@ def row_top_pruned(scorer: Scorer, i: int, k: int) -> tuple[np.ndarray, np.ndarr
     tie_l = scorer.pruned_ties
     sp = np.ascontiguousarray(spans(index, scorer.demand_side, np.array([i], dtype=np.int64))[0])
     idx, sc, cnt = np.empty((1, k), np.int64), np.empty((1, k), np.float32), np.empty(1, np.int64)
-    fast.kernel().row_top(*pre.args, i, sp, k, tie_l, idx, sc, cnt)
+    kern = fast.kernel()
+    # work items: each span cut into runs of at most ITEM positions
+    runs = [np.arange(a, b, kern.ITEM, dtype=np.int64) for a, b in sp.tolist()]
+    starts = np.concatenate([np.zeros(0, np.int64), *runs])
+    ends = np.concatenate([np.zeros(0, np.int64),
+                           *(np.minimum(r + kern.ITEM, b) for r, (_, b) in zip(runs, sp.tolist()))])
+    n_items = starts.size
+    hi, hs, hc = np.empty((n_items, 1, k), np.int64), np.empty((n_items, 1, k), np.float32), \
+        np.zeros((n_items, 1), np.int64)
+    fast.run_items(kern.row_top, (*pre.args, i, starts, ends, k, tie_l, hi, hs, hc), n_items, chunks=1)
+    kern.merge_top(hi, hs, hc, k, tie_l, idx, sc, cnt)
     c = int(cnt[0])
     return order[idx[0, :c]], sc[0, :c]
 
@@ -620,12 +627,10 @@ def dual_violations(scorer: Scorer, u: np.ndarray, v: np.ndarray, reservation: f
     res = scorer.profile.reservation if reservation is None else float(reservation)
     parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     if scorer.compiled(n_d * n_l) and n_d and n_l:
-        import numba
-
         k = fast.kernel()
         pre, order, index = _pruned(scorer, prune is not False)
         vv = np.ascontiguousarray(v[order])
-        nw = numba.get_num_threads()
+        nw = fast.threads()
         cap = max(1024, memory_bytes // (_PAIR_BYTES * nw))
         buf = (np.empty((nw, cap), np.int64), np.empty((nw, cap), np.int64), np.empty((nw, cap), np.float32))
         rows_all = _row_order(scorer, index)
@@ -635,7 +640,9 @@ def dual_violations(scorer: Scorer, u: np.ndarray, v: np.ndarray, reservation: f
             a, b = todo.pop()
             fill = np.zeros(nw, np.int64)
             rows = rows_all[a:b]
-            k.dual(*pre.args, rows, np.ascontiguousarray(sp_all[a:b]), np.float32(res), u, vv, float(tol), *buf, fill)
+            args = (*pre.args, rows, np.ascontiguousarray(sp_all[a:b]), np.float32(res), u, vv, float(tol), *buf,
+                    fill)
+            fast.run_items(k.dual, args, k.row_items(b - a), nw)
             if (fill < 0).any():
                 if b - a == 1:
                     raise MemoryError(f"one demand has more violations than memory_bytes == {memory_bytes} holds")
