@@ -29,6 +29,7 @@ import json
 import math
 import os
 import re
+import signal
 import sys
 import unicodedata
 import uuid
@@ -682,7 +683,14 @@ class BackgroundWorkbook:
         self._done = True
         self._inbox.cancel_join_thread()  # the reader is gone: nothing left to deliver
         self._inbox.close()
-        kind, errno, what = self._result.recv() if self._result.poll() else ("error", 0, "exited")
+        try:
+            kind, errno, what = self._result.recv() if self._result.poll() else ("error", 0, "exited")
+        except EOFError:  # it died without a word: killed
+            kind, errno, what = "error", 0, "exited"
+        if kind == "error" and self._proc.exitcode == -signal.SIGKILL:
+            # nobody here sends SIGKILL but the kernel's OOM killer (or a person): the
+            # run is out of memory, which says what to do (exit 2), not an internal error
+            raise MemoryError("the workbook's process was killed (SIGKILL: out of memory?)")
         if kind == "oserror":
             raise OSError(errno, what)
         if kind == "memory":

@@ -243,6 +243,37 @@ def test_sigterm_ends_a_run_like_ctrl_c_with_143(tmp_path, market):
     assert not _alive(child)
 
 
+def test_the_workbook_process_killed_by_the_kernel_is_out_of_memory_exit_2(tmp_path, market):
+    """The OOM killer's SIGKILL on the workbook's process (the one nobody else sends):
+    the run says it ran out of memory in one line and exits 2 with the usual advice (it
+    was exit 1, "internal error in stage report (EOFError)"), outputs untouched."""
+    lpath, dpath = market
+    out = tmp_path / "out"
+    args = [*CMD, "match", str(lpath), str(dpath), "--out", str(out), "--quiet", "--lang", "en",
+            "--method", "one_to_one", "--top-k", "10"]
+    assert subprocess.run(args, capture_output=True, timeout=600).returncode == 0
+    before = _tree(out)
+    for _ in range(3):
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        child = _wait_for_writer(proc)
+        try:
+            os.kill(child, signal.SIGKILL)
+        except ProcessLookupError:  # it finished first: try again
+            proc.wait(timeout=600)
+            continue
+        code = proc.wait(timeout=60)
+        assert proc.stderr is not None
+        err = proc.stderr.read().splitlines()
+        if code == 0:  # it had already sent everything: nothing was lost
+            continue
+        assert code == 2, err
+        assert len(err) == 1 and err[0].startswith("changfang: ") and "out of memory" in err[0], err
+        assert _tree(out) == before
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+        return
+    pytest.skip("the workbook's process finished before it could be killed, three times")
+
+
 def test_the_workbook_process_ends_when_its_parent_is_killed(tmp_path, market):
     """SIGKILL cannot be handled, but the workbook's process must not wait forever for
     rows that will never come."""
