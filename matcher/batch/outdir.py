@@ -11,14 +11,22 @@ The target may be missing, empty, or a folder of earlier outputs (files named in
 ``expected``, or ``.xlsx`` workbooks in a per-party folder); a folder holding anything
 else is refused (:class:`OutputFolderError`) rather than replaced, so no other file is
 ever deleted.
+
+A run killed outright (SIGKILL, the OOM killer, a power cut) cannot remove its new
+folder. The folder's name carries the host and process id of the run that made it
+(``.out.new-HOST-PID-XXXXXXXX``), and the next run into the same target removes such
+folders of its own host whose process is gone (:func:`_sweep`); another host's, or a
+live process's, are left alone.
 """
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import glob
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
@@ -88,6 +96,46 @@ def outputs_only(expected: Collection[str], folders: Collection[str] = (),
     return allowed
 
 
+def _tag() -> str:
+    """``HOST-PID``: who made a staged folder (the host name without its own dashes)."""
+    host = socket.gethostname().replace("-", "_").replace("/", "_") or "host"
+    return f"{host}-{os.getpid()}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # (PermissionError: it exists, as another user's)
+        return True
+    return True
+
+
+def _sweep(target: Path) -> list[Path]:
+    """Clear what a run on this host left beside ``target`` when it was killed (its
+    process is gone): a staged folder (``.NAME.new-HOST-PID-X``) is removed; the earlier
+    outputs set aside during a two-rename swap (``.NAME.old-HOST-PID-X``) are put back
+    when the target is missing (the kill came between the renames), else removed.
+    Returns the folders removed or put back."""
+    host = _tag().split("-")[0]
+    done = []
+    for kind in ("new", "old"):
+        prefix = f".{target.name}.{kind}-"
+        for p in sorted(target.parent.glob(glob.escape(prefix) + "*")):
+            parts = p.name[len(prefix):].split("-")
+            if len(parts) != 3 or parts[0] != host or not parts[1].isdigit() or not p.is_dir():
+                continue
+            if int(parts[1]) == os.getpid() or _alive(int(parts[1])):
+                continue
+            if kind == "old" and not target.exists():
+                os.rename(p, target)
+            else:
+                shutil.rmtree(p, ignore_errors=True)
+            done.append(p)
+    return done
+
+
 @contextmanager
 def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool],
                   before_swap: Callable[[], None] | None = None) -> Iterator[Path]:
@@ -113,9 +161,10 @@ def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool
         The folder cannot be created or swapped (the caller reports it).
     """
     target = Path(target)
+    _sweep(target)  # (first: earlier outputs a killed run set aside are checked as outputs)
     check_target(target, allowed)
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = target.parent / f".{target.name}.new-{uuid.uuid4().hex[:8]}"
+    stage = target.parent / f".{target.name}.new-{_tag()}-{uuid.uuid4().hex[:8]}"
     stage.mkdir(mode=0o777 & ~umask())
     try:
         yield stage
@@ -132,7 +181,7 @@ def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool
         if _exchange(stage, target):  # stage now holds the old outputs
             shutil.rmtree(stage, ignore_errors=True)
             return
-        old = target.parent / f".{target.name}.old-{uuid.uuid4().hex[:8]}"
+        old = target.parent / f".{target.name}.old-{_tag()}-{uuid.uuid4().hex[:8]}"
         os.rename(target, old)
         try:
             os.rename(stage, target)

@@ -274,6 +274,48 @@ def test_the_workbook_process_killed_by_the_kernel_is_out_of_memory_exit_2(tmp_p
     pytest.skip("the workbook's process finished before it could be killed, three times")
 
 
+def test_the_next_run_clears_what_a_killed_run_left(tmp_path, market):
+    """A run killed outright (SIGKILL) leaves its staged folder beside the outputs; the
+    next run into the same folder removes it."""
+    lpath, dpath = market
+    out = tmp_path / "out"
+    args = [*CMD, "match", str(lpath), str(dpath), "--out", str(out), "--quiet", "--method", "one_to_one"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _wait_for_writer(proc)
+    proc.kill()
+    proc.wait(timeout=PROMPT_S)
+    left = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.new-")]
+    if not left:
+        pytest.skip("the run was killed before it made its staged folder")
+    time.sleep(0.5)  # (its workbook process ends by itself: see the next test)
+    assert subprocess.run(args, capture_output=True, timeout=600).returncode == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_a_killed_runs_folders_are_swept_only_on_its_host_and_when_it_is_gone(tmp_path):
+    from matcher.batch import outdir
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    host = outdir._tag().split("-")[0]
+    target = tmp_path / "out"
+    names = {"dead": f".out.new-{host}-{dead.pid}-0000aaaa", "live": f".out.new-{host}-1-0000bbbb",
+             "elsewhere": f".out.new-otherhost-{dead.pid}-0000cccc", "untagged": ".out.new-0000dddd",
+             "old": f".out.old-{host}-{dead.pid}-0000eeee"}
+    for name in names.values():
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "pairs.csv").write_text("x", encoding="utf-8")
+    swept = outdir._sweep(target)
+    # the earlier outputs set aside between two renames come back as the target
+    assert sorted(p.name for p in swept) == sorted([names["dead"], names["old"]])
+    assert (target / "pairs.csv").read_text(encoding="utf-8") == "x"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["out", names["live"], names["elsewhere"], names["untagged"]])
+    (tmp_path / names["old"]).mkdir()  # with the target there, a stale set-aside copy goes
+    assert [p.name for p in outdir._sweep(target)] == [names["old"]]
+    assert not (tmp_path / names["old"]).exists()
+
+
 def test_the_workbook_process_ends_when_its_parent_is_killed(tmp_path, market):
     """SIGKILL cannot be handled, but the workbook's process must not wait forever for
     rows that will never come."""
