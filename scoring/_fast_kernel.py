@@ -28,12 +28,14 @@ Threads: a driver runs the work items ``i0:i1`` it is given, as worker ``wk``, a
 releases the GIL; :func:`scoring.fast.run_items` spreads the items over threads. The
 drivers do not use ``prange``: a parallel loop is compiled into a kernel of its own that
 links and optimises its own copy of :func:`eval_rows` again, which on a fresh install
-cost 8-12 s per driver (four drivers: 40 s of a first run). They are still compiled
-with ``parallel=True``, which without a ``prange`` adds only numba's array analysis
-passes and measured 8-15 % faster (``benchmarks/README.md``; numba warns that nothing
-was parallelised, :func:`scoring.fast.kernel` silences that one warning). Every driver
-calls :func:`eval_rows` with the same argument types, so that it is compiled once (each
-distinct type, a literal ``0`` included, compiled it again: 7 s).
+cost 8-12 s per driver (four drivers: 40 s of a first run), and numba's threads started
+inside the pool's would oversubscribe the cores (or, on its ``workqueue`` layer, abort on
+concurrent launches). They are still compiled through numba's parallel pipeline, with
+every conversion to a parallel loop turned off (:data:`SERIAL`; ``tests/scoring/
+test_kernel_threads.py`` checks that none is made): plain ``njit`` ran them 8-15 % slower
+(``benchmarks/README.md``). Every driver calls :func:`eval_rows` with the same argument
+types, so that it is compiled once (each distinct type, a literal ``0`` included,
+compiled it again: 7 s).
 
 Speed (``benchmarks/README.md``): loop indices are unsigned (numba wraps negative
 indices, and a loop whose index may be negative is not vectorised); every loop is short
@@ -59,6 +61,12 @@ TILE = 1024  # listings per tile: long enough loops (the criteria's run over the
 ROWS = 16  # demand rows per work item of the row-major drivers
 COLS = 2048  # listings per work item of the dense driver
 
+# the drivers' compile options: numba's parallel pipeline with every conversion to a
+# parallel loop turned off (see the module's docstring: the drivers run on
+# scoring.fast.run_items' threads, and a parallel loop would start numba's inside them)
+SERIAL = {"comprehension": False, "prange": False, "numpy": False, "reduction": False, "setitem": False,
+          "stencil": False, "fusion": False, "inplace_binop": False}
+
 units_wanted = numba.njit(inline="always", error_model="numpy")(_units_wanted)
 units_held = numba.njit(inline="always", error_model="numpy")(_units_held)
 
@@ -76,7 +84,7 @@ SERIES_LIMIT = np.float32(0.1)
 def no_bounds():
     """An empty ``bounds`` for :func:`eval_rows` (every pair of the tile), of the type
     the drivers that pass spans give it (a strided view): one compiled :func:`eval_rows`."""
-    return np.zeros((0, 2, 1), dtype=np.int64)[:, :, 0]
+    return np.empty((0, 2, 1), dtype=np.int64)[:, :, 0]
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -97,7 +105,10 @@ def new_buffers(n_rows, n_classes):
     si = np.empty((4 + max(n_rows, 1), TILE), dtype=np.uint32)
     si64 = np.empty((3, TILE), dtype=np.int64)
     xs = np.empty((8, TILE), dtype=np.float32)
-    stamp = np.full((2, n_classes + 1), -1, dtype=np.int64)
+    stamp = np.empty((2, n_classes + 1), dtype=np.int64)
+    for c in range(n_classes + 1):
+        stamp[0, c] = -1
+        stamp[1, c] = -1
     stamp[0, n_classes] = 0
     return ff, tt, nfs, sd, si, si64, xs, stamp
 
@@ -550,7 +561,7 @@ def dense_items(n, m):
     return ((n + ROWS - 1) // ROWS) * ((m + COLS - 1) // COLS)
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")  # (no prange: see the module)
+@numba.njit(parallel=SERIAL, nogil=True, cache=True, error_model="numpy")
 def dense(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, failed, total, crit, keep, i0, i1, wk):
     """Rows ``r0:r1`` x columns ``c0:c1`` into ``failed`` / ``total`` (and ``crit`` when
     ``keep``), shape (r1 - r0, c1 - c0), written in place by :func:`eval_rows`: work
@@ -656,14 +667,15 @@ def merge_best(best, best_x, tie, out_best, out_x):
 ITEM = 4 * TILE  # listings per work item of the single-record driver
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")  # (no prange: see the module)
+@numba.njit(parallel=SERIAL, nogil=True, cache=True, error_model="numpy")
 def row_top(D, L, T, P, F, K, KIND, W, CI, i, starts, ends, k, tie, index, scores, count, i0, i1, wk):
     """Demand row ``i``'s k best feasible listings among the positions ``starts[q]:ends[q]``
     of work items ``q`` in ``i0:i1`` (at most ITEM positions each): each item keeps its
     own k best in row q of ``index`` / ``scores`` ((n_items, 1, k), best first, ties by
     ascending ``tie``) and ``count`` ((n_items, 1)), for :func:`merge_top` to merge
     (``wk``: the worker, unused). Nothing per listing is written."""
-    rows = np.full(1, i, np.int64)
+    rows = np.empty(1, np.int64)
+    rows[0] = i
     nb = no_bounds()
     cb = np.empty((0, 0, 0), dtype=np.float32)
     z0, no = np.int64(0), np.bool_(False)  # (not literals: one eval_rows for every driver)
@@ -717,7 +729,7 @@ def row_items(n_rows):
     return (n_rows + ROWS - 1) // ROWS
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")  # (no prange: see the module)
+@numba.njit(parallel=SERIAL, nogil=True, cache=True, error_model="numpy")
 def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive, stats, per_d, per_l, keep_all,
                tie_l, tie_d, n_bits, d_count, d_best, d_best_j, d_rules, d_visits, l_count, l_best, l_best_i, l_rules,
                buf_r, buf_j, buf_s, fill, hd_index, hd_scores, hd_count, hl_index, hl_scores, hl_count,
@@ -828,7 +840,7 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
                 d_best[p] = nan
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")  # (no prange: see the module)
+@numba.njit(parallel=SERIAL, nogil=True, cache=True, error_model="numpy")
 def dual(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, u, v, tol, buf_r, buf_j, buf_s, fill, i0, i1, wk):
     """Feasible pairs of demand rows ``rows[p]`` (against their spans, as in
     :func:`candidates`; work items ``i0:i1``, worker ``wk``) scoring >= reservation

@@ -47,6 +47,7 @@ import importlib.util
 import itertools
 import math
 import os
+import threading
 import warnings
 from collections import namedtuple
 from collections.abc import Callable
@@ -139,31 +140,57 @@ def kernel() -> Any:
     return _fast_kernel
 
 
+_LIMIT: list[int] = []  # the process-wide cap of limit_threads (empty: none)
+_POOL: list[ThreadPoolExecutor] = []  # the helper threads, made on first use
+_POOL_LOCK = threading.Lock()
+
+
+def limit_threads(n: int | None) -> None:
+    """Cap the threads the compiled drivers run on, for the whole process (``None``: no
+    cap). ``numba.set_num_threads`` only limits the thread that calls it; a service
+    whose workers already fill the cores calls this once (``limit_threads(1)``)."""
+    _LIMIT[:] = [] if n is None else [max(1, int(n))]
+
+
 def threads() -> int:
     """Threads the compiled drivers run on: ``numba.get_num_threads()`` of the calling
-    thread (``NUMBA_NUM_THREADS``, or what ``numba.set_num_threads`` set)."""
+    thread (``NUMBA_NUM_THREADS``, or what ``numba.set_num_threads`` set), at most the cap
+    of :func:`limit_threads`. Loads the kernel first (:func:`kernel`: numba's own threads,
+    started by this call, must see ``OMP_WAIT_POLICY``)."""
+    kernel()
     import numba
 
-    return int(numba.get_num_threads())
+    n = int(numba.get_num_threads())
+    return min(n, _LIMIT[0]) if _LIMIT else n
 
 
-@functools.cache
-def _pool(n: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(n, thread_name_prefix="changfang-kernel")
+def _pool() -> ThreadPoolExecutor:
+    """The helper threads of :func:`run_items`, one pool for the process (as many as
+    numba's thread count less one: the caller is the other)."""
+    with _POOL_LOCK:
+        if not _POOL:
+            import numba
+
+            _POOL.append(ThreadPoolExecutor(max(1, int(numba.config.NUMBA_NUM_THREADS) - 1),
+                                            thread_name_prefix="changfang-kernel"))
+        return _POOL[0]
 
 
 def run_items(driver: Callable[..., None], args: tuple[Any, ...], n_items: int, workers: int | None = None,
               chunks: int = 8) -> None:
-    """Run ``driver(*args, i0, i1, wk)`` over the work items ``0:n_items`` on ``workers``
-    threads (default :func:`threads`).
+    """Run ``driver(*args, i0, i1, wk)`` over the work items ``0:n_items`` on up to
+    ``workers`` threads (default :func:`threads`): the calling thread and helpers.
 
     Each thread has a worker slot ``wk`` in ``range(workers)`` (what a driver indexes its
-    per-worker outputs by) and takes chunks of items from a shared counter until none
-    are left, about ``chunks`` per thread, so uneven items balance out (each chunk is a
-    call from Python, ~50 us: a single query of ~1 ms asks for one per thread). With one worker or one item, it runs on
-    the calling thread. An exception in any chunk is raised here once every thread has
-    stopped; an exception in the calling thread while it waits (Ctrl-C) stops the threads
-    after the chunk they are running.
+    per-worker outputs by; the caller is slot 0) and takes chunks of items from a shared
+    counter until none are left, about ``chunks`` per thread, so uneven items balance
+    out (each chunk is a call from Python, ~50 us: a single query of ~1 ms asks for one
+    per thread). The caller works too, so a call always progresses by itself: helpers
+    busy with another call (a service answering several clients) or a call made from a
+    helper thread only mean fewer threads for it, never a wait; helpers that had not
+    started when the items ran out are cancelled. An exception in any chunk is raised
+    here once the started helpers have stopped; an exception in the calling thread
+    (Ctrl-C) stops the helpers after the chunk they are running.
     """
     nw = max(1, min(threads() if workers is None else workers, n_items))
     if nw == 1:
@@ -185,13 +212,23 @@ def run_items(driver: Callable[..., None], args: tuple[Any, ...], n_items: int, 
                 stop.append(e)
                 raise
 
-    futures = [_pool(nw).submit(work, wk) for wk in range(nw)]
+    helpers = [_pool().submit(work, wk) for wk in range(1, nw)]
     try:
-        for f in futures:
-            f.exception()  # wait for all of them before raising
-    except BaseException as e:  # Ctrl-C (or SIGTERM) while waiting: the threads stop after their chunk
+        work(0)
+    except BaseException as e:
         stop.append(e)
+        for f in helpers:
+            f.cancel()
+        if isinstance(e, Exception):  # (an interrupt does not wait)
+            for f in helpers:
+                if not f.cancelled():
+                    f.exception()
         raise
+    for f in helpers:
+        f.cancel()  # not started yet: not needed any more
+    for f in helpers:
+        if not f.cancelled():
+            f.exception()  # wait for the started ones
     if stop:
         raise stop[0]
 

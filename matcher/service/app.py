@@ -500,7 +500,10 @@ def app_from_env() -> FastAPI:
     if settings.workers >= (os.cpu_count() or 1) and importlib.util.find_spec("numba") is not None:
         import numba
 
-        numba.set_num_threads(1)
+        from scoring import fast
+
+        numba.set_num_threads(1)  # (this thread's numba loops)
+        fast.limit_threads(1)  # (the compiled drivers, on every thread: requests run on others)
     app = create_app(settings.db, token=settings.token, max_body_bytes=settings.max_body_bytes,
                      profile=settings.profile, cors_origins=settings.cors_origins, busy_timeout=settings.busy_timeout,
                      staff_tokens=settings.staff)

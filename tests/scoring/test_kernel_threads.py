@@ -88,6 +88,9 @@ s.score(); s.top_k(3); s.top_k(3, by="listing"); s.candidates(per_demand=2, per_
 s.dual_violations(np.zeros(300), np.zeros(300)); s.for_demand(0, 3)
 k = fast.kernel()
 out = {name: len(getattr(k, name).overloads) for name in ("eval_rows", "dense", "candidates", "dual", "row_top")}
+out["parfors"] = {name: sum(len(cr.metadata["parfor_diagnostics"].initial_parfors)
+                            for cr in getattr(k, name).overloads.values())
+                  for name in ("dense", "candidates", "dual", "row_top", "merge_top")}
 print(json.dumps(out))
 """
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
@@ -97,14 +100,79 @@ print(json.dumps(out))
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["eval_rows"] == 1
     assert all(out[name] == 1 for name in ("dense", "candidates", "dual", "row_top"))
+    # no driver is a parallel loop (run_items is their threads; a parallel loop would
+    # also compile the scoring loop again); merge_top's prange shows the count works
+    parfors = out["parfors"]
+    assert parfors.pop("merge_top") >= 1
+    assert parfors == {"dense": 0, "candidates": 0, "dual": 0, "row_top": 0}
     assert "NumbaPerformanceWarning" not in proc.stderr
 
 
 @needs_numba
 @pytest.mark.parametrize("name", ["dense", "candidates", "dual", "row_top"])
-def test_no_driver_compiles_a_parallel_loop_of_its_own(name):
+def test_every_driver_takes_its_items_and_worker_last(name):
     import inspect
 
-    src = inspect.getsource(getattr(fast.kernel(), name).py_func)
-    assert "numba.prange" not in src
-    assert "i0, i1, wk" in src.splitlines()[1] + src  # it takes its items and worker from run_items
+    params = list(inspect.signature(getattr(fast.kernel(), name).py_func).parameters)
+    assert params[-3:] == ["i0", "i1", "wk"]  # what run_items appends
+
+
+@needs_numba
+def test_a_call_progresses_while_the_helpers_are_busy_with_another():
+    """A service answers a query while a long pass holds the helper threads: the query
+    runs on its own thread instead of waiting behind the pass (or, called from a helper,
+    forever)."""
+    release = threading.Event()
+    a_started = threading.Event()
+    import numba
+
+    n_helpers = max(1, numba.config.NUMBA_NUM_THREADS - 1)  # the pool's size: the pass holds them all
+
+    def slow(i0, i1, wk):
+        a_started.set()
+        assert release.wait(30)
+
+    a = threading.Thread(target=fast.run_items, args=(slow, (), 4 * (n_helpers + 1), n_helpers + 1), daemon=True)
+    a.start()
+    assert a_started.wait(10)
+    done = []
+    driver, calls = recorder()
+    b = threading.Thread(target=lambda: (fast.run_items(driver, ("args",), 50, 2), done.append(1)), daemon=True)
+    b.start()
+    b.join(10)
+    finished_first = bool(done) and not release.is_set()
+    release.set()
+    a.join(30)
+    assert finished_first
+    assert sorted(i for i0, i1, _, _ in calls for i in range(i0, i1)) == list(range(50))
+
+
+@needs_numba
+def test_a_call_from_inside_a_driver_completes():
+    inner_calls = []
+
+    def inner(i0, i1, wk):
+        inner_calls.append((i0, i1))
+
+    def outer(i0, i1, wk):
+        fast.run_items(inner, (), 10, 2)
+
+    t = threading.Thread(target=fast.run_items, args=(outer, (), 8, 2, 8), daemon=True)
+    t.start()
+    t.join(20)
+    assert not t.is_alive()
+    assert sum(i1 - i0 for i0, i1 in inner_calls) == 8 * 10
+
+
+def test_limit_threads_caps_every_thread(monkeypatch):
+    if not fast.available():
+        pytest.skip("numba not installed")
+    monkeypatch.setattr(fast, "_LIMIT", [])
+    fast.limit_threads(1)
+    seen = []
+    t = threading.Thread(target=lambda: seen.append(fast.threads()))
+    t.start()
+    t.join()
+    assert seen == [1] and fast.threads() == 1
+    fast.limit_threads(None)
+    assert fast.threads() >= 1
