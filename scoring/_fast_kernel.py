@@ -64,8 +64,8 @@ COLS = 2048  # listings per work item of the dense driver
 # the drivers' compile options: numba's parallel pipeline with every conversion to a
 # parallel loop turned off (see the module's docstring: the drivers run on
 # scoring.fast.run_items' threads, and a parallel loop would start numba's inside them)
-SERIAL = {"comprehension": False, "prange": False, "numpy": False, "reduction": False, "setitem": False,
-          "stencil": False, "fusion": False, "inplace_binop": False}
+SERIAL: Any = {"comprehension": False, "prange": False, "numpy": False, "reduction": False, "setitem": False,
+                "stencil": False, "fusion": False, "inplace_binop": False}
 
 units_wanted = numba.njit(inline="always", error_model="numpy")(_units_wanted)
 units_held = numba.njit(inline="always", error_model="numpy")(_units_held)
