@@ -171,7 +171,8 @@ def _pool() -> ThreadPoolExecutor:
         if not _POOL:
             import numba
 
-            _POOL.append(ThreadPoolExecutor(max(1, int(numba.config.NUMBA_NUM_THREADS) - 1),
+            n = int(getattr(numba.config, "NUMBA_NUM_THREADS", os.cpu_count() or 1))
+            _POOL.append(ThreadPoolExecutor(max(1, n - 1),
                                             thread_name_prefix="changfang-kernel"))
         return _POOL[0]
 
