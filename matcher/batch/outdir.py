@@ -14,9 +14,9 @@ ever deleted.
 
 A run killed outright (SIGKILL, the OOM killer, a power cut) cannot remove its new
 folder. The folder's name carries the host and process id of the run that made it
-(``.out.new-HOST-PID-XXXXXXXX``), and the next run into the same target removes such
-folders of its own host whose process is gone (:func:`_sweep`); another host's, or a
-live process's, are left alone.
+(``.out.new-HOST-PID-XXXXXXXX``) and the run holds a lock on it while it lives; the
+next run into the same target removes such folders of its own host whose process is
+gone and whose lock is free (:func:`_sweep`); anything else is left alone.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import shutil
 import socket
 import uuid
 from collections.abc import Callable, Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 from matcher.errors import ChangfangError
@@ -112,26 +112,93 @@ def _alive(pid: int) -> bool:
     return True
 
 
+_HELD: set[int] = set()  # descriptors holding the locks of this process's runs
+_FORK_HOOK: list[bool] = []
+
+
+def _close_in_forks() -> None:
+    """Have every forked child (the workbook's process) close the lock descriptors it
+    inherits: an ``flock`` lives as long as any copy of its descriptor, and a child that
+    outlives a killed run would keep its folders locked."""
+    if not _FORK_HOOK:
+        _FORK_HOOK.append(True)
+        os.register_at_fork(after_in_child=_drop_locks)
+
+
+def _drop_locks() -> None:
+    for fd in list(_HELD):
+        with suppress(OSError):
+            os.close(fd)
+    _HELD.clear()
+
+
+def _try_lock(path: Path) -> int | None:
+    """An open descriptor of folder ``path`` holding an exclusive ``flock`` on it, or None
+    when another process holds one (a live run), the folder is a symbolic link or gone,
+    or the platform or file system has no such locks (then nothing can be proven)."""
+    try:
+        import fcntl
+    except ImportError:  # (not POSIX)
+        return None
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # (BlockingIOError: held; ENOLCK and the like: cannot tell)
+        os.close(fd)
+        return None
+    _HELD.add(fd)
+    return fd
+
+
+def _unlock(fd: int) -> None:
+    _HELD.discard(fd)
+    os.close(fd)
+
+
 def _sweep(target: Path) -> list[Path]:
-    """Clear what a run on this host left beside ``target`` when it was killed (its
-    process is gone): a staged folder (``.NAME.new-HOST-PID-X``) is removed; the earlier
-    outputs set aside during a two-rename swap (``.NAME.old-HOST-PID-X``) are put back
-    when the target is missing (the kill came between the renames), else removed.
+    """Clear what a run on this host left beside ``target`` when it was killed: a staged
+    folder (``.NAME.new-HOST-PID-X``) is removed; the earlier outputs set aside during a
+    two-rename swap (``.NAME.old-HOST-PID-X``) are put back when the target is missing
+    (the kill came between the renames; the newest such folder), else removed.
+
+    A folder counts as left only when both say so: its process (by the id in its name,
+    on this host) is gone, and nobody holds the lock a run keeps on its folders for as
+    long as it runs (:func:`_try_lock`: released by the kernel whatever ended the run, so
+    a live run in another container with the same host name and pid numbers is safe).
+    Symbolic links and folders of other hosts or of an older naming are left alone.
     Returns the folders removed or put back."""
     host = _tag().split("-")[0]
     done = []
     for kind in ("new", "old"):
         prefix = f".{target.name}.{kind}-"
-        for p in sorted(target.parent.glob(glob.escape(prefix) + "*")):
+        found = []
+        for p in target.parent.glob(glob.escape(prefix) + "*"):
             parts = p.name[len(prefix):].split("-")
-            if len(parts) != 3 or parts[0] != host or not parts[1].isdigit() or not p.is_dir():
+            if (len(parts) != 3 or parts[0] != host or not (parts[1].isascii() and parts[1].isdecimal())
+                    or p.is_symlink() or not p.is_dir()):
                 continue
             if int(parts[1]) == os.getpid() or _alive(int(parts[1])):
                 continue
-            if kind == "old" and not target.exists():
-                os.rename(p, target)
-            else:
-                shutil.rmtree(p, ignore_errors=True)
+            try:
+                found.append((p.stat().st_mtime, p))
+            except OSError:
+                continue
+        for _, p in sorted(found, reverse=True):  # (newest first: the one put back)
+            fd = _try_lock(p)
+            if fd is None:
+                continue
+            try:
+                if kind == "old" and not target.exists():
+                    os.rename(p, target)
+                else:
+                    shutil.rmtree(p, ignore_errors=True)
+            except OSError:  # (another run put it back first, or not ours to move)
+                continue
+            finally:
+                _unlock(fd)
             done.append(p)
     return done
 
@@ -164,8 +231,24 @@ def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool
     _sweep(target)  # (first: earlier outputs a killed run set aside are checked as outputs)
     check_target(target, allowed)
     target.parent.mkdir(parents=True, exist_ok=True)
-    stage = target.parent / f".{target.name}.new-{_tag()}-{uuid.uuid4().hex[:8]}"
+    suffix = f"{_tag()}-{uuid.uuid4().hex[:8]}"
+    stage = target.parent / f".{target.name}.new-{suffix}"
     stage.mkdir(mode=0o777 & ~umask())
+    # locked at once (a sweep that also took this live process for a dead one, in another
+    # container with this host name, would have to come in these microseconds)
+    held = [fd for fd in [_try_lock(stage)] if fd is not None]
+    _close_in_forks()
+    try:
+        yield from _publish(target, stage, allowed, before_swap, held, suffix)
+    finally:
+        for fd in held:
+            _unlock(fd)
+
+
+def _publish(target: Path, stage: Path, allowed: Callable[[Path], bool], before_swap: Callable[[], None] | None,
+             held: list[int], suffix: str) -> Iterator[Path]:
+    """The body of :func:`staged_folder` once its folder exists (``held``: the locks the
+    run keeps, to which the target's is added while it is set aside)."""
     try:
         yield stage
         check_target(stage, allowed)  # nothing but outputs is published (a file slipped in is refused)
@@ -181,7 +264,8 @@ def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool
         if _exchange(stage, target):  # stage now holds the old outputs
             shutil.rmtree(stage, ignore_errors=True)
             return
-        old = target.parent / f".{target.name}.old-{_tag()}-{uuid.uuid4().hex[:8]}"
+        old = target.parent / f".{target.name}.old-{suffix}"
+        held += [fd for fd in [_try_lock(target)] if fd is not None]  # (set aside, it stays locked)
         os.rename(target, old)
         try:
             os.rename(stage, target)

@@ -287,7 +287,6 @@ def test_the_next_run_clears_what_a_killed_run_left(tmp_path, market):
     left = [p.name for p in tmp_path.iterdir() if p.name.startswith(".out.new-")]
     if not left:
         pytest.skip("the run was killed before it made its staged folder")
-    time.sleep(0.5)  # (its workbook process ends by itself: see the next test)
     assert subprocess.run(args, capture_output=True, timeout=600).returncode == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
 
@@ -305,14 +304,28 @@ def test_a_killed_runs_folders_are_swept_only_on_its_host_and_when_it_is_gone(tm
     for name in names.values():
         (tmp_path / name).mkdir()
         (tmp_path / name / "pairs.csv").write_text("x", encoding="utf-8")
-    swept = outdir._sweep(target)
+    # a live run elsewhere (another container with this host name: its pid looks gone
+    # here) holds the lock on its folder
+    names["locked"] = f".out.new-{host}-{dead.pid}-0000ffff"
+    (tmp_path / names["locked"]).mkdir()
+    lock = outdir._try_lock(tmp_path / names["locked"])
+    assert lock is not None
+    # a link named like a left folder is never followed, moved or removed
+    (tmp_path / "elsewhere").mkdir()
+    names["link"] = f".out.old-{host}-{dead.pid}-00001111"
+    (tmp_path / names["link"]).symlink_to(tmp_path / "elsewhere")
+    try:
+        swept = outdir._sweep(target)
+    finally:
+        outdir._unlock(lock)
     # the earlier outputs set aside between two renames come back as the target
     assert sorted(p.name for p in swept) == sorted([names["dead"], names["old"]])
     assert (target / "pairs.csv").read_text(encoding="utf-8") == "x"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["out", names["live"], names["elsewhere"], names["untagged"]])
+        ["out", "elsewhere", names["live"], names["elsewhere"], names["untagged"], names["locked"], names["link"]])
     (tmp_path / names["old"]).mkdir()  # with the target there, a stale set-aside copy goes
-    assert [p.name for p in outdir._sweep(target)] == [names["old"]]
+    # the lock released (that run ended), its folder goes too
+    assert sorted(p.name for p in outdir._sweep(target)) == sorted([names["old"], names["locked"]])
     assert not (tmp_path / names["old"]).exists()
 
 
