@@ -219,16 +219,23 @@ def _wait_for_writer(proc: subprocess.Popen, timeout: float = 120.0) -> int:
     pytest.fail("no workbook process")
 
 
-def test_sigterm_ends_a_run_like_ctrl_c_with_143(tmp_path, market):
-    """SIGTERM (``kill``, ``timeout``) while the workbook's process writes the
-    recommendations: exit 143 with one line, the earlier outputs byte for byte, nothing
-    staged beside them, and no process left behind."""
+def _earlier_outputs(tmp_path: Path, market: tuple[Path, Path]) -> tuple[list[str], Path, dict[str, bytes]]:
+    """A run's command (one_to_one, English, ten recommendations each: the workbook's
+    process has work while the allocation runs), its output folder, and that folder's
+    tree after one complete run, to compare with after an interrupted one."""
     lpath, dpath = market
     out = tmp_path / "out"
     args = [*CMD, "match", str(lpath), str(dpath), "--out", str(out), "--quiet", "--lang", "en",
             "--method", "one_to_one", "--top-k", "10"]
     assert subprocess.run(args, capture_output=True, timeout=600).returncode == 0
-    before = _tree(out)
+    return args, out, _tree(out)
+
+
+def test_sigterm_ends_a_run_like_ctrl_c_with_143(tmp_path, market):
+    """SIGTERM (``kill``, ``timeout``) while the workbook's process writes the
+    recommendations: exit 143 with one line, the earlier outputs byte for byte, nothing
+    staged beside them, and no process left behind."""
+    args, out, before = _earlier_outputs(tmp_path, market)
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     child = _wait_for_writer(proc)
     proc.send_signal(signal.SIGTERM)
@@ -247,12 +254,7 @@ def test_the_workbook_process_killed_by_the_kernel_is_out_of_memory_exit_2(tmp_p
     """The OOM killer's SIGKILL on the workbook's process (the one nobody else sends):
     the run says it ran out of memory in one line and exits 2 with the usual advice (it
     was exit 1, "internal error in stage report (EOFError)"), outputs untouched."""
-    lpath, dpath = market
-    out = tmp_path / "out"
-    args = [*CMD, "match", str(lpath), str(dpath), "--out", str(out), "--quiet", "--lang", "en",
-            "--method", "one_to_one", "--top-k", "10"]
-    assert subprocess.run(args, capture_output=True, timeout=600).returncode == 0
-    before = _tree(out)
+    args, out, before = _earlier_outputs(tmp_path, market)
     for _ in range(3):
         proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         child = _wait_for_writer(proc)
