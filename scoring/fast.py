@@ -131,7 +131,8 @@ def kernel() -> Any:
     queries 10x slower (``benchmarks/README.md``)."""
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     _drop_stale_cache()
-    # the drivers ask for parallel=True without a prange on purpose (scoring._fast_kernel)
+    # the drivers take numba's parallel pipeline with no parallel loop on purpose
+    # (scoring._fast_kernel.SERIAL), and numba warns that it made none
     warnings.filterwarnings("ignore", message=r"\s*The keyword argument 'parallel=True' was specified but no "
                             r"transformation for parallel execution was possible\.\s*\n\s*\nTo find out why, try "
                             r"turning on parallel diagnostics.*\n+File \"[^\"]*_fast_kernel\.py\"")
@@ -214,22 +215,19 @@ def run_items(driver: Callable[..., None], args: tuple[Any, ...], n_items: int, 
                 raise
 
     helpers = [_pool().submit(work, wk) for wk in range(1, nw)]
+    interrupted = False
     try:
         work(0)
     except BaseException as e:
         stop.append(e)
-        for f in helpers:
-            f.cancel()
-        if isinstance(e, Exception):  # (an interrupt does not wait)
-            for f in helpers:
-                if not f.cancelled():
-                    f.exception()
+        interrupted = not isinstance(e, Exception)  # (Ctrl-C does not wait for the helpers)
         raise
-    for f in helpers:
-        f.cancel()  # not started yet: not needed any more
-    for f in helpers:
-        if not f.cancelled():
-            f.exception()  # wait for the started ones
+    finally:
+        for f in helpers:
+            f.cancel()  # not started yet: not needed any more
+        for f in helpers:
+            if not (interrupted or f.cancelled()):
+                f.exception()  # wait for the started ones
     if stop:
         raise stop[0]
 

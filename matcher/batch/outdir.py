@@ -96,10 +96,14 @@ def outputs_only(expected: Collection[str], folders: Collection[str] = (),
     return allowed
 
 
+def _host() -> str:
+    """This host's name as a staged folder's name carries it (without dashes)."""
+    return socket.gethostname().replace("-", "_").replace("/", "_") or "host"
+
+
 def _tag() -> str:
-    """``HOST-PID``: who made a staged folder (the host name without its own dashes)."""
-    host = socket.gethostname().replace("-", "_").replace("/", "_") or "host"
-    return f"{host}-{os.getpid()}"
+    """``HOST-PID``: who made a staged folder."""
+    return f"{_host()}-{os.getpid()}"
 
 
 def _alive(pid: int) -> bool:
@@ -170,7 +174,7 @@ def _sweep(target: Path) -> list[Path]:
     a live run in another container with the same host name and pid numbers is safe).
     Symbolic links and folders of other hosts or of an older naming are left alone.
     Returns the folders removed or put back."""
-    host = _tag().split("-")[0]
+    host = _host()
     done = []
     for kind in ("new", "old"):
         prefix = f".{target.name}.{kind}-"
@@ -236,43 +240,36 @@ def staged_folder(target: str | os.PathLike[str], allowed: Callable[[Path], bool
     stage.mkdir(mode=0o777 & ~umask())
     # locked at once (a sweep that also took this live process for a dead one, in another
     # container with this host name, would have to come in these microseconds)
-    held = [fd for fd in [_try_lock(stage)] if fd is not None]
+    held = [fd for fd in [_try_lock(stage)] if fd is not None]  # (and the target's while set aside)
     _close_in_forks()
     try:
-        yield from _publish(target, stage, allowed, before_swap, held, suffix)
+        try:
+            yield stage
+            check_target(stage, allowed)  # nothing but outputs is published (a file slipped in is refused)
+            if before_swap is not None:
+                before_swap()
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
+        try:
+            if not target.exists():
+                os.rename(stage, target)
+                return
+            if _exchange(stage, target):  # stage now holds the old outputs
+                shutil.rmtree(stage, ignore_errors=True)
+                return
+            old = target.parent / f".{target.name}.old-{suffix}"
+            held += [fd for fd in [_try_lock(target)] if fd is not None]  # (set aside, it stays locked)
+            os.rename(target, old)
+            try:
+                os.rename(stage, target)
+            except BaseException:
+                os.rename(old, target)
+                raise
+            shutil.rmtree(old, ignore_errors=True)
+        except BaseException:
+            shutil.rmtree(stage, ignore_errors=True)
+            raise
     finally:
         for fd in held:
             _unlock(fd)
-
-
-def _publish(target: Path, stage: Path, allowed: Callable[[Path], bool], before_swap: Callable[[], None] | None,
-             held: list[int], suffix: str) -> Iterator[Path]:
-    """The body of :func:`staged_folder` once its folder exists (``held``: the locks the
-    run keeps, to which the target's is added while it is set aside)."""
-    try:
-        yield stage
-        check_target(stage, allowed)  # nothing but outputs is published (a file slipped in is refused)
-        if before_swap is not None:
-            before_swap()
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    try:
-        if not target.exists():
-            os.rename(stage, target)
-            return
-        if _exchange(stage, target):  # stage now holds the old outputs
-            shutil.rmtree(stage, ignore_errors=True)
-            return
-        old = target.parent / f".{target.name}.old-{suffix}"
-        held += [fd for fd in [_try_lock(target)] if fd is not None]  # (set aside, it stays locked)
-        os.rename(target, old)
-        try:
-            os.rename(stage, target)
-        except BaseException:
-            os.rename(old, target)
-            raise
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
