@@ -25,12 +25,13 @@ Rows (demands) and columns (listings) are positions in the arrays given; a drive
 on ``rows r0:r1`` and ``columns c0:c1`` and writes outputs relative to them.
 
 Threads: a driver runs the work items ``i0:i1`` it is given, as worker ``wk``, and
-releases the GIL; :func:`scoring.fast.run_items` spreads the items over threads. The
-drivers do not use ``prange``: a parallel loop is compiled into a kernel of its own that
-links and optimises its own copy of :func:`eval_rows` again, which on a fresh install
-cost 8-12 s per driver (four drivers: 40 s of a first run), and numba's threads started
-inside the pool's would oversubscribe the cores (or, on its ``workqueue`` layer, abort on
-concurrent launches). They are still compiled through numba's parallel pipeline, with
+releases the GIL; :func:`scoring.fast.run_items` spreads the items over threads (the
+small kernels that select and merge rankings too). Nothing here uses ``prange``: a
+parallel loop is compiled into a kernel of its own that links and optimises its own copy
+of :func:`eval_rows` again, which on a fresh install cost 8-12 s per driver (four
+drivers: 40 s of a first run), and numba's threads started inside the pool's, or from a
+service's request threads, would oversubscribe the cores (or, on its ``workqueue``
+layer, abort the process on concurrent launches). The drivers are still compiled through numba's parallel pipeline, with
 every conversion to a parallel loop turned off (:data:`SERIAL`; ``tests/scoring/
 test_kernel_threads.py`` checks that none is made): plain ``njit`` ran them 8-15 % slower
 (``benchmarks/README.md``). Every driver calls :func:`eval_rows` with the same argument
@@ -57,7 +58,7 @@ from scoring.units import units_held as _units_held
 from scoring.units import units_wanted as _units_wanted
 
 nan = math.nan
-TILE = 1024  # listings per tile: long enough loops (the criteria's run over the feasible pairs of one)
+TILE = 2048  # listings per tile: long loops (the criteria run over a tile's feasible pairs); 7 % faster than 1024
 ROWS = 16  # demand rows per work item of the row-major drivers
 COLS = 2048  # listings per work item of the dense driver
 
@@ -614,48 +615,51 @@ def kth(k, scores, count, h):
 
 
 @numba.njit(error_model="numpy")
-def finish(index, scores, count, k):
-    """Pad rows with fewer than k entries: NaN scores, -1 partners."""
-    for h in range(index.shape[0]):
+def finish(index, scores, count, k, h0, h1):
+    """Pad rows ``h0:h1`` with fewer than k entries: NaN scores, -1 partners."""
+    for h in range(h0, h1):
         for q in range(count[h], k):
             scores[h, q] = nan
             index[h, q] = -1
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def select_top(t, k, tie, index, scores, count):
-    """Per row of ``t``: the k highest non-NaN values, ties by ascending ``tie``.
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def select_top(t, k, tie, index, scores, count, i0, i1, wk):
+    """Per row ``i0:i1`` of ``t`` (the work items, :func:`scoring.fast.run_items`; ``wk``
+    unused): the k highest non-NaN values, ties by ascending ``tie``.
 
     Writes ``index`` (int64, -1 padded), ``scores`` (NaN padded) and ``count``; the same
     result as ``scoring.select.select_top``.
     """
-    n, m = t.shape
-    count[:] = 0
-    for r in numba.prange(n):
+    m = t.shape[1]
+    for r in range(i0, i1):
+        count[r] = 0
         for j in range(m):
             v = t[r, j]
             if v >= kth(k, scores, count, r):
                 heap_push(v, j, tie[j], k, index, scores, count, r, tie)
-    finish(index, scores, count, k)
+    finish(index, scores, count, k, i0, i1)
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def merge_top(parts_index, parts_scores, parts_count, k, tie, index, scores, count):
-    """Merge per-worker best-first lists (``parts_*``: (n_parts, n, k)) into one of k per row."""
-    count[:] = 0
-    for h in numba.prange(index.shape[0]):
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def merge_top(parts_index, parts_scores, parts_count, k, tie, index, scores, count, i0, i1, wk):
+    """Merge per-worker best-first lists (``parts_*``: (n_parts, n, k)) into one of k per
+    row, for the rows ``i0:i1`` (work items, as :func:`select_top`)."""
+    for h in range(i0, i1):
+        count[h] = 0
         for p in range(parts_index.shape[0]):
             for q in range(parts_count[p, h]):
                 x = parts_index[p, h, q]
                 heap_push(parts_scores[p, h, q], x, tie[x], k, index, scores, count, h, tie)
-    finish(index, scores, count, k)
+    finish(index, scores, count, k, i0, i1)
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def merge_best(best, best_x, tie, out_best, out_x):
-    """Per column: the best of the per-worker bests (``best``/``best_x``: (n_parts, m)),
-    ties by ascending ``tie`` of the partner; -inf / -1 where none."""
-    for h in numba.prange(best.shape[1]):
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def merge_best(best, best_x, tie, out_best, out_x, i0, i1, wk):
+    """Per column ``i0:i1`` (work items, as :func:`select_top`): the best of the
+    per-worker bests (``best``/``best_x``: (n_parts, m)), ties by ascending ``tie`` of
+    the partner; -inf / -1 where none."""
+    for h in range(i0, i1):
         v, x = -math.inf, -1
         for p in range(best.shape[0]):
             bv, bx = best[p, h], best_x[p, h]
@@ -892,11 +896,12 @@ def assemble(buf_r, buf_j, buf_s, fill, n_rows, indptr, out_j, out_s):
             pos[p] += 1
 
 
-@numba.njit(parallel=True, nogil=True, cache=True, error_model="numpy")
-def place_rows(dem, lis, sco, starts, indptr, out_l, out_s):
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def place_rows(dem, lis, sco, starts, indptr, out_l, out_s, i0, i1, wk):
     """Copy each demand's run of pairs (``starts``: where each run begins in ``dem``, one
-    run per demand, plus the end) to its CSR place ``indptr[dem]``, sorted by listing."""
-    for r in numba.prange(starts.shape[0] - 1):
+    run per demand, plus the end) to its CSR place ``indptr[dem]``, sorted by listing:
+    the runs ``i0:i1`` (work items, as :func:`select_top`)."""
+    for r in range(i0, i1):
         a, b = starts[r], starts[r + 1]
         order = np.argsort(lis[a:b])
         dst = indptr[dem[a]]

@@ -476,5 +476,5 @@ def select_top(t: np.ndarray, k: int, tie: np.ndarray) -> tuple[np.ndarray, np.n
     index = np.empty((n, k), dtype=np.int64)
     scores = np.empty((n, k), dtype=np.float32)
     count = np.empty(n, dtype=np.int64)
-    kernel().select_top(np.ascontiguousarray(t), k, tie.astype(np.int64), index, scores, count)
+    run_items(kernel().select_top, (np.ascontiguousarray(t), k, tie.astype(np.int64), index, scores, count), n)
     return index, scores, count

@@ -224,7 +224,7 @@ def _demand_lists(lists: tuple[np.ndarray, np.ndarray, np.ndarray], rows: np.nda
     idx, sc, cnt = (x[:, :k] if x.ndim == 2 else x for x in lists)
     out_i, out_s, out_c = np.empty_like(idx), np.empty_like(sc), np.empty_like(cnt)
     out_i[rows], out_s[rows], out_c[rows] = idx, sc, cnt
-    fast.kernel().finish(out_i, out_s, out_c, k)
+    fast.kernel().finish(out_i, out_s, out_c, k, 0, len(out_c))
     return np.where(out_i >= 0, order[np.maximum(out_i, 0)], -1), out_s, out_c
 
 
@@ -233,7 +233,7 @@ def _listing_lists(lists: tuple[np.ndarray, np.ndarray, np.ndarray], order: np.n
     """The workers' lists of each listing position merged into one of ``k``, by listing row."""
     n_l = lists[0].shape[1]
     li, ls, lc = np.empty((n_l, k), np.int64), np.empty((n_l, k), np.float32), np.empty(n_l, np.int64)
-    fast.kernel().merge_top(*lists, k, tie_d, li, ls, lc)
+    fast.run_items(fast.kernel().merge_top, (*lists, k, tie_d, li, ls, lc), n_l)
     out_i, out_s, out_c = np.empty_like(li), np.empty_like(ls), np.empty_like(lc)
     out_i[order], out_s[order], out_c[order] = li, ls, lc
     return out_i, out_s, out_c
@@ -324,7 +324,7 @@ def _candidates_compiled(scorer: Scorer, reservation: float, per_d: int, per_l: 
     # per listing: merge the workers' slots, then back from index positions to rows
     lc = l_count.sum(axis=0)
     lb, lbi = np.empty(n_l, np.float32), np.empty(n_l, np.int64)
-    k.merge_best(l_best, l_best_i, tie_d, lb, lbi)
+    fast.run_items(k.merge_best, (l_best, l_best_i, tie_d, lb, lbi), n_l, nw)
     lr = l_rules.sum(axis=0, dtype=np.int64).T  # (n_l, N_BITS)
     if per_l:
         li, ls, lcnt = _listing_lists(hl, order, tie_d, per_l)
@@ -383,7 +383,7 @@ def _result(pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]], n_d: int, n_
         starts = np.flatnonzero(np.diff(dem, prepend=-1)).astype(np.int64)
         starts = np.append(starts, len(dem))
         out_l, out_s = np.empty_like(lis), np.empty_like(sco)
-        fast.kernel().place_rows(dem, lis, sco, starts, indptr, out_l, out_s)
+        fast.run_items(fast.kernel().place_rows, (dem, lis, sco, starts, indptr, out_l, out_s), starts.size - 1)
         dem = np.repeat(np.arange(n_d, dtype=np.int64), np.diff(indptr))
         return Candidates(demand=dem, listing=out_l, score=out_s, indptr=indptr, demands=d_stats,
                           listings=l_stats, reservation=float(reservation), per_demand=None, per_listing=None,
@@ -459,7 +459,7 @@ def row_top_pruned(scorer: Scorer, i: int, k: int) -> tuple[np.ndarray, np.ndarr
     hi, hs, hc = np.empty((n_items, 1, k), np.int64), np.empty((n_items, 1, k), np.float32), \
         np.zeros((n_items, 1), np.int64)
     fast.run_items(kern.row_top, (*pre.args, i, starts, ends, k, tie_l, hi, hs, hc), n_items, chunks=1)
-    kern.merge_top(hi, hs, hc, k, tie_l, idx, sc, cnt)
+    kern.merge_top(hi, hs, hc, k, tie_l, idx, sc, cnt, 0, 1, 0)  # (one row: no threads)
     c = int(cnt[0])
     return order[idx[0, :c]], sc[0, :c]
 

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 
+import numpy as np
 import pytest
 
 import scoring
@@ -77,20 +78,38 @@ def test_an_error_in_a_chunk_is_raised_and_stops_the_other_threads():
 def test_every_driver_shares_one_compiled_scoring_loop(tmp_path):
     """With an empty numba cache, score(), both rankings, candidates, the dual check and
     a single query compile ``eval_rows`` once (each distinct argument type would compile
-    it again, ~7 s each on a fresh install) and no driver is a parallel loop of its own."""
+    it again, ~7 s each on a fresh install), and no compiled function of the kernel is a
+    parallel loop: every one runs on run_items' threads (numba's own, started from a
+    service's request threads, oversubscribe the cores or, on its workqueue layer, abort
+    the process on concurrent launches)."""
     code = """
-import json, numpy as np, scoring
+import json, numba, numpy as np, scoring
+from numba.core.registry import CPUDispatcher
 from matcher.generate import generate_market
 from scoring import fast
 m = generate_market(300, 300, seed=3)
 s = scoring.Scorer(m.demands, m.listings, engine="numba")
 s.score(); s.top_k(3); s.top_k(3, by="listing"); s.candidates(per_demand=2, per_listing=2)
-s.dual_violations(np.zeros(300), np.zeros(300)); s.for_demand(0, 3)
+s.candidates(); s.dual_violations(np.zeros(300), np.zeros(300)); s.for_demand(0, 3); s.for_listing(0, 3)
+
+@numba.njit(parallel=True)
+def control(x):  # a parallel loop: shows the count below sees one
+    t = 0.0
+    for i in numba.prange(x.shape[0]):
+        t += x[i]
+    return t
+
+control(np.ones(10))
+
+def parfors(d):  # (plain njit functions never run numba's parfor pass: no initial_parfors)
+    return sum(len(getattr(cr.metadata.get("parfor_diagnostics"), "initial_parfors", ()))
+               for cr in d.overloads.values())
+
 k = fast.kernel()
-out = {name: len(getattr(k, name).overloads) for name in ("eval_rows", "dense", "candidates", "dual", "row_top")}
-out["parfors"] = {name: sum(len(cr.metadata["parfor_diagnostics"].initial_parfors)
-                            for cr in getattr(k, name).overloads.values())
-                  for name in ("dense", "candidates", "dual", "row_top", "merge_top")}
+compiled = {name: d for name, d in vars(k).items() if isinstance(d, CPUDispatcher)}
+out = {name: len(d.overloads) for name, d in compiled.items()}
+out["parfors"] = {name: parfors(d) for name, d in compiled.items()}
+out["control"] = parfors(control)
 print(json.dumps(out))
 """
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
@@ -100,11 +119,11 @@ print(json.dumps(out))
     out = json.loads(proc.stdout.strip().splitlines()[-1])
     assert out["eval_rows"] == 1
     assert all(out[name] == 1 for name in ("dense", "candidates", "dual", "row_top"))
-    # no driver is a parallel loop (run_items is their threads; a parallel loop would
-    # also compile the scoring loop again); merge_top's prange shows the count works
-    parfors = out["parfors"]
-    assert parfors.pop("merge_top") >= 1
-    assert parfors == {"dense": 0, "candidates": 0, "dual": 0, "row_top": 0}
+    assert all(out[name] >= 1 for name in ("select_top", "merge_top", "merge_best", "place_rows"))  # (all ran)
+    # no compiled function is a parallel loop (run_items is their threads; a parallel
+    # loop in a driver would also compile the scoring loop again)
+    assert out["control"] >= 1
+    assert {name: n for name, n in out["parfors"].items() if n} == {}
     assert "NumbaPerformanceWarning" not in proc.stderr
 
 
@@ -176,3 +195,28 @@ def test_limit_threads_caps_every_thread(monkeypatch):
     assert seen == [1] and fast.threads() == 1
     fast.limit_threads(None)
     assert fast.threads() >= 1
+
+
+@needs_numba
+def test_full_scoring_across_tile_seams_equals_numpy():
+    """The dense driver scores a market wider than two tiles (and not a multiple of one)
+    as the numpy engine does: same rule bits everywhere, same totals and criteria (the
+    kept and the lean pass), at every column of every tile."""
+    from matcher.generate import generate_market
+    from scoring import _fast_kernel
+
+    n_l = 2 * _fast_kernel.TILE + 37
+    m = generate_market(n_l, 40, seed=5)
+    fast_res = scoring.Scorer(m.demands, m.listings, engine="numba").score(criteria=True)
+    lean = scoring.Scorer(m.demands, m.listings, engine="numba").score()
+    ref = scoring.Scorer(m.demands, m.listings, engine="numpy").score(criteria=True)
+    np.testing.assert_array_equal(fast_res.failed, ref.failed)
+    np.testing.assert_array_equal(lean.failed, ref.failed)
+    np.testing.assert_allclose(fast_res.total, ref.total, atol=1e-5)  # (NaN in the same places)
+    np.testing.assert_array_equal(lean.total, fast_res.total)
+    for name in ref.criteria:
+        got, exp = fast_res.criteria[name], ref.criteria[name]
+        ok = ref.feasible
+        np.testing.assert_allclose(got[ok], exp[ok], atol=1e-5, err_msg=name)
+    feasible_cols = np.flatnonzero(ref.feasible.any(axis=0))
+    assert feasible_cols.max() >= 2 * _fast_kernel.TILE  # the last, partial tile is scored too
