@@ -29,15 +29,15 @@ Nothing is imported or compiled until first use; compiled code is cached on disk
 numba (and the cache is dropped when a module it compiles from is newer than it,
 :func:`_drop_stale_cache`, since numba only watches the file of the function itself).
 
-Threads: the scoring drivers are plain compiled functions over a range of work items
-that release the GIL; :func:`run_items` runs them on a pool of Python threads (as many
-as ``numba.get_num_threads()``), each thread taking chunks of items until none are
-left. numba's own parallel loops (``prange``) would compile every driver a second time
-into a parallel kernel holding its own copy of the scoring loop: on a fresh install
-that cost 8-12 s per driver (``benchmarks/README.md``). Idle pool threads wait on a
-queue (they never spin). The few small kernels that still use ``prange`` run on numba's
-threading layer, OpenMP when available: :func:`kernel` defaults ``OMP_WAIT_POLICY`` to
-``PASSIVE`` before its threads start, so that they sleep between queries too.
+Threads: every compiled function is a plain loop over a range of work items that
+releases the GIL; :func:`run_items` runs it on the calling thread and a pool of Python
+threads (``NUMBA_NUM_THREADS`` in all), each taking chunks of items until none are
+left. numba's own parallel loops (``prange``) are not used: they would compile every
+driver a second time into a parallel kernel holding its own copy of the scoring loop
+(8-12 s per driver on a fresh install, ``benchmarks/README.md``), and numba's threads
+started from a service's request threads oversubscribe the cores (on its ``workqueue``
+layer, concurrent launches abort the process). So numba's threading layer is never
+started, and idle pool threads wait on a queue (they never spin).
 """
 
 from __future__ import annotations
@@ -122,14 +122,7 @@ def _drop_stale_cache() -> None:
 
 @functools.cache
 def kernel() -> Any:
-    """The compiled module (imported, and its stale cache dropped, on first use).
-
-    Before numba starts its threads, ``OMP_WAIT_POLICY`` defaults to ``PASSIVE`` (a value
-    already set is kept): with OpenMP's default policy the idle workers spin after each
-    parallel region, and a process answering single queries with pauses between them
-    burnt 14 ms of CPU per 10 ms pause, which on a shared machine also made its own
-    queries 10x slower (``benchmarks/README.md``)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    """The compiled module (imported, and its stale cache dropped, on first use)."""
     _drop_stale_cache()
     # the drivers take numba's parallel pipeline with no parallel loop on purpose
     # (scoring._fast_kernel.SERIAL), and numba warns that it made none
@@ -148,21 +141,26 @@ _POOL_LOCK = threading.Lock()
 
 def limit_threads(n: int | None) -> None:
     """Cap the threads the compiled drivers run on, for the whole process (``None``: no
-    cap). ``numba.set_num_threads`` only limits the thread that calls it; a service
-    whose workers already fill the cores calls this once (``limit_threads(1)``)."""
+    cap); a service whose workers already fill the cores calls this once
+    (``limit_threads(1)``). ``numba.set_num_threads`` does not apply: it limits numba's
+    own parallel loops on the thread that calls it, and there are none."""
     _LIMIT[:] = [] if n is None else [max(1, int(n))]
 
 
 def threads() -> int:
-    """Threads the compiled drivers run on: ``numba.get_num_threads()`` of the calling
-    thread (``NUMBA_NUM_THREADS``, or what ``numba.set_num_threads`` set), at most the cap
-    of :func:`limit_threads`. Loads the kernel first (:func:`kernel`: numba's own threads,
-    started by this call, must see ``OMP_WAIT_POLICY``)."""
-    kernel()
+    """Threads the compiled drivers run on: numba's ``NUMBA_NUM_THREADS`` (the environment
+    variable; by default the CPUs), at most the cap of :func:`limit_threads`. Reading it
+    does not start numba's threading layer (``numba.get_num_threads`` would, and nothing
+    here runs on it)."""
+    n = _configured_threads()
+    return min(n, _LIMIT[0]) if _LIMIT else n
+
+
+def _configured_threads() -> int:
+    """numba's ``NUMBA_NUM_THREADS`` (read from its config: no threads are started)."""
     import numba
 
-    n = int(numba.get_num_threads())
-    return min(n, _LIMIT[0]) if _LIMIT else n
+    return max(1, int(getattr(numba.config, "NUMBA_NUM_THREADS", os.cpu_count() or 1)))
 
 
 def _pool() -> ThreadPoolExecutor:
@@ -170,10 +168,7 @@ def _pool() -> ThreadPoolExecutor:
     numba's thread count less one: the caller is the other)."""
     with _POOL_LOCK:
         if not _POOL:
-            import numba
-
-            n = int(getattr(numba.config, "NUMBA_NUM_THREADS", os.cpu_count() or 1))
-            _POOL.append(ThreadPoolExecutor(max(1, n - 1),
+            _POOL.append(ThreadPoolExecutor(max(1, _configured_threads() - 1),
                                             thread_name_prefix="changfang-kernel"))
         return _POOL[0]
 

@@ -498,11 +498,8 @@ def app_from_env() -> FastAPI:
         log.addHandler(handler)
         log.setLevel(settings.log_level)
     if settings.workers >= (os.cpu_count() or 1) and importlib.util.find_spec("numba") is not None:
-        import numba
-
         from scoring import fast
 
-        numba.set_num_threads(1)  # (this thread's numba loops)
         fast.limit_threads(1)  # (the compiled drivers, on every thread: requests run on others)
     app = create_app(settings.db, token=settings.token, max_body_bytes=settings.max_body_bytes,
                      profile=settings.profile, cors_origins=settings.cors_origins, busy_timeout=settings.busy_timeout,

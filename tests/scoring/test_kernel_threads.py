@@ -91,6 +91,9 @@ m = generate_market(300, 300, seed=3)
 s = scoring.Scorer(m.demands, m.listings, engine="numba")
 s.score(); s.top_k(3); s.top_k(3, by="listing"); s.candidates(per_demand=2, per_listing=2)
 s.candidates(); s.dual_violations(np.zeros(300), np.zeros(300)); s.for_demand(0, 3); s.for_listing(0, 3)
+import os
+from numba.np.ufunc import parallel
+started = {"numba_threads": parallel._is_initialized, "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY")}
 
 @numba.njit(parallel=True)
 def control(x):  # a parallel loop: shows the count below sees one
@@ -110,9 +113,11 @@ compiled = {name: d for name, d in vars(k).items() if isinstance(d, CPUDispatche
 out = {name: len(d.overloads) for name, d in compiled.items()}
 out["parfors"] = {name: parfors(d) for name, d in compiled.items()}
 out["control"] = parfors(control)
+out["started"] = started
 print(json.dumps(out))
 """
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    env.pop("OMP_WAIT_POLICY", None)
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=900,
                           cwd=os.path.dirname(os.path.dirname(scoring.__file__)))
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -124,6 +129,8 @@ print(json.dumps(out))
     # loop in a driver would also compile the scoring loop again)
     assert out["control"] >= 1
     assert {name: n for name, n in out["parfors"].items() if n} == {}
+    # so numba's threading layer is never started, and the environment is left as it was
+    assert out["started"] == {"numba_threads": False, "omp_wait_policy": None}
     assert "NumbaPerformanceWarning" not in proc.stderr
 
 
