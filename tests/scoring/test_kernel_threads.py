@@ -210,9 +210,9 @@ def test_full_scoring_across_tile_seams_equals_numpy():
     as the numpy engine does: same rule bits everywhere, same totals and criteria (the
     kept and the lean pass), at every column of every tile."""
     from matcher.generate import generate_market
-    from scoring import _fast_kernel
 
-    n_l = 2 * _fast_kernel.TILE + 37
+    tile = fast.kernel().TILE
+    n_l = 2 * tile + 37
     m = generate_market(n_l, 40, seed=5)
     fast_res = scoring.Scorer(m.demands, m.listings, engine="numba").score(criteria=True)
     lean = scoring.Scorer(m.demands, m.listings, engine="numba").score()
@@ -226,4 +226,4 @@ def test_full_scoring_across_tile_seams_equals_numpy():
         ok = ref.feasible
         np.testing.assert_allclose(got[ok], exp[ok], atol=1e-5, err_msg=name)
     feasible_cols = np.flatnonzero(ref.feasible.any(axis=0))
-    assert feasible_cols.max() >= 2 * _fast_kernel.TILE  # the last, partial tile is scored too
+    assert feasible_cols.max() >= 2 * tile  # the last, partial tile is scored too
