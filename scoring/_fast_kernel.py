@@ -215,15 +215,16 @@ def decay_all(x, out, n, kern, KIND):
 
 
 @numba.njit(error_model="numpy")
-def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, tt, r_off, c_off, crit, keep, nfs,
-              sd, si, si64, xs, stamp):
+def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, tt, r_off, c_off, crit, keep, dense,
+              nfs, sd, si, si64, xs, stamp):
     """Demands ``rows[:n_rows]`` against listings ``j0:j1`` (at most TILE of them).
 
     Row r of the call, against the listings ``bounds[r, 0]:bounds[r, 1]`` (all of
     ``j0:j1`` when ``bounds`` is empty): with ``t = j - j0``, failed bits into
-    ``ff[r_off + r, c_off + t]``, totals into ``tt[r_off + r, c_off + t]`` (NaN where
-    a rule fails; a pair outside the row's bounds is not written: callers read only
-    the pairs inside), the number of feasible pairs into ``nfs[r]`` and (unless
+    ``ff[r_off + r, c_off + t]``, totals into ``tt[r_off + r, c_off + t]`` (on the
+    feasible pairs; on the others NaN when ``dense`` or ``keep``, else nothing: a scratch
+    is read at the feasible positions only; a pair outside the row's bounds is not
+    written: callers read only the pairs inside), the number of feasible pairs into ``nfs[r]`` and (unless
     ``keep``) their positions t, ascending, into ``si[4 + r, :nfs[r]]`` when the
     scratch holds a row per row (:func:`new_buffers`), and when ``keep`` every
     criterion into ``crit[:, r_off + r, c_off + t]`` (then computed on every pair). A driver
@@ -383,8 +384,9 @@ def eval_rows(rows, n_rows, j0, j1, bounds, D, L, T, P, F, K, KIND, W, CI, ff, t
             lost = modes == 0
             ffr[t] |= ((shared == 0) * f_deal | (lost & (sb == 1) & ((shared & 2) != 0)) * f_title
                        | (lost & (lb == 1) & ((shared & 1) != 0)) * f_lease)
-        for t in range(uta, utb):
-            ttr[t] = np.float32(nan)
+        if dense and not keep:  # an output: NaN where a rule fails (scratch is read at nfs' positions only)
+            for t in range(uta, utb):
+                ttr[t] = np.float32(nan)
         if keep:  # the criteria of every pair
             n = tb - ta
             for q in range(n):
@@ -571,6 +573,7 @@ def dense(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, failed, total, crit, ke
     n, m = r1 - r0, c1 - c0
     n_cc = (m + COLS - 1) // COLS
     nb = no_bounds()
+    yes = np.bool_(True)
     _, _, nfs, sd, si, si64, xs, stamp = new_buffers(0, T.units.shape[0])
     nfs = np.empty(ROWS, dtype=np.int64)
     for item in range(i0, i1):
@@ -580,7 +583,7 @@ def dense(D, L, T, P, F, K, KIND, W, CI, r0, r1, c0, c1, failed, total, crit, ke
         for a in range(cc * COLS, min(cc * COLS + COLS, m), TILE):
             b = min(a + TILE, m)
             eval_rows(rows, rb - ra, c0 + a, c0 + b, nb, D, L, T, P, F, K, KIND, W, CI, failed, total, ra, a, crit,
-                      keep, nfs, sd, si, si64, xs, stamp)
+                      keep, yes, nfs, sd, si, si64, xs, stamp)
 
 
 @numba.njit(inline="always", error_model="numpy")
@@ -690,12 +693,11 @@ def row_top(D, L, T, P, F, K, KIND, W, CI, i, starts, ends, k, tie, index, score
         hc[0] = 0
         for a in range(starts[item], ends[item], TILE):
             b = min(a + TILE, ends[item])
-            eval_rows(rows, np.int64(1), a, b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, z0, z0, cb, no,
+            eval_rows(rows, np.int64(1), a, b, nb, D, L, T, P, F, K, KIND, W, CI, ff, tt, z0, z0, cb, no, no,
                       nfs, sd, si, si64, xs, stamp)
-            if nfs[0] == 0:
-                continue
-            ttr = tt[0]
-            for t in range(b - a):
+            ttr, fr = tt[0], si[4]
+            for q in range(nfs[0]):  # the feasible pairs, ascending
+                t = fr[q]
                 v = ttr[t]
                 if v >= kth(k, hs, hc, 0):
                     heap_push(v, a + t, tie[a + t], k, hi, hs, hc, 0, tie)
@@ -783,7 +785,7 @@ def candidates(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, positive
             for a in range(lo, hi, TILE):
                 b = min(a + TILE, hi)
                 eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, z0,
-                          z0, cb, no, nfs, sd, si, si64, xs, stamp)
+                          z0, cb, no, no, nfs, sd, si, si64, xs, stamp)
                 for r in range(rb - ra):
                     p = ra + r
                     ta, tb = max(spans[p, g, 0] - a, 0), min(spans[p, g, 1] - a, b - a)
@@ -863,7 +865,7 @@ def dual(D, L, T, P, F, K, KIND, W, CI, rows, spans, reservation, u, v, tol, buf
             for a in range(lo, hi, TILE):
                 b = min(a + TILE, hi)
                 eval_rows(rows[ra:rb], rb - ra, a, b, spans[ra:rb, g], D, L, T, P, F, K, KIND, W, CI, ff, tt, z0,
-                          z0, cb, no, nfs, sd, si, si64, xs, stamp)
+                          z0, cb, no, no, nfs, sd, si, si64, xs, stamp)
                 for r in range(rb - ra):
                     if nfs[r] == 0:
                         continue
