@@ -45,6 +45,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from matcher.allocation.apart import in_thread
 from matcher.allocation.candidates import candidates
 from scoring import offered_units
 
@@ -62,6 +63,10 @@ LP_ITERATION_LIMIT = 2_000_000
 MILP_MAX_PAIRS = 200_000
 """``method="auto"`` solves the MILP up to this many candidate pairs (about a 1k × 1k
 market at 10 % candidates), and uses the heuristic above it."""
+
+APART_VARIABLES = 2_000
+"""From this many variables on, HiGHS (the MILP, the heuristic's LP) runs on a thread of
+its own, so that Ctrl-C stops it at once (:mod:`matcher.allocation.apart`)."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,8 +295,9 @@ def _milp(p: _Pairs, limits: dict[str, Any]) -> DivisibleResult:
     cap = p.cap[np.unique(p.j)]
     cons = LinearConstraint(a.tocsr(), -np.inf, np.r_[np.ones(n_d), cap + _EPS])
     options = {**_highs(limits), "node_limit": int(limits["node_limit"])}
-    res = milp(-p.s, constraints=cons, integrality=np.ones(e), bounds=Bounds(np.zeros(e), np.ones(e)),
-               options=options)
+    # HiGHS releases the GIL: a large solve runs on a thread of its own (Ctrl-C at once)
+    res = in_thread(lambda: milp(-p.s, constraints=cons, integrality=np.ones(e),
+                                 bounds=Bounds(np.zeros(e), np.ones(e)), options=options), apart=e >= APART_VARIABLES)
     if res.x is None:  # no feasible point within the limits (cannot happen: all-zero is feasible)
         return _result(p, np.zeros(e, dtype=bool), float(np.sum(p.s)), False, "milp", limits)
     x = np.round(res.x) > 0.5
@@ -327,8 +333,8 @@ def _lp(p: _Pairs, pool: np.ndarray, limits: dict[str, Any]) -> tuple[np.ndarray
     options = _highs(limits)
     if "lp_iteration_limit" in limits:
         options["maxiter"] = int(limits["lp_iteration_limit"])
-    lp = linprog(-p.s[pool], A_ub=a, b_ub=np.r_[np.ones(n_d), p.cap], bounds=(0, 1), method="highs",
-                 options=options)
+    lp = in_thread(lambda: linprog(-p.s[pool], A_ub=a, b_ub=np.r_[np.ones(n_d), p.cap], bounds=(0, 1),
+                                   method="highs", options=options), apart=e >= APART_VARIABLES)
     if lp.x is None:
         return np.zeros(n_l), None
     return np.maximum(-lp.ineqlin.marginals[n_d:], 0.0), lp.x

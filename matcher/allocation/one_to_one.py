@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from matcher.allocation.apart import in_child, in_thread
 from matcher.allocation.candidates import Candidates, candidates, renumber
 
 __all__ = ["DENSE_MAX", "assignment_duals", "has_flow", "one_to_one", "solve_dense", "solve_flow", "solve_sparse"]
@@ -52,6 +53,11 @@ DENSE_MAX = 250_000
 when at least ``DENSE_DENSITY`` of them are candidates; otherwise the sparse one."""
 
 DENSE_DENSITY = 0.3
+
+APART_PAIRS = 200_000
+"""From this many pairs on, a solve runs apart from the main thread, so that Ctrl-C stops
+it at once (:mod:`matcher.allocation.apart`: the flow in a child process, the dense
+solver on a thread); below, it takes well under a second."""
 
 
 Local = tuple[np.ndarray, np.ndarray]
@@ -80,7 +86,7 @@ def _dense(ri: np.ndarray, ci: np.ndarray, s: np.ndarray, n: int, m: int) -> Loc
 
     value = np.zeros((n, m))
     value[ri, ci] = s
-    r, k = linear_sum_assignment(value, maximize=True)
+    r, k = in_thread(linear_sum_assignment, value, True, apart=value.size >= APART_PAIRS)
     chosen = value[r, k] > 0  # an assignment through a 0 leaves both unmatched
     return r[chosen], k[chosen]
 
@@ -99,6 +105,11 @@ def _sparse(ri: np.ndarray, ci: np.ndarray, s: np.ndarray, n: int, m: int) -> Lo
 
 
 def _flow(ri: np.ndarray, ci: np.ndarray, s: np.ndarray, n: int, m: int) -> Local:
+    # OR-tools holds the GIL while it solves: a large solve runs in a child process
+    return in_child(_flow_here, ri, ci, s, n, m, apart=len(ri) >= APART_PAIRS)
+
+
+def _flow_here(ri: np.ndarray, ci: np.ndarray, s: np.ndarray, n: int, m: int) -> Local:
     from ortools.graph.python import min_cost_flow
 
     source, sink = n + m, n + m + 1
