@@ -76,10 +76,10 @@ _T: dict[str, tuple[str, str]] = {
                  "internal error in stage {stage} ({kind}); run with --debug for details"),
     "memory": ("内存不足：{stage}阶段需要更多内存。请减少记录数、分批运行，或在内存更大的机器上运行",
                "out of memory in stage {stage}: fewer records, a run in parts or a larger machine will do"),
-    "memory_need": ("内存不足：{stage}阶段约需 {need:.1f} GB 内存，本机可用约 {avail:.1f} GB。"
+    "memory_need": ("内存不足：{stage}阶段约需 {need:.1f} GB 内存，本次运行可用约 {avail:.1f} GB。"
                     "请分批运行（如每县一个文件）、换内存更大的机器，或用 --dask 在集群上评分",
-                    "out of memory in stage {stage}: it needs about {need:.1f} GB and this machine has about "
-                    "{avail:.1f} GB available; run in parts (a county per file), on a larger machine, or score "
+                    "out of memory in stage {stage}: it needs about {need:.1f} GB and about {avail:.1f} GB is "
+                    "available to this run; run in parts (a county per file), on a larger machine, or score "
                     "on a cluster with --dask"),
     "split": ("“{sheet}”表超过 Excel 单表行数上限，在 result.xlsx 中分为 {parts} 个工作表（CSV 文件完整）",
               "the {sheet} table is longer than an Excel sheet: result.xlsx continues it on {parts} sheets "
@@ -554,18 +554,63 @@ def _message_text(exc: BaseException, say: _Say) -> str:
 
 
 def _available_memory() -> int:
-    """Bytes of memory available now (physical pages free or reclaimable), 0 when unknown."""
+    """Bytes of memory this process can still take now, 0 when unknown: the machine's
+    available memory (free or reclaimable pages), or less where a limit of the process
+    (``ulimit -v`` / ``-d``) or of its control group (a container's ``memory.max``)
+    leaves less."""
+    room = []
+    status = _proc_fields("/proc/self/status", ("VmSize", "VmData"))
+    machine = _proc_fields("/proc/meminfo", ("MemAvailable",)).get("MemAvailable")
+    if machine is None:
+        try:
+            machine = int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (ValueError, OSError, AttributeError):
+            machine = None
+    if machine is not None:
+        room.append(machine)
     try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
+        import resource
+
+        for limit, used in ((resource.RLIMIT_AS, "VmSize"), (resource.RLIMIT_DATA, "VmData")):
+            soft = resource.getrlimit(limit)[0]
+            if soft != resource.RLIM_INFINITY and used in status:
+                room.append(soft - status[used])
+    except (ImportError, OSError, ValueError):
         pass
+    room.extend(_cgroup_room())
+    return max(min(room), 0) if room else 0
+
+
+def _proc_fields(path: str, names: Sequence[str]) -> dict[str, int]:
+    """``name: value kB`` lines of a /proc file, as bytes (what is missing is left out)."""
+    out: dict[str, int] = {}
     try:
-        return int(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-    except (ValueError, OSError, AttributeError):
-        return 0
+        with open(path, encoding="ascii") as fh:
+            for line in fh:
+                key, _, rest = line.partition(":")
+                if key in names and rest.split():
+                    out[key] = int(rest.split()[0]) * 1024
+    except (OSError, ValueError):
+        pass
+    return out
+
+
+def _cgroup_room() -> list[int]:
+    """Bytes left under this process's cgroup v2 memory limit (none: no limit known)."""
+    try:
+        with open("/proc/self/cgroup", encoding="utf-8") as fh:
+            path = next((line.strip()[3:] for line in fh if line.startswith("0::")), None)
+        if path is None:
+            return []
+        base = os.path.join("/sys/fs/cgroup", path.lstrip("/"))
+        with open(os.path.join(base, "memory.max"), encoding="ascii") as fh:
+            limit = fh.read().strip()
+        if limit == "max":
+            return []
+        with open(os.path.join(base, "memory.current"), encoding="ascii") as fh:
+            return [int(limit) - int(fh.read().strip())]
+    except (OSError, ValueError):
+        return []
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -57,30 +57,50 @@ of 12k × 12k); larger ones start from each record's best :data:`PER_RECORD`."""
 PER_RECORD = 32
 """Best partners per demand and per listing a large market's solve starts from."""
 
-_BYTES_PER_PAIR = 120  # a candidate pair through selection, the working set, parts and solver
-_BYTES_PER_RECORD = 3_000  # prepared sides, statistics, recommendations, reasons
+# Measured peaks of `changfang match` (benchmarks/README.md, "A province"), resident GB:
+# a county of 10k x 10k with every pair kept 2.53; 20k, 30k, 50k, 100k a side on best-32
+# lists 0.78, 1.08, 1.84, 5.27 (one_to_one); 30k with the divisible method 2.72.
+_BASE_BYTES = 400_000_000  # the interpreter, numpy, scipy, numba and the solvers loaded
+_BYTES_PER_FULL_PAIR = 170  # a county's pair at or above the reservation, through the solve
+_BYTES_PER_KEPT_PAIR = 700  # a pair of a record's best list, with those the checks add and the solver's arcs
+_BYTES_PER_RECORD = 4_000  # prepared sides, statistics, recommendations, reasons
 _FULL_SHARE = 0.15  # share of a county's pairs at or above the reservation, generously
+_SHARED_FACTOR = 1.7  # the divisible and stable solves hold more per pair (HiGHS's LP)
 
 
-def memory_needed(n_demands: int, n_listings: int, per_record: int | None = None) -> int:
-    """A generous estimate of the memory :func:`match` needs, bytes.
+def memory_needed(n_demands: int, n_listings: int, per_record: int | None = None, method: str = "auto") -> int:
+    """A generous estimate of the memory :func:`match` (and ``changfang match``) needs, bytes.
 
     Parameters
     ----------
     n_demands, n_listings : int
     per_record : int, optional
         As for :func:`match` (None: its default for the market's size).
+    method : {"auto", "one_to_one", "divisible", "stable"}
+        ``auto`` is counted as the divisible method, the larger.
 
     Returns
     -------
     int
-        ``_BYTES_PER_PAIR`` per candidate pair (all of a county's pairs scoring the
-        reservation, taken as 15 %; or each record's best ``per_record``) plus
-        ``_BYTES_PER_RECORD`` per record.
+        What the process holds before it reads a record, plus per candidate pair (all of
+        a county's pairs scoring the reservation, taken as 15 %; or each record's best
+        ``per_record``) and per record; calibrated on the peaks measured in
+        ``benchmarks/README.md`` and above each of them.
+
+    Examples
+    --------
+    >>> round(memory_needed(100_000, 100_000, method="one_to_one") / 1e9, 1)  # measured: 5.27
+    5.7
     """
     keep = per_record if per_record is not None else (None if n_demands * n_listings <= FULL_PAIRS else PER_RECORD)
-    pairs = n_demands * n_listings * _FULL_SHARE if keep is None else (n_demands + n_listings) * keep
-    return int(pairs * _BYTES_PER_PAIR + (n_demands + n_listings) * _BYTES_PER_RECORD)
+    if keep is None:
+        pair_bytes = n_demands * n_listings * _FULL_SHARE * _BYTES_PER_FULL_PAIR
+    else:
+        pair_bytes = (n_demands + n_listings) * keep * _BYTES_PER_KEPT_PAIR
+    if method != "one_to_one":
+        pair_bytes *= _SHARED_FACTOR
+    return int(_BASE_BYTES + pair_bytes + (n_demands + n_listings) * _BYTES_PER_RECORD)
+
 
 HIST_BINS = 40
 """Bins over [0, 1] of :attr:`MatchResult.histogram`."""

@@ -236,7 +236,7 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
         except MemoryError:
             from matcher.match import memory_needed
 
-            raise OutOfMemory("scoring and allocating", memory_needed(n_d, n_l)) from None
+            raise OutOfMemory("scoring and allocating", memory_needed(n_d, n_l, method=method)) from None
         seconds["score_and_allocate"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
