@@ -58,12 +58,12 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn
 
-from matcher.errors import ChangfangError, InputFileError, ProfileError
+from matcher.errors import ChangfangError, InputFileError, ProfileError, out_of_memory
 
 __all__ = ["main", "run"]
 
@@ -103,6 +103,9 @@ _T: dict[str, tuple[str, str]] = {
              "未匹配：需求 {ud} 个，房源 {ul} 个",
              "{feasible} feasible pairs; {matched} pairs made ({method}, total score {objective:.2f}); "
              "unmatched: {ud} demands, {ul} listings"),
+    "gap": ("分配未证明最优：总分距上界不超过 {gap:.2%}（见 run.json 的 gap 与 limits）",
+            "the allocation is not proven optimal: its total is within {gap:.2%} of an upper bound "
+            "(gap and limits in run.json)"),
     "best": ("最佳配对：", "best pairs:"),
     "wrote": ("已写出 {files} 到 {out}", "wrote {files} to {out}"),
     "validated": ("{file}：读入 {n} 行，接受 {ok} 行，剔除 {bad} 行{merged}，警告 {warn} 条",
@@ -114,8 +117,8 @@ _T: dict[str, tuple[str, str]] = {
                   "wrote {nl} listings to {lp} and {nd} demands to {dp}"),
     "negative": ("{option} 不能为负数", "{option} must be >= 0"),
     "at_least_one": ("{option} 必须 >= 1", "{option} must be >= 1"),
-    "need_server": ("服务需要 [server] 扩展：pip install 'changfang[server]'",
-                    "the service needs the [server] extra: pip install 'changfang[server]'"),
+    "need_server": ("服务需要 [server] 扩展：在 changfang 项目目录中运行 pip install '.[server]'",
+                    "the service needs the [server] extra: pip install '.[server]' in changfang's folder"),
     "no_token": ("未提供 --token 或 CHANGFANG_TOKEN；本次运行的写入令牌：{token}",
                  "no --token or CHANGFANG_TOKEN given; write token for this run: {token}"),
     "workers": ("{n} 个服务进程，地址 http://{host}:{port}", "{n} server processes on http://{host}:{port}"),
@@ -240,9 +243,11 @@ class _Progress:
                 self.bar.update(1)
             self.bar.set_description_str(self.say(stage) if stage in _T else stage)
 
-    def close(self) -> None:
+    def close(self, done: bool = True) -> None:
+        """End the bar: full when the run is ``done``, where it stopped otherwise."""
         if self.bar is not None:
-            self.bar.update(self.bar.total - self.bar.n)
+            if done:
+                self.bar.update(self.bar.total - self.bar.n)
             self.bar.close()
 
 
@@ -253,8 +258,10 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
 
     if args.top_k < 0:
         raise _Usage("--top-k must be >= 0", say("negative", option="--top-k"))
+    existed = Path(args.out).exists()
     out = _out_dir(args.out, say)
     progress = _Progress(args.quiet, args, say)
+    done = False
     try:
         run = run_match(listings, demands, out, profile=args.profile, method=args.method, top_k=args.top_k,
                         lock=args.lock, exclude=args.exclude, sheet=args.sheet, progress=progress,
@@ -262,13 +269,17 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
                         listings_sheet=getattr(args, "listings_sheet", None),
                         demands_sheet=getattr(args, "demands_sheet", None), dask=getattr(args, "dask", None),
                         feedback=getattr(args, "feedback", None), before_publish=_stop_taking_interrupts)
+        done = True
     except OSError as exc:
         if isinstance(exc, ChangfangError):
             raise
         why = exc.strerror or type(exc).__name__
         raise OutputError(f"cannot write to {out}: {why}", say("cannot_write", path=out, why=why)) from None
     finally:
-        progress.close()
+        progress.close(done)
+        if not done and not existed:  # a failed run leaves no folder it made (empty: nothing was published)
+            with suppress(OSError):
+                out.rmdir()
     best = run.best
     if args.json:
         print(json.dumps({**run.summary, "out": str(out), "best_pairs": best}, ensure_ascii=False, indent=2))
@@ -283,6 +294,8 @@ def _run(args: argparse.Namespace, say: _Say, listings: str, demands: str, label
               dr=c["demands_read"], dx=c["demands_rejected"], dm=merged("demands")))
     print(say("made", feasible=c["feasible_pairs"], matched=c["matched"], method=m["method"],
               objective=m["objective"], ud=c["unmatched_demands"], ul=c["unmatched_listings"]))
+    if m.get("gap"):
+        print(say("gap", gap=m["gap"]))
     if best:
         print(say("best"))
         for b in best:
@@ -327,7 +340,8 @@ def _cmd_serve(args: argparse.Namespace, say: _Say) -> int:
 
     args.stage = "starting"
     if importlib.util.find_spec("fastapi") is None or importlib.util.find_spec("uvicorn") is None:
-        raise _Usage("the service needs the [server] extra: pip install 'changfang[server]'", say("need_server"))
+        raise _Usage("the service needs the [server] extra: pip install '.[server]' in changfang's folder",
+                     say("need_server"))
     if args.max_body < 1 or args.workers < 1:
         raise _Usage("--max-body and --workers must be >= 1", say("at_least_one", option="--max-body / --workers"))
     # numba's OpenMP threads would spin between the many small queries of a server
@@ -457,6 +471,8 @@ def _parser() -> argparse.ArgumentParser:
     # --lang after the command too (SUPPRESS: a command's default never hides the global one)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--lang", choices=["zh", "en"], default=argparse.SUPPRESS, help="language of messages")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show a traceback on errors")
 
     v = sub.add_parser("validate", parents=[common], help="read one listings or demands file and report every problem")
     v.add_argument("side", choices=["listings", "demands"])
@@ -666,6 +682,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
+        if out_of_memory(exc):  # a library the loader had no memory to map, an ENOMEM
+            print(prefix + say("memory", stage=stage()), file=sys.stderr)
+            return EXIT_INPUT
         print(prefix + say("internal", stage=stage(), kind=type(exc).__name__), file=sys.stderr)
         return EXIT_INTERNAL
 

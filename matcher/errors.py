@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from scoring.errors import ChangfangError, ProfileError
 
 __all__ = ["ChangfangError", "InputFileError", "OutOfMemory", "PairConflictError", "ProfileError", "RequestError",
-           "StoreBusyError", "UnknownIdError"]
+           "StoreBusyError", "UnknownIdError", "out_of_memory"]
 
 
 class InputFileError(ChangfangError, ValueError):
@@ -146,6 +146,21 @@ class OutOfMemory(ChangfangError, MemoryError):
         self.stage = stage
         self.need_bytes = int(need_bytes)
         super().__init__(f"out of memory in stage {stage} (about {self.need_bytes / 2**30:.1f} GiB needed)")
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` means the process ran out of memory: a :class:`MemoryError`, an
+    :class:`OSError` with ``ENOMEM``, or an :class:`ImportError` of a compiled module the
+    loader had no memory to map (``failed to map segment from shared object``, as
+    OR-tools' library is when a ``ulimit -v`` leaves no room)."""
+    import errno
+
+    if isinstance(exc, MemoryError):
+        return True
+    if isinstance(exc, OSError) and exc.errno == errno.ENOMEM:
+        return True
+    text = str(exc).lower()
+    return isinstance(exc, ImportError) and ("failed to map segment" in text or "cannot allocate memory" in text)
 
 
 class StoreBusyError(ChangfangError, TimeoutError):

@@ -60,7 +60,7 @@ PER_RECORD = 32
 # Measured peaks of `changfang match` (benchmarks/README.md, "A province"), resident GB:
 # a county of 10k x 10k with every pair kept 2.53; 20k, 30k, 50k, 100k a side on best-32
 # lists 0.78, 1.08, 1.84, 5.27 (one_to_one); 30k with the divisible method 2.72.
-_BASE_BYTES = 400_000_000  # the interpreter, numpy, scipy, numba and the solvers loaded
+_BASE_BYTES = 700_000_000  # the interpreter and libraries, and numba compiling on a first run (0.65 GB seen)
 _BYTES_PER_FULL_PAIR = 170  # a county's pair at or above the reservation, through the solve
 _BYTES_PER_KEPT_PAIR = 700  # a pair of a record's best list, with those the checks add and the solver's arcs
 _BYTES_PER_RECORD = 4_000  # prepared sides, statistics, recommendations, reasons
@@ -90,7 +90,7 @@ def memory_needed(n_demands: int, n_listings: int, per_record: int | None = None
     Examples
     --------
     >>> round(memory_needed(100_000, 100_000, method="one_to_one") / 1e9, 1)  # measured: 5.27
-    5.7
+    6.0
     """
     keep = per_record if per_record is not None else (None if n_demands * n_listings <= FULL_PAIRS else PER_RECORD)
     if keep is None:

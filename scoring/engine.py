@@ -194,7 +194,7 @@ class Scorer:
         if engine not in ("auto", "numpy", "numba"):
             raise ValueError(f"engine == {engine!r}, must be 'auto', 'numpy' or 'numba'")
         if engine == "numba" and not fast.available():
-            raise ImportError("engine='numba' needs numba: pip install 'changfang[fast]'")
+            raise ImportError("engine='numba' needs numba: pip install '.[fast]' in changfang's folder")
         self.profile = profile
         self.towns: Towns = d.towns
         self.demands, self.listings = demands, listings

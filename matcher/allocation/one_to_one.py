@@ -179,7 +179,7 @@ def solve_flow(c: Candidates) -> tuple[np.ndarray, np.ndarray]:
     Raises
     ------
     ModuleNotFoundError
-        Without OR-tools (``pip install 'changfang[fast]'``).
+        Without OR-tools (``pip install '.[fast]'`` in changfang's folder).
     RuntimeError
         If the solver reports anything but an optimum.
     """

@@ -66,7 +66,7 @@ from matcher.batch.results import (
     unmatched_rows,
     workbook_row,
 )
-from matcher.errors import InputFileError, OutOfMemory, PairConflictError, UnknownIdError
+from matcher.errors import InputFileError, OutOfMemory, PairConflictError, UnknownIdError, out_of_memory
 from matcher.io.export import BackgroundWorkbook, Column, SheetStream, csv_formatter, csv_text, sheet_parts
 
 __all__ = ["OUTPUT_FILES", "PAIRS_COLUMNS", "RECOMMENDATION_COLUMNS", "UNMATCHED_COLUMNS", "RunOutput", "run_match"]
@@ -233,7 +233,9 @@ def run_match(listings: str | os.PathLike[str], demands: str | os.PathLike[str],
             with _cluster(dask) as client:
                 result = _match(match, dres.records, lres.records, prof, method, top_k, locks, excl, lock, exclude,
                                 client, feedback, write_recommendations)
-        except MemoryError:
+        except Exception as exc:
+            if not out_of_memory(exc):
+                raise
             from matcher.match import memory_needed
 
             raise OutOfMemory("scoring and allocating", memory_needed(n_d, n_l, method=method)) from None
@@ -327,7 +329,8 @@ def _cluster(address: str | None) -> Iterator[Any]:
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
-        raise InputFileError("--dask", "needs the [distributed] extra: pip install 'changfang[distributed]'") from None
+        raise InputFileError("--dask", "needs the [distributed] extra: "
+                             "pip install '.[distributed]' in changfang's folder") from None
     if address == "local":
         with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
                 Client(cluster) as client:

@@ -317,9 +317,13 @@ def test_errors_are_one_line_and_a_documented_exit_code(tmp_path, args, code, ne
     assert len([ln for ln in p.stderr.splitlines() if ln.startswith("changfang")]) >= 1
 
 
-def test_debug_shows_the_traceback(tmp_path):
-    p = run("--debug", "match", "/no/such.csv", DEMANDS, "--out", tmp_path)
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_debug_shows_the_traceback(tmp_path, where):
+    """``--debug`` before the command or after it, as the error line's advice reads."""
+    args = ["match", "/no/such.csv", DEMANDS, "--out", tmp_path]
+    p = run(*(["--debug", *args] if where == "before" else [*args, "--debug"]))
     assert p.returncode != 0 and "Traceback" in p.stderr
+    assert "unrecognized arguments" not in p.stderr
 
 
 @pytest.mark.parametrize(("failure", "code"), [(KeyboardInterrupt, 130), (MemoryError, 2),
@@ -561,3 +565,23 @@ def test_a_failure_while_the_recommendations_are_written_leaves_the_earlier_outp
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]
+
+
+def test_the_summary_says_when_an_allocation_is_not_proven_optimal(tmp_path):
+    """On a market past the MILP's size the divisible method rounds an LP: its gap is in
+    run.json and the summary says it in a line; a proven optimum says nothing more."""
+    import json
+
+    assert run("generate", "--listings", 2000, "--demands", 2000, "--seed", 3, "--out", tmp_path / "m").returncode == 0
+    for method, lang, word in (("divisible", "en", "not proven optimal"), ("divisible", "zh", "未证明最优"),
+                               ("one_to_one", "en", "not proven optimal")):
+        out = tmp_path / f"{method}-{lang}"
+        p = run("match", tmp_path / "m" / "listings.csv", tmp_path / "m" / "demands.csv", "--out", out,
+                "--method", method, "--quiet", "--lang", lang)
+        assert p.returncode == 0, p.stderr
+        gap = json.loads((out / "run.json").read_text("utf-8"))["gap"]
+        lines = [ln for ln in p.stdout.splitlines() if word in ln]
+        if method == "one_to_one":
+            assert gap == 0 and lines == []
+        else:
+            assert gap > 0 and len(lines) == 1 and f"{gap:.2%}" in lines[0]

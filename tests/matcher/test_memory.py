@@ -2,6 +2,7 @@
 holds, and the memory "available" it names is what this process may still take (a
 ``ulimit -v`` or a container's limit included), not the machine's free memory."""
 
+import errno
 import importlib
 import os
 import subprocess
@@ -27,7 +28,7 @@ def test_the_estimate_covers_the_peak_of_a_real_run(tmp_path, method):
     _, status, usage = os.wait4(p.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, p.stderr.read().decode()
     peak = usage.ru_maxrss * 1024  # kB on Linux
-    assert memory_needed(n, n, method=method) >= peak
+    assert memory_needed(n, n, method=method) >= peak, peak
 
 
 def test_the_estimate_grows_with_the_market_and_the_method():
@@ -57,13 +58,19 @@ def test_available_memory_is_what_a_process_limit_leaves():
     assert 0 < limited <= 300 * 2**20 + 2**20
 
 
-def test_out_of_memory_while_matching_is_one_line_naming_stage_need_and_room(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("failure", [
+    MemoryError(),
+    # OR-tools' library imported when the allocation starts, under a ulimit -v
+    ImportError("libortools.so.9: failed to map segment from shared object"),
+    OSError(errno.ENOMEM, "Cannot allocate memory"),
+])
+def test_out_of_memory_while_matching_is_one_line_naming_stage_need_and_room(tmp_path, monkeypatch, capsys, failure):
     match_module = importlib.import_module("matcher.match")  # (the package's name is the function)
 
     assert cli.main(["generate", "--listings", "30", "--demands", "40", "--seed", "2", "--out", str(tmp_path)]) == 0
 
     def no_room(*a, **k):
-        raise MemoryError
+        raise failure
 
     monkeypatch.setattr(match_module, "match", no_room)
     monkeypatch.setattr(cli, "_available_memory", lambda: 123_000_000)
@@ -74,5 +81,18 @@ def test_out_of_memory_while_matching_is_one_line_naming_stage_need_and_room(tmp
     assert len(err.splitlines()) == 1 and "Traceback" not in err
     need = memory_needed(40, 30, method="auto") / 1e9
     assert "scoring and allocating" in err and f"{need:.1f} GB" in err and "0.1 GB is available" in err
-    assert not (tmp_path / "out" / "run.json").exists()  # nothing published
+    assert not (tmp_path / "out").exists()  # nothing published, and no empty folder left
 
+
+
+def test_an_import_error_that_is_not_memory_stays_an_internal_error(tmp_path, monkeypatch, capsys):
+    match_module = importlib.import_module("matcher.match")
+    assert cli.main(["generate", "--listings", "30", "--demands", "40", "--seed", "2", "--out", str(tmp_path)]) == 0
+
+    def broken(*a, **k):
+        raise ImportError("No module named 'ortools'")
+
+    monkeypatch.setattr(match_module, "match", broken)
+    code = cli.main(["match", str(tmp_path / "listings.csv"), str(tmp_path / "demands.csv"), "--out",
+                     str(tmp_path / "out"), "--quiet", "--lang", "en"])
+    assert code == 1 and "internal error" in capsys.readouterr().err

@@ -158,3 +158,23 @@ def test_describe_keys_hold_everything_a_sentence_says(wide, which):
             members = rng.permutation(np.flatnonzero(inverse == g))[:3]
             said = [mod.describe(b, int(pp[k]), int(ii[k])) for k in members]
             assert all(s == said[0] for s in said[1:]), (name, [(int(ii[k]), int(pp[k])) for k in members])
+
+
+def test_whole_units_are_counted_in_good_english():
+    """"1 unit, 420 m²" and "2 units, 840 m²": the count is the offered area over the unit."""
+    import re
+
+    m = generate_market(300, 60, seed=4)
+    sc = scoring.Scorer(m.demands, m.listings)
+    seen = set()
+    for i in range(60):
+        for e in sc.explain_row(i, np.arange(300)):
+            area = next(c for c in e.to_dict()["criteria"] if c["name"] == "area")
+            hit = re.match(r"(\d+) (units?), ", area["en"])
+            if hit is None:
+                continue
+            k, word = int(hit.group(1)), hit.group(2)
+            assert word == ("unit" if k == 1 else "units"), area["en"]
+            assert k == round(area["inputs"]["offered_m2"] / area["inputs"]["unit_m2"])
+            seen.add(min(k, 2))
+    assert seen == {1, 2}  # both forms were met
