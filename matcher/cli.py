@@ -243,7 +243,7 @@ class _Progress:
                 self.bar.update(1)
             self.bar.set_description_str(self.say(stage) if stage in _T else stage)
 
-    def close(self, done: bool = True) -> None:
+    def close(self, done: bool) -> None:
         """End the bar: full when the run is ``done``, where it stopped otherwise."""
         if self.bar is not None:
             if done:
@@ -654,18 +654,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(prefix + _message(exc, say), file=sys.stderr)
         return EXIT_OUTPUT
-    except MemoryError as exc:
-        if args.debug:
-            raise
-        need = getattr(exc, "need_bytes", 0)
-        if need:
-            named = str(getattr(exc, "stage", ""))
-            where = say(named) if named in _T else stage()
-            print(prefix + say("memory_need", stage=where, need=need / 1e9, avail=_available_memory() / 1e9),
-                  file=sys.stderr)
-        else:
-            print(prefix + say("memory", stage=stage()), file=sys.stderr)
-        return EXIT_INPUT
     except KeyboardInterrupt:
         if _TERMINATED:
             print(f"changfang: {say('terminated')}", file=sys.stderr)
@@ -682,8 +670,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if args.debug:
             raise
-        if out_of_memory(exc):  # a library the loader had no memory to map, an ENOMEM
-            print(prefix + say("memory", stage=stage()), file=sys.stderr)
+        if out_of_memory(exc):  # a MemoryError, a library the loader had no memory to map, an ENOMEM
+            need = getattr(exc, "need_bytes", 0)
+            if need:
+                named = str(getattr(exc, "stage", ""))
+                where = say(named) if named in _T else stage()
+                print(prefix + say("memory_need", stage=where, need=need / 1e9, avail=_available_memory() / 1e9),
+                      file=sys.stderr)
+            else:
+                print(prefix + say("memory", stage=stage()), file=sys.stderr)
             return EXIT_INPUT
         print(prefix + say("internal", stage=stage(), kind=type(exc).__name__), file=sys.stderr)
         return EXIT_INTERNAL

@@ -71,9 +71,11 @@ def describe(b: Block, p: int = 0, i: int = 0) -> Detail:
         rng, rng_en = f"不超过{fmt(hi, 0)}㎡", f"at most {fmt(hi, 0)} m²"
     else:
         rng, rng_en = f"{fmt(lo, 0)}–{fmt(hi, 0)}㎡", f"{fmt(lo, 0)}–{fmt(hi, 0)} m²"
-    what = f"{round(a / unit)} 个单元共 {fmt(a, 2)}㎡" if unit and a is not None else f"面积 {fmt(a, 2)}㎡"
-    k = round(a / unit) if unit and a is not None else 0
-    what_en = f"{k} unit{'' if k == 1 else 's'}, {fmt(a, 2)} m²" if unit and a is not None else f"area {fmt(a, 2)} m²"
+    if unit and a is not None:
+        k = round(a / unit)
+        what, what_en = f"{k} 个单元共 {fmt(a, 2)}㎡", f"{k} unit{'' if k == 1 else 's'}, {fmt(a, 2)} m²"
+    else:
+        what, what_en = f"面积 {fmt(a, 2)}㎡", f"area {fmt(a, 2)} m²"
     if a is None:
         return Detail(inputs, "房源面积未知", "listing area unknown")
     if a < lo:
