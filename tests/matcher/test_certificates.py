@@ -85,12 +85,30 @@ def test_parts_are_independent_and_cover_every_pair(s, min_pairs):
     assert apart == pytest.approx(whole, abs=1e-9)
 
 
-@pytest.mark.parametrize(("spatial", "margin"), [(False, 0.0), (True, 0.0), (True, 0.02)])
-def test_checks_after_the_first_find_every_violation(monkeypatch, spatial, margin):
+def _best_per_row(want: np.ndarray, red: np.ndarray, per_row: int | None) -> np.ndarray:
+    """``want`` cut to the ``per_row`` pairs of each row with the highest ``red`` (ties by
+    column), one row at a time."""
+    if per_row is None:
+        return want
+    out = np.zeros_like(want)
+    for i in range(want.shape[0]):
+        cols = np.flatnonzero(want[i])
+        ranked = sorted(cols.tolist(), key=lambda j: (-red[i, j], j))
+        out[i, ranked[:per_row]] = True
+    return out
+
+
+@pytest.mark.parametrize(("spatial", "margin", "per_row"),
+                         [(False, 0.0, None), (True, 0.0, None), (True, 0.02, None), (False, 0.02, 2),
+                          (True, 0.02, 1)])
+def test_checks_after_the_first_find_every_violation(monkeypatch, spatial, margin, per_row):
     """``solve._violations`` skips pairs an earlier check proved, and (by location groups)
     pairs too far apart to score above their prices; over a sequence of price vectors
     (rising and falling, as between solves) it must still return exactly the allowed,
-    unheld pairs with ``s - u - v > tol`` (or ``> -margin``), found by brute force on the dense matrix."""
+    unheld pairs with ``s - u - v > tol`` (or ``> -margin``), found by brute force on the dense matrix.
+    With ``per_row``, exactly the ``per_row`` of each demand with the highest reduced
+    scores, and every pair left out must stay covered by the prices the next check
+    trusts (``proven_u + proven_v``), so that later checks still find it."""
     import scoring
     from matcher import generate_market, solve
     from matcher.solve import Market, _check_plan, _violations
@@ -119,11 +137,20 @@ def test_checks_after_the_first_find_every_violation(monkeypatch, spatial, margi
         allowed = np.ones((n_d, n_l), bool)
         allowed[excluded] = False
         feasible = np.nan_to_num(s, nan=-np.inf) >= reservation
-        want = allowed & ~held & feasible & (s - u[:, None] - v[None, :] > min(tol, -margin))
-        r, c, got_s, red = _violations(m, u, v, tol, margin)
+        reduced = s - u[:, None] - v[None, :]
+        open_ = allowed & ~held & feasible
+        every = open_ & (reduced > min(tol, -margin))
+        want = _best_per_row(every, reduced, per_row)
+        r, c, got_s, red = _violations(m, u, v, tol, margin, per_row=per_row)
         got = np.zeros_like(want)
         got[r, c] = True
         assert (got == want).all(), f"check {step}: {int((got != want).sum())} pairs differ"
+        # what the next check trusts: every open pair not returned scores at most the proven prices
+        rest = open_ & ~got
+        bound = m.proven_u[:, None] + m.proven_v[None, :]
+        assert (s[rest] <= bound[rest] + 1e-6).all()
+        if per_row is not None and step == 0:
+            assert (want.sum(axis=1) <= per_row).all() and every.sum() > want.sum()  # some were left out
         np.testing.assert_allclose(got_s, s[r, c], rtol=1e-6)
         np.testing.assert_allclose(red, s[r, c] - u[r] - v[c], atol=1e-6)
         m.add(r, c, got_s)
